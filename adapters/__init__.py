@@ -1,0 +1,1 @@
+"""Adapters (one package per technology), the plugin registry and the composition root."""

@@ -1,0 +1,138 @@
+"""azuchi's offline model: a deterministic reply streamed at a set rate, with a plan and a
+tool call when asked. It lets the whole stack run, be tested and be load-tested without a
+model provider."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import anyio
+
+from core.domain import (
+    ModelEvent,
+    ModelRequest,
+    StreamEnded,
+    TextDelta,
+    ToolCall,
+    ToolCallRequested,
+    Usage,
+    UsageReported,
+)
+from core.errors import ModelStreamError
+
+INTRO = (
+    "Hello! This is azuchi's offline scripted model: no real model was called, so this "
+    "reply is canned. To chat with a real one, set AZUCHI_MODEL=bedrock (Amazon Bedrock), "
+    "AZUCHI_MODEL=openai (OpenAI Responses) or AZUCHI_MODEL=openai-chat (any "
+    "chat-completions server, such as Ollama) and restart azuchi serve. "
+)
+FILLER = (
+    "azuchi streams replies in coalesced frames, keeps every message in its store, lets a "
+    "reconnecting client resume where it left off, and runs one reply per session at a time. "
+)
+ARITHMETIC = re.compile(r"(\d+(?:\.\d+)?\s*[-+*/]\s*)+\d+(?:\.\d+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptedSettings:
+    tokens_per_second: float = 50.0  # 0: as fast as possible
+    first_token_delay_ms: int = 0
+    reply_tokens: int = 120  # length of the reply, in tokens (words)
+    fail_after_tokens: int | None = None  # raise a stream error after this many tokens
+
+
+class ScriptedChatModel:
+    """Deterministic: the same request always streams the same reply.
+
+    - A prompt that mentions "plan" gets a plan (``update_plan``) and a ``current_time`` call.
+    - A prompt holding arithmetic such as ``12 * 7`` gets a ``calculate`` call.
+    - A prompt containing ``/fail`` fails in the middle of the reply (to try error handling).
+    """
+
+    def __init__(self, settings: ScriptedSettings | None = None) -> None:
+        self._settings = settings or ScriptedSettings()
+        self._responses = 0
+
+    @property
+    def model_id(self) -> str:
+        return "azuchi-scripted"
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        self._responses += 1
+        response_id = f"scripted-{self._responses}"
+        if request.purpose == "title":
+            async for event in self._emit(_title_for(request.prompt), request, response_id):
+                yield event
+            return
+        calls = self._tool_calls(request)
+        if calls:
+            for call in calls:
+                yield ToolCallRequested(call)
+            yield UsageReported(Usage(input_tokens=_count(request), output_tokens=len(calls) * 8))
+            yield StreamEnded("tool_use", response_id)
+            return
+        async for event in self._emit(self._reply_text(request), request, response_id):
+            yield event
+
+    async def _emit(
+        self, text: str, request: ModelRequest, response_id: str
+    ) -> AsyncIterator[ModelEvent]:
+        settings = self._settings
+        tokens = re.findall(r"\S+\s*", text)
+        fail_at = settings.fail_after_tokens
+        if fail_at is None and "/fail" in request.prompt and request.purpose == "reply":
+            fail_at = min(10, len(tokens) // 2)
+        if settings.first_token_delay_ms:
+            await anyio.sleep(settings.first_token_delay_ms / 1000)
+        interval = 1 / settings.tokens_per_second if settings.tokens_per_second > 0 else 0
+        for index, token in enumerate(tokens):
+            if fail_at is not None and index >= fail_at:
+                raise ModelStreamError("The scripted model failed in the middle of its reply")
+            if index and interval:
+                await anyio.sleep(interval)
+            yield TextDelta(token)
+        yield UsageReported(Usage(input_tokens=_count(request), output_tokens=len(tokens)))
+        yield StreamEnded("end_turn", response_id)
+
+    def _tool_calls(self, request: ModelRequest) -> list[ToolCall]:
+        offered = {spec.name for spec in request.tools}
+        if request.rounds or not offered:
+            return []
+        calls = []
+        if "plan" in request.prompt.lower() and "update_plan" in offered:
+            steps = ["Read the request", "Look up the current time", "Answer with what I found"]
+            calls.append(ToolCall("call-plan", "update_plan", {"steps": steps}))
+            if "current_time" in offered:
+                calls.append(ToolCall("call-time", "current_time", {}))
+        match = ARITHMETIC.search(request.prompt)
+        if match and "calculate" in offered:
+            calls.append(ToolCall("call-calc", "calculate", {"expression": match.group(0)}))
+        return calls
+
+    def _reply_text(self, request: ModelRequest) -> str:
+        echo = " ".join(request.prompt.split())[:200]
+        text = INTRO + f'You said: "{echo}". '
+        for round_ in request.rounds:
+            for result in round_.results:
+                if result.name != "update_plan":
+                    text += f"The tool {result.name} answered: {result.content}. "
+        words = text.split()
+        filler = FILLER.split()
+        index = 0
+        while len(words) < self._settings.reply_tokens:
+            words.append(filler[index % len(filler)])
+            index += 1
+        return " ".join(words)
+
+
+def _title_for(prompt: str) -> str:
+    first = prompt.split("\n", 1)[0].removeprefix("User:").strip()
+    words = re.findall(r"[\w'-]+", first)[:5]
+    return " ".join(words).capitalize() if words else "New chat"
+
+
+def _count(request: ModelRequest) -> int:
+    text = request.system + request.prompt + "".join(item.content for item in request.history)
+    return len(text.split())

@@ -1,0 +1,97 @@
+"""The storage port in memory."""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+
+from core.clock import SystemClock
+from core.domain import AppendResult, Connection, Message, MessageDraft, Session
+from core.ports import Clock
+
+DAY_S = 86_400
+
+
+class MemoryChatStore:
+    """Sessions, connections and messages in dicts. Every method runs without awaiting,
+    so each is atomic under the event loop, as the conditional writes of a real store are."""
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        message_ttl_s: int = 7 * DAY_S,
+        connection_ttl_s: int = DAY_S,
+    ) -> None:
+        self._clock = clock or SystemClock()
+        self._message_ttl_s = message_ttl_s
+        self._connection_ttl_s = connection_ttl_s
+        self._sessions: dict[str, Session] = {}
+        self._connections: dict[str, Connection] = {}
+        self._messages: dict[str, list[Message]] = {}
+        self._by_client_id: dict[tuple[str, str], Message] = {}
+
+    async def create_session(self, session: Session) -> None:
+        self._sessions.setdefault(session.session_id, session)
+
+    async def get_session(self, session_id: str) -> Session | None:
+        return self._sessions.get(session_id)
+
+    async def set_session_title(self, session_id: str, title: str) -> None:
+        self._update(session_id, title=title)
+
+    async def record_user_message(self, session_id: str, created_at: int) -> None:
+        session = self._sessions.get(session_id)
+        if session and created_at > session.last_user_at:
+            self._update(session_id, last_user_at=created_at)
+
+    async def record_answered(self, session_id: str, created_at: int) -> None:
+        session = self._sessions.get(session_id)
+        if session and created_at > session.answered_at:
+            self._update(session_id, answered_at=created_at)
+
+    def _update(self, session_id: str, **changes: object) -> None:
+        session = self._sessions.get(session_id)
+        if session is not None:
+            self._sessions[session_id] = dataclasses.replace(session, **changes)  # type: ignore[arg-type]
+
+    async def put_connection(self, connection: Connection) -> None:
+        expire_at = connection.connected_at // 1000 + self._connection_ttl_s
+        self._connections[connection.connection_id] = dataclasses.replace(
+            connection, expire_at=expire_at
+        )
+
+    async def get_connection(self, connection_id: str) -> Connection | None:
+        return self._connections.get(connection_id)
+
+    async def delete_connection(self, connection_id: str) -> None:
+        self._connections.pop(connection_id, None)
+
+    async def session_connections(self, session_id: str) -> list[Connection]:
+        return [c for c in self._connections.values() if c.session_id == session_id]
+
+    async def append_message(self, draft: MessageDraft) -> AppendResult:
+        if draft.client_message_id is not None:
+            earlier = self._by_client_id.get((draft.session_id, draft.client_message_id))
+            if earlier is not None:
+                return AppendResult(earlier, created=False)
+        messages = self._messages.setdefault(draft.session_id, [])
+        now = self._clock.now_ms()
+        created_at = max(now, messages[-1].created_at + 1) if messages else now
+        message = Message.from_draft(draft, created_at, created_at // 1000 + self._message_ttl_s)
+        messages.append(message)
+        if draft.client_message_id is not None:
+            self._by_client_id[(draft.session_id, draft.client_message_id)] = message
+        return AppendResult(message, created=True)
+
+    async def last_messages(self, session_id: str, limit: int) -> list[Message]:
+        messages = self._messages.get(session_id, [])
+        return list(messages[-limit:]) if limit > 0 else []
+
+    async def messages_after(self, session_id: str, after: int | None, limit: int) -> list[Message]:
+        messages = self._messages.get(session_id, [])
+        start = 0 if after is None else bisect.bisect_right(messages, after, key=_created_at)
+        return list(messages[start : start + limit])
+
+
+def _created_at(message: Message) -> int:
+    return message.created_at

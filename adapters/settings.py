@@ -1,0 +1,120 @@
+"""Settings: read once from ``AZUCHI_*`` environment variables (DESIGN §6)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from adapters.memory.scripted_model import ScriptedSettings
+from core.config import ChatConfig
+
+
+class SettingsError(ValueError):
+    """A setting has a value azuchi cannot use; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    storage: str = "memory"
+    lock: str = "memory"
+    memory: str = "memory"
+    model: str = "scripted"
+    transport: str = "memory"
+    stage: str = "local"
+    chat: ChatConfig = field(default_factory=ChatConfig)
+    scripted: ScriptedSettings = field(default_factory=ScriptedSettings)
+    history_items: int = 20  # agent memory keeps the newest N items
+    response_id_ttl_s: int = 1_728_000  # 20 days
+    message_ttl_s: int = 7 * 86_400
+    connection_ttl_s: int = 86_400
+    idle_timeout_s: float = 600.0  # API Gateway: 10 minutes
+    max_connection_s: float = 7_200.0  # API Gateway: 2 hours
+    env: Mapping[str, str] = field(default_factory=dict)  # everything, for adapter options
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        read = _Reader(env)
+        chat = ChatConfig(
+            max_message_bytes=read.int("AZUCHI_MAX_MESSAGE_BYTES", 16 * 1024, low=1),
+            coalesce_ms=read.int("AZUCHI_COALESCE_MS", 200, low=0),
+            lock_lease_ms=read.int("AZUCHI_LOCK_LEASE_MS", 30_000, low=100),
+            heartbeat_ms=read.int("AZUCHI_HEARTBEAT_MS", 1_000, low=10),
+            history_items=read.int("AZUCHI_HISTORY_ITEMS", 20, low=1),
+            max_agent_steps=read.int("AZUCHI_MAX_AGENT_STEPS", 6, low=1),
+            system_prompt=env.get("AZUCHI_SYSTEM_PROMPT") or ChatConfig().system_prompt,
+            make_titles=read.bool("AZUCHI_TITLES", True),
+        )
+        if chat.heartbeat_ms * 2 > chat.lock_lease_ms:
+            raise SettingsError("AZUCHI_HEARTBEAT_MS must be at most half of AZUCHI_LOCK_LEASE_MS")
+        fail_after = read.int("AZUCHI_SCRIPTED_FAIL_AFTER_TOKENS", -1, low=-1)
+        scripted = ScriptedSettings(
+            tokens_per_second=read.float("AZUCHI_SCRIPTED_TOKENS_PER_SECOND", 50.0, low=0),
+            first_token_delay_ms=read.int("AZUCHI_SCRIPTED_FIRST_TOKEN_DELAY_MS", 0, low=0),
+            reply_tokens=read.int("AZUCHI_SCRIPTED_REPLY_TOKENS", 120, low=1),
+            fail_after_tokens=None if fail_after < 0 else fail_after,
+        )
+        return cls(
+            storage=read.name("AZUCHI_STORAGE", "memory"),
+            lock=read.name("AZUCHI_LOCK", "memory"),
+            memory=read.name("AZUCHI_MEMORY", "memory"),
+            model=read.name("AZUCHI_MODEL", "scripted"),
+            transport=read.name("AZUCHI_TRANSPORT", "memory"),
+            stage=env.get("AZUCHI_STAGE") or "local",
+            chat=chat,
+            scripted=scripted,
+            history_items=chat.history_items,
+            response_id_ttl_s=read.int("AZUCHI_RESPONSE_ID_TTL_S", 1_728_000, low=1),
+            message_ttl_s=read.int("AZUCHI_MESSAGE_TTL_DAYS", 7, low=1) * 86_400,
+            connection_ttl_s=read.int("AZUCHI_CONNECTION_TTL_HOURS", 24, low=1) * 3_600,
+            idle_timeout_s=read.float("AZUCHI_IDLE_TIMEOUT_S", 600.0, low=0.1),
+            max_connection_s=read.float("AZUCHI_MAX_CONNECTION_S", 7_200.0, low=0.1),
+            env=env,
+        )
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def _raw(self, name: str) -> str | None:
+        value = self._env.get(name)
+        return value.strip() if value is not None and value.strip() else None
+
+    def name(self, key: str, default: str) -> str:
+        return (self._raw(key) or default).lower()
+
+    def int(self, key: str, default: int, low: int) -> int:
+        raw = self._raw(key)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{key}={raw!r} is not an integer") from None
+        if value < low:
+            raise SettingsError(f"{key}={value} must be at least {low}")
+        return value
+
+    def float(self, key: str, default: float, low: float) -> float:
+        raw = self._raw(key)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{key}={raw!r} is not a number") from None
+        if value < low:
+            raise SettingsError(f"{key}={value} must be at least {low}")
+        return value
+
+    def bool(self, key: str, default: bool) -> bool:
+        raw = self._raw(key)
+        if raw is None:
+            return default
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{key}={raw!r} is not a boolean (true/false)")

@@ -1,0 +1,1 @@
+"""Built-in agent tools: safe, side-effect free."""

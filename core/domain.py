@@ -1,0 +1,236 @@
+"""The chat domain: sessions, connections, messages, and what a model streams back."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    USER = "USER"
+    AGENT = "AGENT"
+    SYSTEM = "SYSTEM"
+
+
+class MessageType(StrEnum):
+    """The built-in message types. The set is open: a message's type is any string, and
+    plugins add their own (e.g. EXCEL, WORK_ORDER_PREVIEW)."""
+
+    CONVERSATION = "CONVERSATION"
+    PLAN = "PLAN"
+    SYSTEM_LOG = "SYSTEM_LOG"
+    AGENT_LOG = "AGENT_LOG"
+
+
+class ReplyStatus(StrEnum):
+    COMPLETE = "complete"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+
+_UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def new_session_id() -> str:
+    return str(uuid.uuid4())
+
+
+def is_session_id(value: str) -> bool:
+    """True for a canonical lower-case UUID v4, the only session ids azuchi makes."""
+    return bool(_UUID4.match(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    session_id: str
+    created_at: int  # epoch ms
+    title: str | None = None
+    # Newest USER message stored, and newest one a reply has answered (createdAt values).
+    # A session has work pending while last_user_at > answered_at.
+    last_user_at: int = 0
+    answered_at: int = 0
+
+    @property
+    def has_pending(self) -> bool:
+        return self.last_user_at > self.answered_at
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    connection_id: str
+    session_id: str
+    connected_at: int  # epoch ms
+    user_id: str | None = None
+    expire_at: int | None = None  # epoch seconds (TTL)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+        )
+
+    def to_wire(self) -> dict[str, int]:
+        return {
+            "inputTokens": self.input_tokens,
+            "outputTokens": self.output_tokens,
+            "cacheReadTokens": self.cache_read_tokens,
+            "cacheWriteTokens": self.cache_write_tokens,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDraft:
+    """A message before the store gives it its key (``createdAt``)."""
+
+    session_id: str
+    role: Role
+    message_type: str
+    message: str
+    connection_id: str | None = None
+    client_message_id: str | None = None
+    reply_id: str | None = None
+    reply_to: int | None = None  # createdAt of the USER message a reply answers
+    status: str | None = None  # ReplyStatus of a reply's final message
+    model: str | None = None
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A stored message. ``created_at`` (epoch ms) is unique and increasing per session:
+    it is the sort key and the resume cursor."""
+
+    session_id: str
+    created_at: int
+    role: Role
+    message_type: str
+    message: str
+    connection_id: str | None = None
+    client_message_id: str | None = None
+    reply_id: str | None = None
+    reply_to: int | None = None
+    status: str | None = None
+    model: str | None = None
+    usage: Usage | None = None
+    expire_at: int | None = None  # epoch seconds (TTL)
+
+    @classmethod
+    def from_draft(cls, draft: MessageDraft, created_at: int, expire_at: int | None) -> Message:
+        return cls(
+            session_id=draft.session_id,
+            created_at=created_at,
+            role=draft.role,
+            message_type=draft.message_type,
+            message=draft.message,
+            connection_id=draft.connection_id,
+            client_message_id=draft.client_message_id,
+            reply_id=draft.reply_id,
+            reply_to=draft.reply_to,
+            status=draft.status,
+            model=draft.model,
+            usage=draft.usage,
+            expire_at=expire_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    message: Message
+    created: bool  # False when an earlier append with the same clientMessageId won
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    """One turn of the agent's memory, in the model's terms."""
+
+    role: str  # "user" | "assistant"
+    content: str
+
+
+# --- what a model streams -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict[str, Any]  # JSON schema of the arguments object
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRound:
+    """The calls a model made in one step and what the tools answered."""
+
+    text: str
+    calls: tuple[ToolCall, ...]
+    results: tuple[ToolResult, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequest:
+    system: str
+    history: tuple[HistoryItem, ...]
+    prompt: str
+    tools: tuple[ToolSpec, ...] = ()
+    rounds: tuple[ToolRound, ...] = ()
+    previous_response_id: str | None = None
+    purpose: str = "reply"  # "reply" | "title"
+    max_output_tokens: int = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallRequested:
+    call: ToolCall
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReported:
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnded:
+    stop_reason: str  # "end_turn" | "tool_use" | "max_tokens" | ...
+    response_id: str | None = None
+
+
+ModelEvent = TextDelta | ToolCallRequested | UsageReported | StreamEnded
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    messages: list[Message] = field(default_factory=list)
+    next: int | None = None

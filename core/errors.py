@@ -1,0 +1,105 @@
+"""Every error azuchi's core knows, in one tree.
+
+    AzuchiError                      code: a stable string clients may match on
+    ├── InvalidInput                 the caller sent something wrong (4xx)
+    │   ├── InvalidSessionId         malformed sessionId (400 on $connect)
+    │   └── MessageRejected          putMessage text missing, empty, not a string, too large
+    ├── NotFound
+    │   ├── SessionNotFound          well-formed but unknown sessionId (404 on $connect)
+    │   └── ConnectionNotFound       a frame from a connection the store does not know
+    ├── TransportError
+    │   ├── ConnectionGone           the peer is gone (API Gateway 410)
+    │   └── PayloadTooLarge          refused before sending (over 128 KB)
+    ├── LockLost                     a lock holder learns its lease is gone
+    ├── BackendUnavailable           storage, lock or memory down, timed out or throttled
+    │                                after bounded retries
+    └── ModelError                   the model provider failed
+        ├── ModelThrottled
+        ├── ModelInvalidRequest
+        ├── ModelTimeout
+        └── ModelStreamError         failed in the middle of a reply
+
+Adapters map vendor errors into this tree at their edge (``raise X(...) from exc``); nothing
+above the adapters ever sees a vendor exception.
+"""
+
+from __future__ import annotations
+
+
+class AzuchiError(Exception):
+    """Base of every azuchi error. ``code`` is stable; the message is a human sentence."""
+
+    code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class InvalidInput(AzuchiError):
+    code = "INVALID_INPUT"
+
+
+class InvalidSessionId(InvalidInput):
+    code = "INVALID_SESSION_ID"
+
+
+class MessageRejected(InvalidInput):
+    code = "MESSAGE_REJECTED"
+
+
+class NotFound(AzuchiError):
+    code = "NOT_FOUND"
+
+
+class SessionNotFound(NotFound):
+    code = "SESSION_NOT_FOUND"
+
+
+class ConnectionNotFound(NotFound):
+    code = "CONNECTION_NOT_FOUND"
+
+
+class TransportError(AzuchiError):
+    code = "TRANSPORT_ERROR"
+
+
+class ConnectionGone(TransportError):
+    code = "CONNECTION_GONE"
+
+
+class PayloadTooLarge(TransportError):
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class LockLost(AzuchiError):
+    code = "LOCK_LOST"
+
+
+class BackendUnavailable(AzuchiError):
+    code = "BACKEND_UNAVAILABLE"
+
+
+class ModelError(AzuchiError):
+    code = "MODEL_ERROR"
+
+
+class ModelThrottled(ModelError):
+    code = "MODEL_THROTTLED"
+
+
+class ModelInvalidRequest(ModelError):
+    code = "MODEL_INVALID_REQUEST"
+
+
+class ModelTimeout(ModelError):
+    code = "MODEL_TIMEOUT"
+
+
+class ModelStreamError(ModelError):
+    code = "MODEL_STREAM_ERROR"

@@ -1,0 +1,180 @@
+"""The ports: what the core needs from the outside world, and what each adapter promises.
+
+Every adapter of a port passes that port's suite in ``contract_tests/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from core.domain import (
+    AppendResult,
+    Connection,
+    HistoryItem,
+    Message,
+    MessageDraft,
+    ModelEvent,
+    ModelRequest,
+    Session,
+    ToolSpec,
+)
+
+
+@runtime_checkable
+class ChatStore(Protocol):
+    """Durable state of the chat service: sessions, connections, messages.
+
+    Promises:
+    - ``append_message`` gives each message a ``created_at`` (epoch ms) that is unique and
+      strictly increasing within its session, never overwriting a stored message: two appends
+      in the same millisecond both survive, in the order they were made.
+    - ``append_message`` is idempotent on ``client_message_id`` within a session: a repeat
+      returns the first stored message with ``created=False`` and stores nothing.
+    - Reading the newest N messages costs the same whatever the length of the conversation.
+    - TTL attributes (``expire_at``) are epoch seconds.
+    - ``record_user_message`` / ``record_answered`` only ever move the session's markers forward.
+    Raises ``BackendUnavailable`` when the backend cannot be reached (after bounded retries).
+    """
+
+    async def create_session(self, session: Session) -> None: ...
+
+    async def get_session(self, session_id: str) -> Session | None: ...
+
+    async def set_session_title(self, session_id: str, title: str) -> None: ...
+
+    async def record_user_message(self, session_id: str, created_at: int) -> None: ...
+
+    async def record_answered(self, session_id: str, created_at: int) -> None: ...
+
+    async def put_connection(self, connection: Connection) -> None: ...
+
+    async def get_connection(self, connection_id: str) -> Connection | None: ...
+
+    async def delete_connection(self, connection_id: str) -> None: ...
+
+    async def session_connections(self, session_id: str) -> list[Connection]: ...
+
+    async def append_message(self, draft: MessageDraft) -> AppendResult: ...
+
+    async def last_messages(self, session_id: str, limit: int) -> list[Message]:
+        """The newest ``limit`` messages, in chronological order."""
+        ...
+
+    async def messages_after(self, session_id: str, after: int | None, limit: int) -> list[Message]:
+        """Up to ``limit`` messages with ``created_at > after`` (all when None), oldest first."""
+        ...
+
+
+class LeaseState(StrEnum):
+    HELD = "held"  # still ours; the lease was extended
+    STOP_REQUESTED = "stop_requested"  # still ours (extended), but someone asked us to stop
+    LOST = "lost"  # expired or taken: stop writing at once
+
+
+@runtime_checkable
+class SessionLock(Protocol):
+    """One reply generation per session at a time.
+
+    Promises: mutual exclusion among holders; ``release`` and ``extend`` succeed only for
+    the token ``acquire`` returned; a lease not extended expires after ``lease_ms``; a holder
+    whose lease expired or was taken learns it from ``extend`` (``LeaseState.LOST``).
+    ``request_stop`` flags the session's running reply; the holder sees it on its next
+    ``extend``; ``acquire`` clears any old flag.
+    Raises ``BackendUnavailable`` when the backend cannot be reached.
+    """
+
+    async def acquire(self, session_id: str, lease_ms: int) -> str | None:
+        """A fresh owner token, or None when another holder has the lock."""
+        ...
+
+    async def extend(self, session_id: str, token: str, lease_ms: int) -> LeaseState: ...
+
+    async def release(self, session_id: str, token: str) -> bool: ...
+
+    async def request_stop(self, session_id: str) -> bool:
+        """Flag the running reply to stop; True when a holder was running."""
+        ...
+
+
+@runtime_checkable
+class AgentMemory(Protocol):
+    """The agent's short memory of a session.
+
+    Promises: the history keeps the newest N items (N fixed per adapter) in chronological
+    order, appended and trimmed atomically; the previous response id expires after its TTL
+    (20 days by default). Raises ``BackendUnavailable`` when the backend cannot be reached.
+    """
+
+    async def append_history(self, session_id: str, items: Sequence[HistoryItem]) -> None: ...
+
+    async def recent_history(self, session_id: str) -> list[HistoryItem]: ...
+
+    async def get_previous_response_id(self, session_id: str) -> str | None: ...
+
+    async def set_previous_response_id(self, session_id: str, response_id: str) -> None: ...
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """A model that streams a reply.
+
+    ``stream`` yields ``TextDelta``, ``ToolCallRequested``, ``UsageReported`` and ends with
+    one ``StreamEnded`` (carrying the provider's response id where it has one). Provider
+    errors are raised as ``ModelError`` subclasses, also in the middle of a stream.
+    """
+
+    @property
+    def model_id(self) -> str: ...
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]: ...
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Delivers text frames to client connections.
+
+    Promises: a frame to a closed or unknown connection raises ``ConnectionGone``; a frame
+    over ``max_payload_bytes`` (UTF-8) raises ``PayloadTooLarge`` before anything is sent.
+    """
+
+    @property
+    def max_payload_bytes(self) -> int: ...
+
+    async def send(self, connection_id: str, data: str) -> None: ...
+
+    async def close(self, connection_id: str) -> None: ...
+
+
+@runtime_checkable
+class ReplyLauncher(Protocol):
+    """Starts reply generation for a session without making the caller wait for it
+    (in-process task locally; an asynchronous invocation on AWS)."""
+
+    async def launch(self, session_id: str) -> None: ...
+
+
+@runtime_checkable
+class Tool(Protocol):
+    """A tool the agent may call. ``run`` returns text for the model; raising is reported
+    to the model (and the user) as a failed step, never as a failed reply."""
+
+    @property
+    def spec(self) -> ToolSpec: ...
+
+    async def run(self, arguments: dict[str, Any], context: ToolContext) -> str: ...
+
+
+class ToolContext(Protocol):
+    """What a tool may know about the reply it serves."""
+
+    @property
+    def session_id(self) -> str: ...
+
+    @property
+    def store(self) -> ChatStore: ...
+
+
+class Clock(Protocol):
+    def now_ms(self) -> int: ...

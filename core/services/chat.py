@@ -1,0 +1,249 @@
+"""The chat service's WebSocket flows: connect, disconnect, $default, putMessage,
+getMessages, stopGeneration (DESIGN §4)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from core.config import ChatConfig
+from core.domain import (
+    Connection,
+    Message,
+    MessageDraft,
+    MessageType,
+    Page,
+    Role,
+    Session,
+    is_session_id,
+    new_session_id,
+)
+from core.errors import (
+    AzuchiError,
+    ConnectionGone,
+    ConnectionNotFound,
+    InvalidInput,
+    InvalidSessionId,
+    MessageRejected,
+    SessionNotFound,
+)
+from core.ports import ChatStore, Clock, ReplyLauncher, SessionLock, Transport
+from core.protocol import (
+    encode,
+    encoded_size,
+    error_frame,
+    history_frame,
+    message_frame,
+    routes_frame,
+)
+from core.services.fanout import Fanout
+
+log = logging.getLogger(__name__)
+
+MAX_CLIENT_MESSAGE_ID = 128
+
+
+class ChatService:
+    def __init__(
+        self,
+        store: ChatStore,
+        lock: SessionLock,
+        transport: Transport,
+        launcher: ReplyLauncher,
+        clock: Clock,
+        config: ChatConfig,
+    ) -> None:
+        self._store = store
+        self._lock = lock
+        self._transport = transport
+        self._launcher = launcher
+        self._clock = clock
+        self._config = config
+
+    # --- $connect / $disconnect / $default ------------------------------------------
+
+    async def connect(
+        self, connection_id: str, session_id: str | None, user_id: str | None = None
+    ) -> str:
+        """Registers the connection; returns its session id (new when none was asked for).
+        Raises InvalidSessionId (malformed) or SessionNotFound (unknown)."""
+        now = self._clock.now_ms()
+        if session_id is None or session_id == "":
+            session_id = new_session_id()
+            await self._store.create_session(Session(session_id=session_id, created_at=now))
+        else:
+            session_id = session_id.strip().lower()
+            if not is_session_id(session_id):
+                raise InvalidSessionId("sessionId must be a UUID v4 made by azuchi.")
+            if await self._store.get_session(session_id) is None:
+                raise SessionNotFound(f"No session {session_id}.")
+        await self._store.put_connection(
+            Connection(connection_id, session_id, connected_at=now, user_id=user_id)
+        )
+        return session_id
+
+    async def disconnect(self, connection_id: str) -> None:
+        await self._store.delete_connection(connection_id)
+
+    async def default_route(self, connection_id: str, note: str | None = None) -> None:
+        connection = await self._connection(connection_id)
+        await self._send(connection_id, routes_frame(connection.session_id, note))
+
+    # --- putMessage ---------------------------------------------------------------
+
+    async def put_message(self, connection_id: str, frame: dict[str, Any]) -> None:
+        connection = await self._connection(connection_id)
+        self._check_session(frame, connection)
+        await self.submit(connection.session_id, frame, connection_id)
+
+    async def submit(
+        self, session_id: str, frame: dict[str, Any], connection_id: str | None = None
+    ) -> None:
+        """Stores a USER message (idempotent on clientMessageId), shows it to every
+        connection of the session and starts the reply. Nothing is stored when the
+        message is rejected."""
+        text = self._valid_text(frame.get("message"))
+        client_message_id = self._valid_client_message_id(frame.get("clientMessageId"))
+        result = await self._store.append_message(
+            MessageDraft(
+                session_id=session_id,
+                role=Role.USER,
+                message_type=MessageType.CONVERSATION,
+                message=text,
+                connection_id=connection_id,
+                client_message_id=client_message_id,
+            )
+        )
+        echo = message_frame(result.message)
+        if not result.created:  # a retry of a message already stored: tell the sender only
+            if connection_id is not None:
+                await self._send(connection_id, echo)
+            return
+        await self._store.record_user_message(session_id, result.message.created_at)
+        connections = await self._store.session_connections(session_id)
+        await Fanout(self._transport, self._store, [c.connection_id for c in connections]).send(
+            echo
+        )
+        await self._launcher.launch(session_id)
+
+    async def session(self, session_id: str) -> Session:
+        """The session, for callers outside a connection (the agent REST API)."""
+        if not is_session_id(session_id):
+            raise InvalidSessionId("sessionId must be a UUID v4 made by azuchi.")
+        session = await self._store.get_session(session_id)
+        if session is None:
+            raise SessionNotFound(f"No session {session_id}.")
+        return session
+
+    async def generate(self, session_id: str, frame: dict[str, Any]) -> None:
+        """The agent REST API: store the message when one is given, then start the reply."""
+        await self.session(session_id)
+        if "message" in frame:
+            await self.submit(session_id, frame)
+        else:
+            await self._launcher.launch(session_id)
+
+    def _valid_text(self, text: object) -> str:
+        if text is None:
+            raise MessageRejected('putMessage needs a "message".', code="MESSAGE_REQUIRED")
+        if not isinstance(text, str):
+            raise MessageRejected('"message" must be a string.', code="MESSAGE_NOT_STRING")
+        if not text.strip():
+            raise MessageRejected('"message" is empty.', code="MESSAGE_EMPTY")
+        size = len(text.encode("utf-8"))
+        if size > self._config.max_message_bytes:
+            raise MessageRejected(
+                f"The message is {size} bytes; the limit is {self._config.max_message_bytes}.",
+                code="MESSAGE_TOO_LARGE",
+            )
+        return text
+
+    @staticmethod
+    def _valid_client_message_id(value: object) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_MESSAGE_ID:
+            raise InvalidInput(
+                f'"clientMessageId" must be a string of 1 to {MAX_CLIENT_MESSAGE_ID} characters.',
+                code="INVALID_CLIENT_MESSAGE_ID",
+            )
+        return value
+
+    @staticmethod
+    def _check_session(frame: dict[str, Any], connection: Connection) -> None:
+        asked = frame.get("sessionId")
+        if asked is not None and asked != connection.session_id:
+            raise InvalidInput(
+                "This connection belongs to another session; reconnect with ?sessionId= to switch.",
+                code="SESSION_MISMATCH",
+            )
+
+    # --- getMessages -------------------------------------------------------------
+
+    async def get_messages(self, connection_id: str, frame: dict[str, Any]) -> None:
+        connection = await self._connection(connection_id)
+        after = frame.get("after")
+        limit = frame.get("limit", self._config.page_default)
+        if after is not None and (
+            not isinstance(after, int) or isinstance(after, bool) or after < 0
+        ):
+            raise InvalidInput(
+                '"after" must be a createdAt cursor (a non-negative integer).',
+                code="INVALID_CURSOR",
+            )
+        if (
+            not isinstance(limit, int)
+            or isinstance(limit, bool)
+            or not 1 <= limit <= self._config.page_max
+        ):
+            raise InvalidInput(
+                f'"limit" must be an integer from 1 to {self._config.page_max}.',
+                code="INVALID_LIMIT",
+            )
+        page = await self.page(connection.session_id, after, limit)
+        frames = [message_frame(m) for m in page.messages]
+        await self._send(connection_id, history_frame(connection.session_id, frames, page.next))
+
+    async def page(self, session_id: str, after: int | None, limit: int) -> Page:
+        """Up to ``limit`` messages after the cursor, cut short so that the history frame
+        fits one WebSocket message; ``next`` is set while more remain."""
+        fetched = await self._store.messages_after(session_id, after, limit + 1)
+        more = len(fetched) > limit
+        fetched = fetched[:limit]
+        budget = self._config.max_frame_bytes - encoded_size(history_frame(session_id, [], 10**15))
+        taken: list[Message] = []
+        used = 0
+        for message in fetched:
+            size = encoded_size(message_frame(message)) + 1
+            if taken and used + size > budget:
+                more = True
+                break
+            taken.append(message)
+            used += size
+        return Page(taken, taken[-1].created_at if more and taken else None)
+
+    # --- stopGeneration ----------------------------------------------------------
+
+    async def stop_generation(self, connection_id: str) -> bool:
+        connection = await self._connection(connection_id)
+        return await self._lock.request_stop(connection.session_id)
+
+    # --- errors and helpers --------------------------------------------------------
+
+    async def report(self, connection_id: str, error: AzuchiError) -> None:
+        """Tells the client what went wrong, as an ``error`` frame."""
+        connection = await self._store.get_connection(connection_id)
+        session_id = connection.session_id if connection else None
+        try:
+            await self._send(connection_id, error_frame(session_id, error.code, error.message))
+        except ConnectionGone:
+            log.info("could not report %s to gone connection %s", error.code, connection_id)
+
+    async def _connection(self, connection_id: str) -> Connection:
+        connection = await self._store.get_connection(connection_id)
+        if connection is None:
+            raise ConnectionNotFound("This connection is not registered; reconnect.")
+        return connection
+
+    async def _send(self, connection_id: str, frame: dict[str, Any]) -> None:
+        await self._transport.send(connection_id, encode(frame))

@@ -1,0 +1,54 @@
+"""Sending one frame to every connection of a session."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+
+from core.errors import BackendUnavailable, ConnectionGone, PayloadTooLarge
+from core.ports import ChatStore, Transport
+from core.protocol import Frame, encode
+
+log = logging.getLogger(__name__)
+
+
+class Fanout:
+    """Delivers frames to a set of connections. A connection that turns out to be gone is
+    dropped from the set and from the store; the others keep receiving."""
+
+    def __init__(self, transport: Transport, store: ChatStore, connection_ids: list[str]) -> None:
+        self._transport = transport
+        self._store = store
+        self._ids = list(dict.fromkeys(connection_ids))
+
+    @property
+    def connection_ids(self) -> list[str]:
+        return list(self._ids)
+
+    def add(self, connection_ids: list[str]) -> None:
+        for cid in connection_ids:
+            if cid not in self._ids:
+                self._ids.append(cid)
+
+    async def send(self, frame: Frame) -> None:
+        data = encode(frame)
+        if len(self._ids) == 1:
+            await self._send_one(self._ids[0], data)
+            return
+        async with anyio.create_task_group() as tg:
+            for cid in list(self._ids):
+                tg.start_soon(self._send_one, cid, data)
+
+    async def _send_one(self, connection_id: str, data: str) -> None:
+        try:
+            await self._transport.send(connection_id, data)
+        except ConnectionGone:
+            if connection_id in self._ids:
+                self._ids.remove(connection_id)
+            try:
+                await self._store.delete_connection(connection_id)
+            except BackendUnavailable:
+                log.warning("could not delete gone connection %s", connection_id)
+        except PayloadTooLarge:
+            log.error("frame of %d bytes refused for %s", len(data.encode()), connection_id)

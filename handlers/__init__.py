@@ -1,0 +1,1 @@
+"""Entrypoints: the Lambda handlers of every route, the agent REST handler, the CLI."""

@@ -1,0 +1,261 @@
+"""Generating replies: streaming, persistence, stop, failures, one reply at a time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+
+from adapters.memory import MemorySessionLock, ScriptedChatModel
+from adapters.memory.scripted_model import ScriptedSettings
+from core.domain import ModelEvent, ModelRequest, Role, TextDelta
+from core.errors import BackendUnavailable
+from core.ports import LeaseState
+from tests.support import Client, fast_settings, running_app, settle
+
+pytestmark = pytest.mark.anyio
+
+
+def conversation(messages):  # type: ignore[no-untyped-def]
+    return [(m.role.value, m.message) for m in messages if m.message_type == "CONVERSATION"]
+
+
+class RecordingModel:
+    """The scripted model, keeping every request it was given."""
+
+    def __init__(self, **settings: object) -> None:
+        self.inner = ScriptedChatModel(ScriptedSettings(tokens_per_second=0, **settings))  # type: ignore[arg-type]
+        self.requests: list[ModelRequest] = []
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        self.requests.append(request)
+        async for event in self.inner.stream(request):
+            yield event
+
+
+async def test_reply_streams_as_deltas_and_is_stored_whole() -> None:
+    async with running_app() as app:
+        client = await Client.connect(app, "c1")
+        await client.say("hello")
+        await settle(app)
+        deltas = client.of_type("delta")
+        (final,) = [f for f in client.of_type("message") if f["role"] == "AGENT"]
+        assert [d["seq"] for d in deltas] == list(range(len(deltas)))
+        assert "".join(d["text"] for d in deltas) == final["message"]
+        assert "azuchi's offline scripted model" in final["message"]
+        assert final["status"] == "complete" and final["usage"]["outputTokens"] > 0
+        (done,) = client.of_type("done")
+        assert done["status"] == "complete" and done["replyId"] == final["replyId"]
+        stored = await app.store.last_messages(client.session_id, 10)
+        assert conversation(stored) == [("USER", "hello"), ("AGENT", final["message"])]
+
+
+async def test_first_exchange_gives_the_session_a_title_once() -> None:
+    async with running_app() as app:
+        client = await Client.connect(app, "c1")
+        await client.say("Tell me about castles in Japan")
+        await settle(app)
+        await client.say("and their gardens?")
+        await settle(app)
+        titles = client.of_type("session")
+        assert [t["title"] for t in titles] == ["Tell me about castles in"]
+        session = await app.store.get_session(client.session_id)
+        assert session is not None and session.title == "Tell me about castles in"
+
+
+async def test_second_turn_carries_the_history_and_previous_response_id() -> None:
+    model = RecordingModel()
+    async with running_app(model=model) as app:
+        client = await Client.connect(app, "c1")
+        await client.say("first question")
+        await settle(app)
+        await client.say("second question")
+        await settle(app)
+        replies = [r for r in model.requests if r.purpose == "reply"]
+        assert replies[0].history == () and replies[0].previous_response_id is None
+        last = replies[-1]
+        assert [h.role for h in last.history] == ["user", "assistant"]
+        assert last.history[0].content == "first question"
+        assert last.prompt == "second question"
+        assert last.previous_response_id is not None
+
+
+async def test_history_is_rebuilt_from_storage_when_agent_memory_is_lost() -> None:
+    model = RecordingModel()
+    async with running_app(model=model) as app:
+        client = await Client.connect(app, "c1")
+        await client.say("remember me")
+        await settle(app)
+        app.memory._history.clear()  # type: ignore[attr-defined]  # e.g. a cache flush
+        await client.say("what did I say?")
+        await settle(app)
+        last = [r for r in model.requests if r.purpose == "reply"][-1]
+        assert [h.content for h in last.history][:1] == ["remember me"]
+        assert len(last.history) == 2
+
+
+async def test_plan_and_tool_steps_are_shown_and_stored() -> None:
+    async with running_app() as app:
+        client = await Client.connect(app, "c1")
+        await client.say("make a plan and compute 12 * 7")
+        await settle(app)
+        kinds = [(f["role"], f["messageType"]) for f in client.of_type("message")]
+        assert kinds[:2] == [("USER", "CONVERSATION"), ("AGENT", "PLAN")]
+        logs = [f["message"] for f in client.of_type("message") if f["messageType"] == "AGENT_LOG"]
+        assert "← calculate: 12 * 7 = 84" in logs
+        assert any(line.startswith("→ current_time") for line in logs)
+        final = [f for f in client.of_type("message") if f["messageType"] == "CONVERSATION"][-1]
+        assert "12 * 7 = 84" in final["message"]
+
+
+async def test_model_failure_mid_reply_keeps_the_partial_text_and_the_session_usable() -> None:
+    async with running_app() as app:
+        client = await Client.connect(app, "c1")
+        await client.say("please /fail now")
+        await settle(app)
+        stored = await app.store.last_messages(client.session_id, 10)
+        agent = [m for m in stored if m.role is Role.AGENT][-1]
+        system = [m for m in stored if m.role is Role.SYSTEM][-1]
+        assert agent.status == "error" and agent.message.startswith("Hello!")
+        assert "MODEL_STREAM_ERROR" in system.message and "saved" in system.message
+        assert client.of_type("done")[-1]["status"] == "error"
+        await client.say("are you back?")
+        await settle(app)
+        assert client.of_type("done")[-1]["status"] == "complete"
+
+
+async def test_stop_ends_the_reply_and_keeps_the_partial_text() -> None:
+    settings = fast_settings(
+        AZUCHI_SCRIPTED_TOKENS_PER_SECOND="100", AZUCHI_SCRIPTED_REPLY_TOKENS="500"
+    )
+    async with running_app(settings) as app:
+        client = await Client.connect(app, "c1")
+        await client.say("talk for a long time")
+        await client.wait_for(lambda f: f["type"] == "delta")
+        assert await app.chat.stop_generation("c1") is True
+        await settle(app)
+        (done,) = client.of_type("done")
+        assert done["status"] == "stopped"
+        agent = [
+            m for m in await app.store.last_messages(client.session_id, 10) if m.role is Role.AGENT
+        ]
+        assert agent[-1].status == "stopped"
+        assert 0 < len(agent[-1].message.split()) < 500
+        assert agent[-1].message == "".join(d["text"] for d in client.of_type("delta"))
+
+
+async def test_stop_with_nothing_running_says_so_and_spoils_nothing() -> None:
+    async with running_app() as app:
+        client = await Client.connect(app, "c1")
+        assert await app.chat.stop_generation("c1") is False
+        await client.say("hello")
+        await settle(app)
+        assert client.of_type("done")[-1]["status"] == "complete"
+
+
+async def test_messages_sent_during_a_reply_are_answered_one_after_the_other() -> None:
+    settings = fast_settings(
+        AZUCHI_SCRIPTED_TOKENS_PER_SECOND="400", AZUCHI_SCRIPTED_REPLY_TOKENS="40"
+    )
+    async with running_app(settings) as app:
+        client = await Client.connect(app, "c1")
+        async with anyio.create_task_group() as tg:
+            for text in ("one", "two", "three"):
+                tg.start_soon(client.say, text)
+        await settle(app)
+        # Replies never interleave: every reply's deltas come before its done, and the
+        # next reply's deltas only after.
+        order = [
+            (f["type"], f.get("replyId")) for f in client.frames if f["type"] in ("delta", "done")
+        ]
+        finished: set[str] = set()
+        current = None
+        for kind, reply in order:
+            assert reply not in finished
+            if kind == "delta":
+                assert current in (None, reply)
+                current = reply
+            else:
+                finished.add(reply)  # type: ignore[arg-type]
+                current = None
+        session = await app.store.get_session(client.session_id)
+        assert session is not None and not session.has_pending
+        users = [
+            m for m in await app.store.last_messages(client.session_id, 50) if m.role is Role.USER
+        ]
+        assert sorted(m.message for m in users) == ["one", "three", "two"]
+
+
+async def test_a_client_that_leaves_mid_reply_still_gets_its_reply_stored() -> None:
+    settings = fast_settings(
+        AZUCHI_SCRIPTED_TOKENS_PER_SECOND="300", AZUCHI_SCRIPTED_REPLY_TOKENS="60"
+    )
+    async with running_app(settings) as app:
+        client = await Client.connect(app, "c1")
+        await client.say("hello")
+        await client.wait_for(lambda f: f["type"] == "delta")
+        client.outbox.closed = True  # the socket died without a $disconnect yet
+        await settle(app)
+        agent = [
+            m for m in await app.store.last_messages(client.session_id, 10) if m.role is Role.AGENT
+        ]
+        assert agent[-1].status == "complete" and len(agent[-1].message.split()) == 60
+        assert await app.store.get_connection("c1") is None  # gone connections are dropped
+
+
+class LosingLock(MemorySessionLock):
+    async def extend(self, session_id: str, token: str, lease_ms: int) -> LeaseState:
+        return LeaseState.LOST
+
+
+async def test_a_holder_that_loses_its_lock_stops_and_says_so() -> None:
+    settings = fast_settings(
+        AZUCHI_SCRIPTED_TOKENS_PER_SECOND="100", AZUCHI_SCRIPTED_REPLY_TOKENS="300"
+    )
+    async with running_app(settings, lock=LosingLock()) as app:
+        client = await Client.connect(app, "c1")
+        await client.say("hello")
+        await settle(app)
+        stored = await app.store.last_messages(client.session_id, 10)
+        assert "LOCK_LOST" in [m for m in stored if m.role is Role.SYSTEM][-1].message
+        assert client.of_type("done")[-1]["status"] == "error"
+        assert len([m for m in stored if m.role is Role.AGENT][-1].message.split()) < 300
+
+
+class DownLock(MemorySessionLock):
+    async def acquire(self, session_id: str, lease_ms: int) -> str | None:
+        raise BackendUnavailable("connection refused")
+
+
+async def test_lock_backend_down_keeps_the_message_and_tells_the_user() -> None:
+    async with running_app(lock=DownLock()) as app:
+        client = await Client.connect(app, "c1")
+        await client.say("hello")
+        await settle(app)
+        stored = await app.store.last_messages(client.session_id, 10)
+        assert conversation(stored) == [("USER", "hello")]
+        system = [f for f in client.of_type("message") if f["messageType"] == "SYSTEM_LOG"]
+        assert "agent is unavailable" in system[0]["message"]
+
+
+class FailingModel:
+    model_id = "broken"
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        yield TextDelta("Half a ")
+        raise RuntimeError("bug in an adapter")
+
+
+async def test_an_unexpected_error_is_reported_not_swallowed() -> None:
+    async with running_app(model=FailingModel()) as app:
+        client = await Client.connect(app, "c1")
+        await client.say("hello")
+        await settle(app)
+        stored = await app.store.last_messages(client.session_id, 10)
+        assert [m.message for m in stored if m.role is Role.AGENT] == ["Half a "]
+        assert "INTERNAL_ERROR" in next(m for m in stored if m.role is Role.SYSTEM).message

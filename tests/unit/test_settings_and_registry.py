@@ -1,0 +1,85 @@
+"""Settings from AZUCHI_* variables, and adapters found through the plugin registry."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from adapters.bootstrap import build_app
+from adapters.memory import MemoryChatStore
+from adapters.registry import UnknownAdapter, adapters_for, find_adapter, plugin_manager
+from adapters.settings import Settings, SettingsError
+
+
+def test_defaults_give_the_all_in_memory_stack() -> None:
+    app = build_app(Settings.from_env({}))
+    assert isinstance(app.store, MemoryChatStore)
+    assert app.model.model_id == "azuchi-scripted"
+    assert set(app.tools) == {"current_time", "calculate"}
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"AZUCHI_COALESCE_MS": "fast"}, "AZUCHI_COALESCE_MS='fast' is not an integer"),
+        ({"AZUCHI_MAX_MESSAGE_BYTES": "0"}, "AZUCHI_MAX_MESSAGE_BYTES=0 must be at least 1"),
+        ({"AZUCHI_TITLES": "maybe"}, "AZUCHI_TITLES='maybe' is not a boolean"),
+        ({"AZUCHI_HEARTBEAT_MS": "20000"}, "AZUCHI_HEARTBEAT_MS must be at most half"),
+    ],
+)
+def test_bad_settings_name_the_variable(env: dict[str, str], words: str) -> None:
+    with pytest.raises(SettingsError, match=words.replace("(", r"\(")):
+        Settings.from_env(env)
+
+
+def test_an_unknown_adapter_is_a_startup_error_listing_the_known_ones() -> None:
+    with pytest.raises(UnknownAdapter) as caught:
+        build_app(Settings.from_env({"AZUCHI_STORAGE": "cassandra"}))
+    assert "AZUCHI_STORAGE='cassandra'" in str(caught.value)
+    assert "memory" in str(caught.value)
+
+
+def test_every_port_has_a_built_in_adapter() -> None:
+    manager = plugin_manager()
+    for port, name in [
+        ("storage", "memory"),
+        ("lock", "memory"),
+        ("memory", "memory"),
+        ("model", "scripted"),
+        ("transport", "memory"),
+    ]:
+        assert find_adapter(manager, port, name).name == name
+
+
+def test_a_third_party_adapter_joins_through_the_entry_point_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "azuchi_fake_store.py").write_text(
+        textwrap.dedent(
+            """
+            from adapters.memory import MemoryChatStore
+            from adapters.registry import AdapterSpec, hookimpl
+
+            class FakeStore(MemoryChatStore):
+                pass
+
+            @hookimpl
+            def azuchi_adapters():
+                return [AdapterSpec("storage", "fake", lambda ctx: FakeStore(ctx.clock))]
+            """
+        )
+    )
+    dist = tmp_path / "azuchi_fake_store-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: azuchi-fake-store\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[azuchi.plugins]\nfake = azuchi_fake_store\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        assert "fake" in adapters_for(plugin_manager(), "storage")
+        app = build_app(Settings.from_env({"AZUCHI_STORAGE": "fake"}))
+        assert type(app.store).__name__ == "FakeStore"
+    finally:
+        sys.modules.pop("azuchi_fake_store", None)

@@ -1,0 +1,79 @@
+"""Built-in tools and the scripted model."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.memory import MemoryChatStore, ScriptedChatModel
+from adapters.memory.scripted_model import ScriptedSettings
+from adapters.tools.builtin import CalculateTool, CurrentTimeTool
+from core.domain import ModelRequest, StreamEnded, TextDelta
+from core.errors import ModelStreamError
+from core.services.reply import ReplyContext
+from core.services.title import clean_title
+
+pytestmark = pytest.mark.anyio
+CTX = ReplyContext("s1", MemoryChatStore())
+
+
+@pytest.mark.parametrize(
+    ("expression", "answer"),
+    [("12 * 7", "12 * 7 = 84"), ("(1 + 2) ** 3", "(1 + 2) ** 3 = 27"), ("7 / 2", "7 / 2 = 3.5")],
+)
+async def test_calculate_answers_arithmetic(expression: str, answer: str) -> None:
+    assert await CalculateTool().run({"expression": expression}, CTX) == answer
+
+
+@pytest.mark.parametrize(
+    "expression", ["open('x')", "a + 1", "2 ** 100000", "1 if 1 else 2", "[1][0]", "x" * 201]
+)
+async def test_calculate_refuses_anything_but_arithmetic(expression: str) -> None:
+    with pytest.raises(ValueError):
+        await CalculateTool().run({"expression": expression}, CTX)
+
+
+async def test_current_time_is_iso_utc() -> None:
+    assert (await CurrentTimeTool().run({}, CTX)).endswith("+00:00")
+
+
+async def _text(model: ScriptedChatModel, prompt: str, purpose: str = "reply") -> str:
+    request = ModelRequest(system="s", history=(), prompt=prompt, purpose=purpose)
+    return "".join([e.text async for e in model.stream(request) if isinstance(e, TextDelta)])
+
+
+async def test_scripted_model_is_deterministic_says_what_it_is_and_has_the_set_length() -> None:
+    model = ScriptedChatModel(ScriptedSettings(tokens_per_second=0, reply_tokens=80))
+    first, second = await _text(model, "hello"), await _text(model, "hello")
+    assert first == second
+    assert "offline scripted model" in first and "AZUCHI_MODEL=bedrock" in first
+    assert len(first.split()) == 80
+
+
+async def test_scripted_model_ends_every_stream_with_one_stream_end() -> None:
+    model = ScriptedChatModel(ScriptedSettings(tokens_per_second=0))
+    events = [e async for e in model.stream(ModelRequest(system="", history=(), prompt="hi"))]
+    assert isinstance(events[-1], StreamEnded)
+    assert sum(isinstance(e, StreamEnded) for e in events) == 1
+
+
+async def test_scripted_model_can_fail_mid_reply() -> None:
+    model = ScriptedChatModel(ScriptedSettings(tokens_per_second=0, fail_after_tokens=3))
+    seen: list[str] = []
+    with pytest.raises(ModelStreamError):
+        async for event in model.stream(ModelRequest(system="", history=(), prompt="hi")):
+            if isinstance(event, TextDelta):
+                seen.append(event.text)
+    assert len(seen) == 3
+
+
+@pytest.mark.parametrize(
+    ("raw", "title"),
+    [
+        ('"Castles of Japan."\n', "Castles of Japan"),
+        ("\n\n  **Trip plan**  \nsecond line", "Trip plan"),
+        ("", None),
+        ("x" * 100, "x" * 59 + "…"),
+    ],
+)
+def test_titles_are_cleaned(raw: str, title: str | None) -> None:
+    assert clean_title(raw) == title
