@@ -41,6 +41,15 @@ class App:
     launcher: ReplyLauncher
     chat: ChatService
 
+    async def aclose(self) -> None:
+        """Closes the adapters that hold clients (those with an ``aclose`` method)."""
+        closed: set[int] = set()
+        for adapter in (self.store, self.lock, self.memory, self.model, self.transport):
+            close = getattr(adapter, "aclose", None)
+            if close is not None and id(adapter) not in closed:
+                closed.add(id(adapter))
+                await close()
+
 
 def build_app(
     settings: Settings | None = None,
