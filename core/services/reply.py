@@ -5,7 +5,8 @@ Timeline of the drain loop (why no message is left unanswered and no two replies
     putMessage A stores A, marks last_user_at=A, launches ───► run_pending: lock ✓, answers A
     putMessage B stores B, marks last_user_at=B, launches ───► run_pending: lock ✗ → returns
                                                    answerer: answered_at=A, sees B pending,
-                                                   answers B (history holds A and its reply)
+                                                   answers B (history holds A and its reply);
+                                                   several pending are answered oldest first
                                                    releases, re-reads the session: nothing left
 
 If B's launcher tried the lock after the release instead, it won the lock and answered B
@@ -148,16 +149,13 @@ class ReplyService:
         pending = await self._store.messages_after(
             sid, session.answered_at or None, self._config.page_max
         )
-        users = [m for m in pending if m.role is Role.USER]
-        if not users:
+        # One reply per message, oldest first: the next turn's history holds this one.
+        prompt = next((m for m in pending if m.role is Role.USER), None)
+        if prompt is None:
             await self._store.record_answered(sid, session.last_user_at)
             return
-        prompt = users[-1]
         reply_id = uuid.uuid4().hex
-        history = [
-            *await self._history(session),
-            *(HistoryItem("user", m.message) for m in users[:-1]),
-        ]
+        history = await self._history(session)
         previous_id = await self._previous_response_id(sid)
         fanout = Fanout(
             self._transport,
@@ -211,7 +209,7 @@ class ReplyService:
 
         # New tabs opened during the reply get its final messages too.
         fanout.add([c.connection_id for c in await self._store.session_connections(sid)])
-        await self._finish(sink, prompt, users, outcome, status, failure)
+        await self._finish(sink, prompt, outcome, status, failure)
         await fanout.send(done_frame(sid, reply_id, status.value, outcome.usage))
         if lost:
             raise LockLost("lease lost while replying")
@@ -222,7 +220,6 @@ class ReplyService:
         self,
         sink: ReplySink,
         prompt: Message,
-        users: list[Message],
         outcome: AgentOutcome,
         status: ReplyStatus,
         failure: AzuchiError | None,
@@ -254,7 +251,7 @@ class ReplyService:
                 status=status.value,
             )
         await self._store.record_answered(prompt.session_id, prompt.created_at)
-        await self._remember(prompt.session_id, users, text, outcome, status)
+        await self._remember(prompt, text, outcome, status)
 
     async def _history(self, session: Session) -> list[HistoryItem]:
         try:
@@ -281,23 +278,19 @@ class ReplyService:
             return None
 
     async def _remember(
-        self,
-        session_id: str,
-        users: list[Message],
-        text: str,
-        outcome: AgentOutcome,
-        status: ReplyStatus,
+        self, prompt: Message, text: str, outcome: AgentOutcome, status: ReplyStatus
     ) -> None:
-        items = [HistoryItem("user", m.message) for m in users]
+        items = [HistoryItem("user", prompt.message)]
         if text:
             items.append(HistoryItem("assistant", text))
         try:
-            await self._memory.append_history(session_id, items)
+            await self._memory.append_history(prompt.session_id, items)
             if outcome.response_id and status is ReplyStatus.COMPLETE:
-                await self._memory.set_previous_response_id(session_id, outcome.response_id)
+                await self._memory.set_previous_response_id(prompt.session_id, outcome.response_id)
         except BackendUnavailable:
             log.warning(
-                "agent memory unavailable; history of %s rebuilt from storage next turn", session_id
+                "agent memory unavailable; history of %s rebuilt from storage next turn",
+                prompt.session_id,
             )
 
     async def _title(self, session: Session, fanout: Fanout, user_text: str, reply: str) -> None:

@@ -183,6 +183,7 @@ async def test_messages_sent_during_a_reply_are_answered_one_after_the_other() -
             else:
                 finished.add(reply)  # type: ignore[arg-type]
                 current = None
+        assert len(finished) == 3  # one reply per message
         session = await app.store.get_session(client.session_id)
         assert session is not None and not session.has_pending
         users = [

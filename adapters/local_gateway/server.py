@@ -1,0 +1,130 @@
+"""One aiohttp server that plays API Gateway for the local stack (DESIGN §6).
+
+    ws://HOST:PORT/{stage}                         WebSocket API     (websocket.py)
+    http://HOST:PORT/{stage}/@connections/{id}     management API    (management.py)
+    http://HOST:PORT/api/...  (and /{stage}/api/)  REST proxy routes (rest.py)
+    http://HOST:PORT/  /config.json  /healthz      frontend          (frontend.py)
+
+The routes are handed in (``handlers.routes`` in production), so the same handler functions
+that run in Lambda run here unchanged, and this package never imports the handlers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from adapters.bootstrap import App
+from adapters.local_gateway.connection import ClientConnection
+from adapters.local_gateway.events import new_api_id
+from adapters.local_gateway.frontend import DEFAULT_FRONTEND_DIR, Frontend
+from adapters.local_gateway.management import ManagementApi
+from adapters.local_gateway.rest import RestApi
+from adapters.local_gateway.websocket import RouteHandler, WebSocketApi
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningGateway:
+    """A listening gateway: the app it serves and where to reach it."""
+
+    app: App
+    host: str
+    port: int
+    stage: str
+    connections: Mapping[str, ClientConnection]
+
+    @property
+    def _reachable_host(self) -> str:
+        if self.host in ("", "0.0.0.0"):
+            return "127.0.0.1"
+        if ":" in self.host:
+            return "[::1]" if self.host == "::" else f"[{self.host}]"
+        return self.host
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self._reachable_host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self._reachable_host}:{self.port}/{self.stage}"
+
+    @property
+    def management_url(self) -> str:
+        """The endpoint for the ``apigatewaymanagementapi`` client (``endpoint_url``)."""
+        return f"{self.http_url}/{self.stage}"
+
+
+def build_web_app(
+    app: App,
+    websocket_routes: Mapping[str, RouteHandler],
+    rest_routes: Mapping[str, RouteHandler],
+    connections: dict[str, ClientConnection],
+    frontend_dir: Path = DEFAULT_FRONTEND_DIR,
+) -> tuple[web.Application, WebSocketApi]:
+    stage = app.settings.stage
+    api_id = new_api_id()
+    sockets = WebSocketApi(app, websocket_routes, connections, stage, api_id)
+    web_app = web.Application()
+    router = web_app.router
+    router.add_get(f"/{stage}", sockets.handle)
+    ManagementApi(connections).add_routes(router, stage)
+    RestApi(app, rest_routes, stage, api_id).add_routes(router)
+    Frontend(frontend_dir, stage).add_routes(router)  # last: it ends with a catch-all
+    return web_app, sockets
+
+
+@asynccontextmanager
+async def serving(
+    app: App,
+    *,
+    websocket_routes: Mapping[str, RouteHandler],
+    rest_routes: Mapping[str, RouteHandler],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    frontend_dir: Path = DEFAULT_FRONTEND_DIR,
+) -> AsyncIterator[RunningGateway]:
+    """Serves ``app`` on host:port (port 0: any free port) until the block ends, with the
+    app's reply launcher running for as long. On exit every client is closed with 1001."""
+    connections: dict[str, ClientConnection] = {}
+    web_app, sockets = build_web_app(app, websocket_routes, rest_routes, connections, frontend_dir)
+    listener = _listen(host, port)  # a busy port raises OSError here, plainly
+    running = getattr(app.launcher, "running", None)
+    launcher_scope: Any = running() if callable(running) else contextlib.nullcontext()
+    async with launcher_scope:
+        runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            await web.SockSite(runner, listener).start()
+            bound = listener.getsockname()[1]
+            yield RunningGateway(app, host, int(bound), app.settings.stage, connections)
+        finally:
+            await sockets.close_all()
+            await runner.cleanup()
+            listener.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(128)
+        listener.setblocking(False)
+    except OSError:
+        listener.close()
+        raise
+    return listener

@@ -1,0 +1,84 @@
+"""``azuchi serve`` as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from handlers.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("AZUCHI_STORAGE", "floppy", "AZUCHI_STORAGE='floppy'"),
+        ("AZUCHI_COALESCE_MS", "soon", "AZUCHI_COALESCE_MS"),
+        ("AZUCHI_PORT", "eighty", "AZUCHI_PORT"),
+        ("AZUCHI_STAGE", "a/b", "stage 'a/b'"),
+    ],
+)
+def test_a_bad_setting_is_one_clear_line_and_exit_2(monkeypatch, capsys, variable, value, named):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", "0"] if variable != "AZUCHI_PORT" else ["serve"])
+    assert exited.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("azuchi: ") and named in lines[0]
+
+
+def test_a_busy_port_is_one_clear_line(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exited:
+            main(["serve", "--port", str(port)])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_serve_prints_where_to_chat_answers_and_stops_on_sigterm():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZUCHI_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "handlers.cli", "serve", "--port", "0", "--stage", "dev"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(
+            r"http://127\.0\.0\.1:(\d+)/ .*ws://127\.0\.0\.1:\1/dev .*?(\d+) ms", line
+        )
+        assert found, line
+        port = int(found.group(1))
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as health:
+            assert health.read() == b"ok"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/config.json", timeout=5) as config:
+            assert b"/dev" in config.read()
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert time.monotonic() - started < 5
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
