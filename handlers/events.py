@@ -58,5 +58,5 @@ async def frame_route(
     except ConnectionGone:
         pass  # the client left; nothing to tell
     except AzuchiError as error:
-        await app.chat.report(cid, error)
+        await app.chat.report(cid, error, frame)
     return OK

@@ -35,6 +35,7 @@ from core.protocol import (
     history_frame,
     message_frame,
     routes_frame,
+    session_frame,
 )
 from core.services.fanout import Fanout
 
@@ -200,6 +201,10 @@ class ChatService:
                 f'"limit" must be an integer from 1 to {self._config.page_max}.',
                 code="INVALID_LIMIT",
             )
+        if after is None:  # a client (re)loading the conversation also needs its title
+            session = await self._store.get_session(connection.session_id)
+            if session is not None and session.title:
+                await self._send(connection_id, session_frame(session.session_id, session.title))
         page = await self.page(connection.session_id, after, limit)
         frames = [message_frame(m) for m in page.messages]
         await self._send(connection_id, history_frame(connection.session_id, frames, page.next))
@@ -230,12 +235,22 @@ class ChatService:
 
     # --- errors and helpers --------------------------------------------------------
 
-    async def report(self, connection_id: str, error: AzuchiError) -> None:
-        """Tells the client what went wrong, as an ``error`` frame."""
+    async def report(
+        self, connection_id: str, error: AzuchiError, frame: dict[str, Any] | None = None
+    ) -> None:
+        """Tells the client what went wrong, as an ``error`` frame naming the action and,
+        for a putMessage, the ``clientMessageId`` it refused."""
         connection = await self._store.get_connection(connection_id)
         session_id = connection.session_id if connection else None
+        extra = {}
+        for key in ("action", "clientMessageId"):
+            value = (frame or {}).get(key)
+            if isinstance(value, str) and len(value) <= MAX_CLIENT_MESSAGE_ID:
+                extra[key] = value
         try:
-            await self._send(connection_id, error_frame(session_id, error.code, error.message))
+            await self._send(
+                connection_id, error_frame(session_id, error.code, error.message, **extra)
+            )
         except ConnectionGone:
             log.info("could not report %s to gone connection %s", error.code, connection_id)
 

@@ -177,3 +177,28 @@ def _user(session_id: str, text: str):  # type: ignore[no-untyped-def]
     from core.domain import MessageDraft, Role
 
     return MessageDraft(session_id, Role.USER, "CONVERSATION", text)
+
+
+async def test_a_refused_put_message_error_names_the_client_message_id() -> None:
+    async with running_app() as app:
+        client = await Client.connect(app, "c1")
+        frame = {"action": "putMessage", "message": "", "clientMessageId": "m-9"}
+        with pytest.raises(InvalidInput) as caught:
+            await app.chat.put_message("c1", frame)
+        await app.chat.report("c1", caught.value, frame)
+        (error,) = client.of_type("error")
+        assert error["clientMessageId"] == "m-9" and error["action"] == "putMessage"
+
+
+async def test_loading_the_conversation_also_sends_its_title() -> None:
+    async with running_app() as app:
+        first = await Client.connect(app, "c1")
+        await first.say("castles of japan")
+        await settle(app)
+        other_device = await Client.connect(app, "c2", first.session_id)
+        await app.chat.get_messages("c2", {})
+        kinds = [f["type"] for f in other_device.frames]
+        assert kinds == ["session", "history"]
+        assert other_device.frames[0]["title"] == "Castles of japan"
+        await app.chat.get_messages("c2", {"after": 1})  # paging on: no title again
+        assert [f["type"] for f in other_device.frames][2:] == ["history"]
