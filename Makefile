@@ -31,8 +31,11 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy core adapters handlers
 
+# The browser tier runs in its own process: Playwright's sync API holds an event loop
+# for as long as the browser lives, which async tests must not share.
 test: lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not browser"
+	$(BIN)/python -m pytest -m browser tests/browser
 
 unit: $(VENV)/.dev
 	$(BIN)/python -m pytest tests/unit tests/handlers contract_tests -q
