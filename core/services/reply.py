@@ -142,7 +142,11 @@ class ReplyService:
                     session = await self._store.get_session(session_id)
             except LockLost:
                 return replies  # never release a lease that may be someone else's now
-            await self._lock.release(session_id, token)
+            try:
+                await self._lock.release(session_id, token)
+            except BackendUnavailable:
+                # The replies are delivered; the lease just runs out on its own.
+                log.warning("could not release the lock of %s; it expires by itself", session_id)
 
     async def _answer(self, session: Session, token: str) -> None:
         sid = session.session_id

@@ -260,3 +260,21 @@ async def test_an_unexpected_error_is_reported_not_swallowed() -> None:
         stored = await app.store.last_messages(client.session_id, 10)
         assert [m.message for m in stored if m.role is Role.AGENT] == ["Half a "]
         assert "INTERNAL_ERROR" in next(m for m in stored if m.role is Role.SYSTEM).message
+
+
+class UnreleasableLock(MemorySessionLock):
+    async def release(self, session_id: str, token: str) -> bool:
+        raise BackendUnavailable("connection reset")
+
+
+async def test_a_lock_that_cannot_be_released_does_not_fail_a_delivered_reply() -> None:
+    from core.domain import MessageDraft
+
+    async with running_app(lock=UnreleasableLock()) as app:
+        client = await Client.connect(app, "c1")
+        stored = await app.store.append_message(
+            MessageDraft(client.session_id, Role.USER, "CONVERSATION", "hello")
+        )
+        await app.store.record_user_message(client.session_id, stored.message.created_at)
+        assert await app.replies.run_pending(client.session_id) == 1  # and no exception
+        assert client.of_type("done")[-1]["status"] == "complete"
