@@ -58,12 +58,16 @@ class UnknownAdapter(LookupError):
 
 
 def plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
+    from adapters.dynamodb import plugin as dynamodb_plugin
     from adapters.memory import plugin as memory_plugin
+    from adapters.redis import plugin as redis_plugin  # imports redis only when chosen
     from adapters.tools import plugin as tools_plugin
 
     manager = pluggy.PluginManager(PROJECT)
     manager.add_hookspecs(AdapterSpecs)
     manager.register(memory_plugin, name="azuchi.memory")
+    manager.register(dynamodb_plugin, name="azuchi.dynamodb")
+    manager.register(redis_plugin, name="azuchi.redis")
     manager.register(tools_plugin, name="azuchi.tools")
     if load_entry_points:
         manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)

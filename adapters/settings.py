@@ -35,7 +35,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
-        read = _Reader(env)
+        read = EnvReader(env)
         chat = ChatConfig(
             max_message_bytes=read.int("AZUCHI_MAX_MESSAGE_BYTES", 16 * 1024, low=1),
             coalesce_ms=read.int("AZUCHI_COALESCE_MS", 200, low=0),
@@ -74,7 +74,9 @@ class Settings:
         )
 
 
-class _Reader:
+class EnvReader:
+    """Reads typed values from an environment mapping; errors name the variable."""
+
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
 

@@ -29,6 +29,6 @@ class ChatConfig:
     page_default: int = 50
     page_max: int = 200
     max_agent_steps: int = 6  # model calls per reply (tool round trips + final answer)
-    max_reply_chars: int = 200_000  # stored reply text is cut here (DynamoDB items are 400 KB)
+    max_reply_bytes: int = 300_000  # stored reply text is cut here, UTF-8 (DynamoDB: 400 KB items)
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     make_titles: bool = True

@@ -1,6 +1,7 @@
 """The ``azuchi`` command line.
 
     azuchi serve [--host 127.0.0.1] [--port 8000] [--stage local]
+    azuchi tables create
 
 runs the whole stack in one process: the local API Gateway (WebSocket, @connections, REST)
 in front of the same handlers Lambda runs, and the frontend. Settings come from ``AZUCHI_*``
@@ -64,7 +65,26 @@ def _parser() -> argparse.ArgumentParser:
         "--stage", help="API stage, the WebSocket path (AZUCHI_STAGE, default local)"
     )
     serve.set_defaults(run=_serve)
+    tables = commands.add_parser(
+        "tables",
+        help="manage the DynamoDB tables",
+        description="Tables come from infra/template.yaml; names take AZUCHI_TABLE_PREFIX. "
+        "The endpoint is AZUCHI_DYNAMODB_ENDPOINT, else the account's DynamoDB.",
+    )
+    tables.add_argument("action", choices=["create"], help="create the missing tables, TTL on")
+    tables.set_defaults(run=_tables)
     return parser
+
+
+def _tables(args: argparse.Namespace) -> int:
+    from adapters.dynamodb.tables_cli import run
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"azuchi: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return run(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -128,6 +148,13 @@ async def _run(app: App, host: str, port: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
+    try:
+        await _serve_until(stop, app, host, port)
+    finally:
+        await app.aclose()  # adapters' clients (DynamoDB, Redis) close with the server
+
+
+async def _serve_until(stop: asyncio.Event, app: App, host: str, port: int) -> None:
     async with serving(
         app, websocket_routes=WEBSOCKET_ROUTES, rest_routes=REST_ROUTES, host=host, port=port
     ) as gateway:

@@ -228,7 +228,10 @@ class ReplyService:
         status: ReplyStatus,
         failure: AzuchiError | None,
     ) -> None:
-        text = outcome.text[: self._config.max_reply_chars]
+        text = outcome.text
+        if len(text) * 4 > self._config.max_reply_bytes:  # only then is it worth encoding
+            cut = text.encode("utf-8")[: self._config.max_reply_bytes]
+            text = cut.decode("utf-8", "ignore")
         if text or status is ReplyStatus.COMPLETE:
             await sink.post(
                 Role.AGENT,

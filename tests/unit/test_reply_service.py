@@ -278,3 +278,20 @@ async def test_a_lock_that_cannot_be_released_does_not_fail_a_delivered_reply() 
         await app.store.record_user_message(client.session_id, stored.message.created_at)
         assert await app.replies.run_pending(client.session_id) == 1  # and no exception
         assert client.of_type("done")[-1]["status"] == "complete"
+
+
+async def test_a_huge_reply_is_stored_cut_to_the_byte_limit_on_a_character_boundary() -> None:
+    settings = fast_settings(AZUCHI_SCRIPTED_REPLY_TOKENS="3000")
+    async with running_app(settings, model=RecordingModel(reply_tokens=3000)) as app:
+        app.replies._config = __import__("dataclasses").replace(  # type: ignore[attr-defined]
+            app.replies._config,  # type: ignore[attr-defined]
+            max_reply_bytes=1001,
+        )
+        client = await Client.connect(app, "c1")
+        await client.say("日本語で長く話して")
+        await settle(app)
+        agent = [
+            m for m in await app.store.last_messages(client.session_id, 10) if m.role is Role.AGENT
+        ]
+        assert 990 < len(agent[-1].message.encode("utf-8")) <= 1001
+        assert client.of_type("done")[-1]["status"] == "complete"

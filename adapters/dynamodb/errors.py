@@ -1,0 +1,157 @@
+"""DynamoDB's errors, mapped once, at the adapters' edge.
+
+    botocore exception                              becomes
+    ├── throttling (ProvisionedThroughputExceeded,  retried: bounded attempts, exponential
+    │   ThrottlingException, RequestLimitExceeded),  backoff with full jitter; then
+    │   5xx, transaction conflicts, connection       core.errors.BackendUnavailable
+    │   errors and timeouts
+    ├── ConditionalCheckFailedException             ConditionFailed: the caller gives it its
+    │                                               domain meaning (key taken, lock held ...)
+    ├── TransactionCanceledException                TransactionCancelled(reasons), one reason
+    │                                               per item, for the caller to read
+    └── anything else (missing table, validation,   BackendUnavailable at once, saying why
+        no credentials, access denied)
+
+``ConditionFailed`` and ``TransactionCancelled`` never leave the adapters. botocore's own
+retries are switched off (client.py) so that these are the only ones, and they can be tested.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from core.errors import BackendUnavailable
+
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+# Per-item reasons of a cancelled transaction that mean "try again", not "refused".
+RETRYABLE_REASONS = frozenset(
+    {
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+    }
+)
+
+
+class ConditionFailed(Exception):
+    """A ConditionExpression was false; ``item`` is the stored item when it was asked for."""
+
+    def __init__(self, item: dict[str, Any] | None = None) -> None:
+        super().__init__("conditional check failed")
+        self.item = item
+
+
+class TransactionCancelled(Exception):
+    """A transaction was cancelled; ``reasons`` holds one code per item ("None" when fine)."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(f"transaction cancelled: {reasons}")
+        self.reasons = reasons
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Attempts in all (first try included) and the backoff between them."""
+
+    max_attempts: int = 6
+    base_delay_s: float = 0.025
+    max_delay_s: float = 1.0
+
+    def delay(self, retry: int, rand: Callable[[], float] = random.random) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2**retry)]."""
+        return rand() * min(self.max_delay_s, self.base_delay_s * 2.0**retry)
+
+
+class Caller:
+    """Calls one operation of an injected DynamoDB client, with the mapping above."""
+
+    def __init__(
+        self,
+        client: Any,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        self.client = client
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+
+    async def __call__(self, operation: str, **params: Any) -> dict[str, Any]:
+        last: BaseException | None = None
+        for attempt in range(self.policy.max_attempts):
+            if attempt:
+                await self._sleep(self.policy.delay(attempt - 1))
+            try:
+                result: dict[str, Any] = await getattr(self.client, operation)(**params)
+                return result
+            except ClientError as exc:
+                if not _retryable(exc):
+                    raise _mapped(operation, params, exc) from exc
+                last = exc
+            except (BotoConnectionError, HTTPClientError, OSError) as exc:
+                last = exc
+            except BotoCoreError as exc:  # no credentials, bad parameters: retrying won't help
+                raise BackendUnavailable(f"DynamoDB {operation} failed: {exc}") from exc
+        raise BackendUnavailable(
+            f"DynamoDB is unavailable: {operation} still failed after "
+            f"{self.policy.max_attempts} attempts ({_describe(last)})."
+        ) from last
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _retryable(exc: ClientError) -> bool:
+    code = error_code(exc)
+    if code == "TransactionCanceledException":
+        reasons = _reasons(exc)
+        return (
+            any(r in RETRYABLE_REASONS for r in reasons) and "ConditionalCheckFailed" not in reasons
+        )
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return code in THROTTLING_CODES or (isinstance(status, int) and status >= 500)
+
+
+def _reasons(exc: ClientError) -> list[str]:
+    return [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons") or []]
+
+
+def _mapped(operation: str, params: dict[str, Any], exc: ClientError) -> Exception:
+    code = error_code(exc)
+    if code == "ConditionalCheckFailedException":
+        return ConditionFailed(exc.response.get("Item"))
+    if code == "TransactionCanceledException":
+        return TransactionCancelled(_reasons(exc))
+    message = exc.response.get("Error", {}).get("Message", "")
+    if code == "ResourceNotFoundException":
+        table = params.get("TableName", "a table")
+        return BackendUnavailable(
+            f"DynamoDB table {table} does not exist ({message}); "
+            "create the tables with `azuchi tables create`."
+        )
+    return BackendUnavailable(f"DynamoDB refused {operation}: {code}: {message}")
+
+
+def _describe(exc: BaseException | None) -> str:
+    if isinstance(exc, ClientError):
+        return error_code(exc) or str(exc)
+    return f"{type(exc).__name__}: {exc}" if exc else "no attempt made"

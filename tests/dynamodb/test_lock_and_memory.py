@@ -1,0 +1,130 @@
+"""The lean profile on DynamoDB Local: session leases and the agent's memory."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+import uuid
+from typing import Any
+
+import anyio
+import pytest
+
+from adapters.dynamodb.agent_memory import DynamoAgentMemory
+from adapters.dynamodb.client import DynamoConfig
+from adapters.dynamodb.lock import DynamoSessionLock
+from core.domain import HistoryItem
+from core.ports import LeaseState
+
+pytestmark = pytest.mark.anyio
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+async def test_fifty_contenders_never_hold_the_lock_at_once(
+    client: Any, config: DynamoConfig
+) -> None:
+    lock = DynamoSessionLock(client, config.tables.locks)
+    sid = new_id()
+    intervals: list[tuple[float, float, int]] = []
+
+    async def contender(who: int) -> None:
+        while len(intervals) < 40:  # rounds until forty holds; pauses keep the client unsaturated
+            token = await lock.acquire(sid, lease_ms=10_000)
+            if token is not None:
+                start = time.monotonic()
+                await anyio.sleep(random.uniform(0, 0.005))
+                end = time.monotonic()
+                intervals.append((start, end, who))
+                assert await lock.release(sid, token)
+            await anyio.sleep(random.uniform(0.05, 0.25))
+
+    async with anyio.create_task_group() as tg:
+        for who in range(50):
+            tg.start_soon(contender, who)
+    intervals.sort()
+    assert len(intervals) >= 40
+    assert len({who for _, _, who in intervals}) >= 10  # many contenders won a round
+    for (_, end, _), (start, _, _) in itertools.pairwise(intervals):
+        assert start >= end, "two holders overlapped"
+
+
+async def test_a_lease_expires_and_its_old_holder_learns_it_lost(
+    client: Any, config: DynamoConfig
+) -> None:
+    lock = DynamoSessionLock(client, config.tables.locks)
+    sid = new_id()
+    first = await lock.acquire(sid, lease_ms=300)
+    assert first is not None
+    assert await lock.acquire(sid, lease_ms=300) is None
+    assert await lock.release(sid, "not-the-token") is False
+    await anyio.sleep(0.4)
+    second = await lock.acquire(sid, lease_ms=5_000)
+    assert second is not None
+    assert await lock.extend(sid, first, 5_000) is LeaseState.LOST
+    assert await lock.release(sid, first) is False
+    assert await lock.extend(sid, second, 5_000) is LeaseState.HELD
+
+
+async def test_a_stop_request_reaches_the_holder_and_dies_with_its_lease(
+    client: Any, config: DynamoConfig
+) -> None:
+    lock = DynamoSessionLock(client, config.tables.locks)
+    sid = new_id()
+    assert await lock.request_stop(sid) is False  # nothing running
+    token = await lock.acquire(sid, lease_ms=5_000)
+    assert token is not None
+    assert await lock.request_stop(sid) is True
+    assert await lock.extend(sid, token, 5_000) is LeaseState.STOP_REQUESTED
+    assert await lock.release(sid, token) is True
+    token = await lock.acquire(sid, lease_ms=5_000)
+    assert token is not None
+    assert await lock.extend(sid, token, 5_000) is LeaseState.HELD
+
+
+async def test_history_keeps_the_newest_items_in_order(client: Any, config: DynamoConfig) -> None:
+    memory = DynamoAgentMemory(client, config.tables.agent_memory, max_items=3)
+    sid = new_id()
+    await memory.append_history(sid, [HistoryItem("user", "1"), HistoryItem("assistant", "2")])
+    await memory.append_history(sid, [HistoryItem("user", "3"), HistoryItem("assistant", "4")])
+    assert [i.content for i in await memory.recent_history(sid)] == ["2", "3", "4"]
+    assert await memory.recent_history(new_id()) == []
+
+
+async def test_concurrent_appends_to_one_history_lose_nothing(
+    client: Any, config: DynamoConfig
+) -> None:
+    memory = DynamoAgentMemory(client, config.tables.agent_memory, max_items=100)
+    sid = new_id()
+    async with anyio.create_task_group() as tg:
+        for i in range(20):
+            tg.start_soon(memory.append_history, sid, [HistoryItem("user", str(i))])
+    history = await memory.recent_history(sid)
+    assert sorted(int(i.content) for i in history) == list(range(20))
+
+
+async def test_a_response_id_expires_although_ttl_has_not_deleted_it(
+    client: Any, config: DynamoConfig
+) -> None:
+    now = [time.time()]
+    memory = DynamoAgentMemory(
+        client, config.tables.agent_memory, response_id_ttl_s=60, clock=lambda: now[0]
+    )
+    sid = new_id()
+    await memory.set_previous_response_id(sid, "resp-1")
+    assert await memory.get_previous_response_id(sid) == "resp-1"
+    raw = await client.get_item(
+        TableName=config.tables.agent_memory,
+        Key={"sessionId": {"S": sid}, "kind": {"S": "response"}},
+    )
+    expire_at = int(raw["Item"]["expireAt"]["N"])  # TTL attribute: integer epoch seconds
+    assert 0 <= expire_at - (now[0] + 60) <= 1
+    now[0] += 61
+    assert await memory.get_previous_response_id(sid) is None
+    assert "Item" in await client.get_item(
+        TableName=config.tables.agent_memory,
+        Key={"sessionId": {"S": sid}, "kind": {"S": "response"}},
+    )

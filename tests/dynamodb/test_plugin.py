@@ -1,0 +1,26 @@
+"""The DynamoDB adapters join the registry without importing the AWS SDK."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from adapters.registry import adapters_for, plugin_manager
+
+
+def test_dynamodb_is_registered_for_storage_lock_and_memory() -> None:
+    manager = plugin_manager(load_entry_points=False)
+    for port in ("storage", "lock", "memory"):
+        assert "dynamodb" in adapters_for(manager, port)
+
+
+def test_registering_the_plugin_imports_no_aws_sdk() -> None:
+    code = (
+        "import sys\n"
+        "from adapters.dynamodb import plugin\n"
+        "plugin.azuchi_adapters()\n"
+        "sdk = ('aioboto3', 'aiobotocore', 'botocore', 'boto3')\n"
+        "loaded = [m for m in sdk if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
