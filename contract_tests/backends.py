@@ -19,9 +19,7 @@ A provider (base classes in ``providers.py``) for a real backend:
 from __future__ import annotations
 
 import functools
-import os
-import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +27,6 @@ import pytest
 
 from adapters.memory.transport import Outbox
 from adapters.registry import AdapterSpec, BuildContext, adapters_for, plugin_manager
-from adapters.settings import Settings
 from contract_tests.providers import (
     BackendProvider,
     ModelProvider,
@@ -114,7 +111,7 @@ class DynamoProvider(BackendProvider):
 
     def __init__(self) -> None:
         self._env: dict[str, str] | None = None
-        self._saved: dict[str, str | None] = {}
+        self._restore: Callable[[], None] = lambda: None
 
     def environment(self) -> dict[str, str]:
         if self._env is None:
@@ -126,26 +123,16 @@ class DynamoProvider(BackendProvider):
             import aioboto3  # noqa: F401
         except ImportError:
             backend_missing("aioboto3 is not installed (pip install 'aioboto3>=13')")
-        import anyio
-
         from adapters.dynamodb import local
-        from adapters.dynamodb.tables_cli import create_tables
 
         # The SDK reads credentials from the process environment; DynamoDB Local only
         # checks that some exist.
-        self._saved = {name: os.environ.get(name) for name in local.DUMMY_CREDENTIALS}
-        local.use_dummy_credentials()
+        self._restore = local.use_dummy_credentials()
         try:
             endpoint = local.shared_endpoint()
         except local.LocalUnavailable as exc:
             backend_missing(f"DynamoDB Local unavailable: {exc}")
-        env = {
-            "AZUCHI_DYNAMODB_ENDPOINT": endpoint,
-            "AZUCHI_TABLE_PREFIX": f"azuchi-contract-{uuid.uuid4().hex[:8]}-",
-            "AWS_REGION": os.environ.get("AWS_REGION", "us-east-1"),
-        }
-        anyio.run(create_tables, Settings.from_env(env))
-        return env
+        return local.fresh_tables(endpoint, "contract")
 
     def shutdown(self) -> None:
         if self._env is None:
@@ -154,11 +141,7 @@ class DynamoProvider(BackendProvider):
 
         self._env = None
         local.stop_shared()
-        for name, value in self._saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        self._restore()
 
 
 REDIS = RedisProvider()

@@ -15,7 +15,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import MutableMapping
+import uuid
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -188,10 +189,36 @@ def stop_shared() -> None:
         _shared = None
 
 
-def use_dummy_credentials(env: MutableMapping[str, str] | None = None) -> None:
+def use_dummy_credentials(env: MutableMapping[str, str] | None = None) -> Callable[[], None]:
     """DynamoDB Local checks only that credentials exist (letters and digits); set them
-    unless real ones are already configured."""
+    unless real ones are already configured. Returns what puts the environment back."""
     env = os.environ if env is None else env
+    saved = {name: env.get(name) for name in DUMMY_CREDENTIALS}
     if not env.get("AWS_ACCESS_KEY_ID"):
-        for name, value in DUMMY_CREDENTIALS.items():
-            env[name] = value
+        env.update(DUMMY_CREDENTIALS)
+
+    def restore() -> None:
+        for name, value in saved.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+
+    return restore
+
+
+def fresh_tables(endpoint: str, label: str) -> dict[str, str]:
+    """Creates the template's tables under a prefix of their own at ``endpoint`` and returns
+    the settings that reach them (for tests and benchmarks sharing one DynamoDB Local)."""
+    import anyio
+
+    from adapters.dynamodb.tables_cli import create_tables
+    from adapters.settings import Settings
+
+    env = {
+        "AZUCHI_DYNAMODB_ENDPOINT": endpoint,
+        "AZUCHI_TABLE_PREFIX": f"azuchi-{label}-{uuid.uuid4().hex[:8]}-",
+        "AWS_REGION": os.environ.get("AWS_REGION", "us-east-1"),
+    }
+    anyio.run(create_tables, Settings.from_env(env))
+    return env

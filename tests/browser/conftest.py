@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from tests.backend import backend_missing
+
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "reports"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -37,20 +39,15 @@ CHROMIUM_ARGS = [
 SERVER_START_TIMEOUT_S = 20.0
 
 
-def _missing(reason: str) -> None:
-    """A missing browser is a skip on a laptop and a failure in CI (DESIGN §8)."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     candidates = [os.environ.get("AZUCHI_CHROMIUM"), *CHROMIUM_CANDIDATES, shutil.which("chromium")]
     for candidate in candidates:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
-    _missing("Chromium not found at /usr/bin/chromium (install it: apt-get install -y chromium)")
+    backend_missing(
+        "Chromium not found at /usr/bin/chromium (install it: apt-get install -y chromium)"
+    )
     raise AssertionError("unreachable")
 
 
@@ -59,7 +56,7 @@ def browser(chromium_path: str) -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _missing("the playwright Python package is not installed (pip install -e '.[dev]')")
+        backend_missing("the playwright Python package is not installed (pip install -e '.[dev]')")
         raise
     with sync_playwright() as playwright:
         # headless=False: the headless mode is chosen by --headless=new in CHROMIUM_ARGS.

@@ -14,18 +14,10 @@ import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import NoReturn
 
-import pytest
+from tests.backend import backend_missing
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 6379
-
-
-def backend_missing(reason: str) -> NoReturn:
-    """Skipped on a laptop; a failure when ``CI=true`` (DESIGN §8)."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true, so a missing backend fails the run)", pytrace=False)
-    pytest.skip(reason)
 
 
 def free_port() -> int:
