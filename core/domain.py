@@ -187,15 +187,27 @@ class ToolResult:
 
 @dataclass(frozen=True, slots=True)
 class ToolRound:
-    """The calls a model made in one step and what the tools answered."""
+    """The calls a model made in one step and what the tools answered. ``response_id`` is
+    the provider's id of the response that made the calls, where it has one."""
 
     text: str
     calls: tuple[ToolCall, ...]
     results: tuple[ToolResult, ...]
+    response_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ModelRequest:
+    """One model call.
+
+    The conversation is ``history`` (earlier turns, oldest first), then ``prompt`` (this
+    turn's user message), then ``rounds`` (this turn's tool calls and results so far).
+    ``previous_response_id`` is the provider's id of the response that ended the previous
+    turn, so it covers ``history``; a provider that chains responses may send only what came
+    after it (and a round's own ``response_id`` covers everything up to that round's calls).
+    Stateless providers ignore both ids and send everything.
+    """
+
     system: str
     history: tuple[HistoryItem, ...]
     prompt: str

@@ -93,6 +93,7 @@ class Agent:
             last = step == self._max_steps - 1
             calls: list[ToolCall] = []
             texts: list[str] = []
+            step_response_id: str | None = None
             step_request = dataclasses.replace(
                 request, tools=() if last else self._specs, rounds=tuple(rounds)
             )
@@ -107,11 +108,14 @@ class Agent:
                     outcome.usage = outcome.usage + event.usage
                 elif isinstance(event, StreamEnded):
                     outcome.stop_reason = event.stop_reason
+                    step_response_id = event.response_id
                     outcome.response_id = event.response_id or outcome.response_id
             if not calls:
                 break
             results = [await self._run_tool(call, sink, context) for call in calls]
-            rounds.append(ToolRound("".join(texts), tuple(calls), tuple(results)))
+            rounds.append(
+                ToolRound("".join(texts), tuple(calls), tuple(results), step_response_id)
+            )
         return outcome
 
     async def _run_tool(self, call: ToolCall, sink: AgentSink, context: ToolContext) -> ToolResult:
