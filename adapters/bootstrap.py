@@ -8,8 +8,9 @@ from typing import Any
 
 from adapters.memory.launcher import BackgroundReplyLauncher
 from adapters.memory.transport import ConnectionHub
+from adapters.pricing.table import PriceTableError, load_price_table
 from adapters.registry import BuildContext, find_adapter, plugin_manager
-from adapters.settings import Settings
+from adapters.settings import Settings, SettingsError
 from core.clock import SystemClock
 from core.ports import (
     AgentMemory,
@@ -67,6 +68,11 @@ def build_app(
     manager = plugin_manager()
     overrides = overrides or {}
 
+    try:
+        prices = load_price_table(settings.prices_file)
+    except PriceTableError as error:
+        raise SettingsError(f"AZUCHI_PRICES_FILE: {error}") from None
+
     def adapter(port: str, name: str) -> Any:
         if port in overrides:
             return overrides[port]
@@ -81,7 +87,7 @@ def build_app(
     for batch in manager.hook.azuchi_tools(settings=settings):
         for tool in batch:
             tools.setdefault(tool.spec.name, tool)
-    replies = ReplyService(store, lock, memory, model, transport, tools, settings.chat)
+    replies = ReplyService(store, lock, memory, model, transport, tools, settings.chat, prices)
     reply_launcher = (launcher or (lambda r: BackgroundReplyLauncher(r.run_pending)))(replies)
     chat = ChatService(store, lock, transport, reply_launcher, ctx.clock, settings.chat)
     return App(

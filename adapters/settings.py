@@ -30,6 +30,7 @@ class Settings:
     connection_ttl_s: int = 86_400
     idle_timeout_s: float = 600.0  # API Gateway: 10 minutes
     max_connection_s: float = 7_200.0  # API Gateway: 2 hours
+    prices_file: str | None = None  # overrides the built-in price table (adapters/pricing)
     env: Mapping[str, str] = field(default_factory=dict)  # everything, for adapter options
 
     @classmethod
@@ -42,6 +43,7 @@ class Settings:
             lock_lease_ms=read.int("AZUCHI_LOCK_LEASE_MS", 30_000, low=100),
             heartbeat_ms=read.int("AZUCHI_HEARTBEAT_MS", 1_000, low=10),
             history_items=read.int("AZUCHI_HISTORY_ITEMS", 20, low=1),
+            history_token_budget=read.int("AZUCHI_HISTORY_TOKEN_BUDGET", 12_000, low=0),
             max_agent_steps=read.int("AZUCHI_MAX_AGENT_STEPS", 6, low=1),
             system_prompt=env.get("AZUCHI_SYSTEM_PROMPT") or ChatConfig().system_prompt,
             make_titles=read.bool("AZUCHI_TITLES", True),
@@ -70,6 +72,7 @@ class Settings:
             connection_ttl_s=read.int("AZUCHI_CONNECTION_TTL_HOURS", 24, low=1) * 3_600,
             idle_timeout_s=read.float("AZUCHI_IDLE_TIMEOUT_S", 600.0, low=0.1),
             max_connection_s=read.float("AZUCHI_MAX_CONNECTION_S", 7_200.0, low=0.1),
+            prices_file=env.get("AZUCHI_PRICES_FILE") or None,
             env=env,
         )
 

@@ -259,6 +259,7 @@ async def test_every_message_field_round_trips(store: ChatStore) -> None:
         status="complete",
         model="azuchi-scripted",
         usage=Usage(input_tokens=11, output_tokens=22, cache_read_tokens=3, cache_write_tokens=4),
+        cost_usd=0.00001234,  # small enough that a float written with an exponent would show
     )
     result = await store.append_message(full)
     message = result.message

@@ -26,6 +26,7 @@ class ChatConfig:
     lock_lease_ms: int = 30_000
     heartbeat_ms: int = 1_000  # lease extension and stop check while a reply streams
     history_items: int = 20  # history rebuilt from storage when agent memory is empty
+    history_token_budget: int = 12_000  # estimated tokens of history sent to the model
     page_default: int = 50
     page_max: int = 200
     max_agent_steps: int = 6  # model calls per reply (tool round trips + final answer)

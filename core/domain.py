@@ -106,6 +106,7 @@ class MessageDraft:
     status: str | None = None  # ReplyStatus of a reply's final message
     model: str | None = None
     usage: Usage | None = None
+    cost_usd: float | None = None  # the reply's price (tokens × the price table), when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,7 @@ class Message:
     status: str | None = None
     model: str | None = None
     usage: Usage | None = None
+    cost_usd: float | None = None
     expire_at: int | None = None  # epoch seconds (TTL)
 
     @classmethod
@@ -142,6 +144,7 @@ class Message:
             status=draft.status,
             model=draft.model,
             usage=draft.usage,
+            cost_usd=draft.cost_usd,
             expire_at=expire_at,
         )
 

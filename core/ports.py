@@ -19,6 +19,7 @@ from core.domain import (
     ModelRequest,
     Session,
     ToolSpec,
+    Usage,
 )
 
 
@@ -174,6 +175,14 @@ class ToolContext(Protocol):
 
     @property
     def store(self) -> ChatStore: ...
+
+
+class PriceList(Protocol):
+    """What a reply costs: token usage priced by a dated table."""
+
+    def reply_cost(self, model_id: str, usage: Usage) -> float | None:
+        """Dollars, or None when the table has no price for the model."""
+        ...
 
 
 class Clock(Protocol):

@@ -68,18 +68,23 @@ def message_frame(message: Message) -> Frame:
         "status": message.status,
         "model": message.model,
         "usage": message.usage.to_wire() if message.usage else None,
+        "costUsd": message.cost_usd,
     }
     frame.update({k: v for k, v in optional.items() if v is not None})
     return frame
 
 
-def done_frame(session_id: str, reply_id: str, status: str, usage: Usage) -> Frame:
+def done_frame(
+    session_id: str, reply_id: str, status: str, usage: Usage, cost_usd: float | None = None
+) -> Frame:
+    """The end of a reply. ``costUsd`` is null when the price table does not know the model."""
     return {
         "type": "done",
         "sessionId": session_id,
         "replyId": reply_id,
         "status": status,
         "usage": usage.to_wire(),
+        "costUsd": cost_usd,
     }
 
 

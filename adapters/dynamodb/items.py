@@ -1,11 +1,13 @@
 """DynamoDB's typed attribute values, and item sizes measured before writing.
 
-Only what azuchi stores: strings, integers, booleans, lists and maps. Numbers are read back
-as ``int`` (azuchi stores no fractions), never ``Decimal``.
+Only what azuchi stores: strings, integers, a few finite floats (a reply's cost), booleans,
+lists and maps. Numbers are read back as ``int`` or ``float``, never ``Decimal``.
 """
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import Any
 
 from core.errors import MessageRejected
@@ -20,6 +22,10 @@ def to_attr(value: Any) -> Attr:
         return {"BOOL": value}
     if isinstance(value, int):
         return {"N": str(value)}
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TypeError(f"cannot store {value} in DynamoDB")
+        return {"N": format(Decimal(repr(value)), "f")}  # plain digits, no exponent
     if isinstance(value, str):
         return {"S": value}
     if value is None:

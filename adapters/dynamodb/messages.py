@@ -181,6 +181,7 @@ def message_fields(draft: MessageDraft) -> dict[str, Any]:
         "status": draft.status,
         "model": draft.model,
         "usage": draft.usage.to_wire() if draft.usage is not None else None,
+        "costUsd": draft.cost_usd,
     }
 
 
@@ -206,5 +207,6 @@ def _message(v: dict[str, Any]) -> Message:
             usage.get("cacheReadTokens", 0),
             usage.get("cacheWriteTokens", 0),
         ),
+        cost_usd=None if v.get("costUsd") is None else float(v["costUsd"]),
         expire_at=v.get("expireAt"),
     )

@@ -1,7 +1,7 @@
 """Loads the dated price table (``prices.yaml``) and prices a reply's token usage.
 
-``AZUCHI_PRICES_FILE`` names an override with the same layout; its entries win, and models
-it does not list fall back to the built-in table.
+``AZUCHI_PRICES_FILE`` names an override with the same layout; its entries win, models it
+does not list fall back to the built-in table, and a model set to ``null`` has no price.
 """
 
 from __future__ import annotations
@@ -110,7 +110,9 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _parse(data: Mapping[str, Any], where: str) -> PriceTable:
     models: dict[str, ModelPrice] = {}
-    for name, entry in (data.get("models") or {}).items():
+    for name, entry in _section(data, "models", where).items():
+        if entry is None:
+            continue  # an override's way to say "no price for this model"
         if not isinstance(entry, dict):
             raise PriceTableError(f"{where}: models.{name} must be a mapping")
         try:
@@ -126,7 +128,7 @@ def _parse(data: Mapping[str, Any], where: str) -> PriceTable:
                 "(and optionally cache_read, cache_write), in dollars per million tokens"
             ) from None
     aws: dict[str, dict[str, float]] = {}
-    for service, items in (data.get("aws") or {}).items():
+    for service, items in _section(data, "aws", where).items():
         if not isinstance(items, dict):
             raise PriceTableError(f"{where}: aws.{service} must be a mapping")
         try:
@@ -140,3 +142,10 @@ def _parse(data: Mapping[str, Any], where: str) -> PriceTable:
         aws=aws,
         hours_per_month=float(data.get("hours_per_month", 730)),
     )
+
+
+def _section(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    section = data.get(key) or {}
+    if not isinstance(section, dict):
+        raise PriceTableError(f"{where}: {key} must be a mapping")
+    return section

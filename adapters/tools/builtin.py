@@ -1,4 +1,5 @@
-"""The agent's built-in tools: the current time and exact arithmetic."""
+"""The agent's built-in tools: the current time, exact arithmetic, and search in the
+session's own messages. All are read-only."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 import operator
 from typing import Any
 
-from core.domain import ToolSpec
+from core.domain import MessageType, Role, ToolSpec
 from core.ports import ToolContext
 
 
@@ -72,3 +73,47 @@ def _evaluate(node: ast.AST) -> int | float:
     if isinstance(node, ast.UnaryOp) and type(node.op) in _OPERATORS:
         return _OPERATORS[type(node.op)](_evaluate(node.operand))  # type: ignore[no-any-return]
     raise ValueError("only numbers and + - * / // % ** are allowed")
+
+
+class SearchMessagesTool:
+    """Finds earlier messages of this session (only this one: the tool sees no other)."""
+
+    spec = ToolSpec(
+        name="search_messages",
+        description=(
+            "Search this conversation's earlier messages for words (case-insensitive; every "
+            "word must appear). Returns the newest matches with their time and author."
+        ),
+        parameters={
+            "type": "object",
+            "properties": {"query": {"type": "string"}},
+            "required": ["query"],
+        },
+    )
+    SCAN = 200  # newest messages searched: one bounded read, whatever the session's length
+    MATCHES = 5
+    SNIPPET = 240
+
+    async def run(self, arguments: dict[str, Any], context: ToolContext) -> str:
+        query = arguments.get("query")
+        if not isinstance(query, str) or not query.strip() or len(query) > MAX_EXPRESSION:
+            raise ValueError(f"query must be a non-empty string of at most {MAX_EXPRESSION} chars")
+        words = query.lower().split()
+        messages = await context.store.last_messages(context.session_id, self.SCAN)
+        hits = [
+            m
+            for m in messages
+            if m.message_type == MessageType.CONVERSATION
+            and m.role in (Role.USER, Role.AGENT)
+            and all(w in m.message.lower() for w in words)
+        ][-self.MATCHES :]
+        if not hits:
+            return f"No earlier message contains {query!r}."
+        lines = []
+        for m in hits:
+            when = dt.datetime.fromtimestamp(m.created_at / 1000, dt.UTC).replace(microsecond=0)
+            text = " ".join(m.message.split())
+            if len(text) > self.SNIPPET:
+                text = text[: self.SNIPPET - 1] + "…"
+            lines.append(f"[{when.isoformat()}] {m.role.value.lower()}: {text}")
+        return "\n".join(lines)

@@ -113,9 +113,7 @@ class Agent:
             if not calls:
                 break
             results = [await self._run_tool(call, sink, context) for call in calls]
-            rounds.append(
-                ToolRound("".join(texts), tuple(calls), tuple(results), step_response_id)
-            )
+            rounds.append(ToolRound("".join(texts), tuple(calls), tuple(results), step_response_id))
         return outcome
 
     async def _run_tool(self, call: ToolCall, sink: AgentSink, context: ToolContext) -> ToolResult:

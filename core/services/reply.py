@@ -37,11 +37,21 @@ from core.domain import (
     ToolResult,
 )
 from core.errors import AzuchiError, BackendUnavailable, LockLost, ModelError
-from core.ports import AgentMemory, ChatModel, ChatStore, LeaseState, SessionLock, Tool, Transport
+from core.ports import (
+    AgentMemory,
+    ChatModel,
+    ChatStore,
+    LeaseState,
+    PriceList,
+    SessionLock,
+    Tool,
+    Transport,
+)
 from core.protocol import done_frame, message_frame
 from core.services.agent import Agent, AgentOutcome, describe_call
 from core.services.coalesce import DeltaStream
 from core.services.fanout import Fanout
+from core.services.history import bound_history
 from core.services.lease import LeaseKeeper
 from core.services.title import propose_title, title_frame
 
@@ -111,7 +121,9 @@ class ReplyService:
         transport: Transport,
         tools: Mapping[str, Tool],
         config: ChatConfig,
+        prices: PriceList | None = None,
     ) -> None:
+        self._prices = prices
         self._store = store
         self._lock = lock
         self._memory = memory
@@ -159,7 +171,11 @@ class ReplyService:
             await self._store.record_answered(sid, session.last_user_at)
             return
         reply_id = uuid.uuid4().hex
-        history = await self._history(session)
+        history = bound_history(
+            await self._history(session),
+            self._config.history_items,
+            self._config.history_token_budget,
+        )
         previous_id = await self._previous_response_id(sid)
         fanout = Fanout(
             self._transport,
@@ -213,8 +229,9 @@ class ReplyService:
 
         # New tabs opened during the reply get its final messages too.
         fanout.add([c.connection_id for c in await self._store.session_connections(sid)])
-        await self._finish(sink, prompt, outcome, status, failure)
-        await fanout.send(done_frame(sid, reply_id, status.value, outcome.usage))
+        cost = self._cost(outcome)
+        await self._finish(sink, prompt, outcome, status, failure, cost)
+        await fanout.send(done_frame(sid, reply_id, status.value, outcome.usage, cost))
         if lost:
             raise LockLost("lease lost while replying")
         if session.title is None and self._config.make_titles and status is ReplyStatus.COMPLETE:
@@ -227,6 +244,7 @@ class ReplyService:
         outcome: AgentOutcome,
         status: ReplyStatus,
         failure: AzuchiError | None,
+        cost: float | None,
     ) -> None:
         text = outcome.text
         if len(text) * 4 > self._config.max_reply_bytes:  # only then is it worth encoding
@@ -240,6 +258,7 @@ class ReplyService:
                 status=status.value,
                 model=self._model.model_id,
                 usage=outcome.usage,
+                cost_usd=cost,
             )
         if failure is not None:
             kept = " The partial reply above is kept." if text else ""
@@ -259,6 +278,11 @@ class ReplyService:
             )
         await self._store.record_answered(prompt.session_id, prompt.created_at)
         await self._remember(prompt, text, outcome, status)
+
+    def _cost(self, outcome: AgentOutcome) -> float | None:
+        if self._prices is None:
+            return None
+        return self._prices.reply_cost(self._model.model_id, outcome.usage)
 
     async def _history(self, session: Session) -> list[HistoryItem]:
         try:

@@ -79,6 +79,18 @@ function buildMessage({ role, type, text, createdAt, streaming }) {
   return li;
 }
 
+/** "model · 1,234 → 300 tokens · $0.0045": what a stored reply used and cost. */
+export function usageText({ model, usage, costUsd }) {
+  const parts = [];
+  if (model) parts.push(model);
+  if (usage && (usage.inputTokens || usage.outputTokens)) {
+    const cached = usage.cacheReadTokens ? ` (${usage.cacheReadTokens.toLocaleString('en-US')} cached)` : '';
+    parts.push(`${usage.inputTokens.toLocaleString('en-US')}${cached} → ${usage.outputTokens.toLocaleString('en-US')} tokens`);
+  }
+  if (typeof costUsd === 'number') parts.push(`$${costUsd < 0.01 ? costUsd.toFixed(4) : costUsd.toFixed(2)}`);
+  return parts.join(' · ');
+}
+
 /** Show a status under a message; actions: [{ label, run }] offered as small buttons. */
 function setStatus(li, status, actions = []) {
   const meta = li.querySelector(':scope > .meta');
@@ -135,6 +147,8 @@ export class View {
     const createdAt = Number(message.createdAt);
     const li = buildMessage({ role: message.role, type: message.messageType, text: message.message, createdAt });
     if (message.replyId) li.dataset.replyId = message.replyId;
+    const spent = message.role === 'AGENT' ? usageText(message) : '';
+    if (spent) li.querySelector(':scope > .meta').append(el('span', 'usage', spent));
     setStatus(li, status);
     if (Number.isFinite(createdAt)) this.byKey.set(`c:${createdAt}`, li);
     this.insertSorted(li, Number.isFinite(createdAt) ? createdAt : Infinity);

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,10 @@ def test_a_message_streams_a_reply(page: Any, server: str) -> None:
     page.wait_for_function("() => window.__sawStreaming === true")
     wait_for_reply(page)
     expect(page.locator(STORED_AGENT_REPLY)).to_contain_text("azuchi")
+    # Under the reply: the model, its tokens and its price (the scripted model costs $0).
+    usage = page.locator(STORED_AGENT_REPLY + " .meta .usage")
+    expect(usage).to_contain_text("azuchi-scripted")
+    expect(usage).to_contain_text(re.compile(r"\d+ → \d+ tokens · \$0\.0000"))
     # The user's bubble was acknowledged by the server (it carries its stored createdAt).
     expect(page.locator(USER + "[data-created-at]")).to_have_text("hello")
     expect(page.locator("#stop")).to_be_hidden()

@@ -6,9 +6,18 @@ import pytest
 
 from adapters.memory import MemoryChatStore, ScriptedChatModel
 from adapters.memory.scripted_model import ScriptedSettings
-from adapters.tools.builtin import CalculateTool, CurrentTimeTool
-from core.domain import ModelRequest, StreamEnded, TextDelta
+from adapters.tools.builtin import CalculateTool, CurrentTimeTool, SearchMessagesTool
+from core.domain import (
+    HistoryItem,
+    MessageDraft,
+    MessageType,
+    ModelRequest,
+    Role,
+    StreamEnded,
+    TextDelta,
+)
 from core.errors import ModelStreamError
+from core.services.history import bound_history, estimate_tokens
 from core.services.reply import ReplyContext
 from core.services.title import clean_title
 
@@ -77,3 +86,53 @@ async def test_scripted_model_can_fail_mid_reply() -> None:
 )
 def test_titles_are_cleaned(raw: str, title: str | None) -> None:
     assert clean_title(raw) == title
+
+
+async def _store_with(texts: list[tuple[Role, str, str]]) -> MemoryChatStore:
+    store = MemoryChatStore()
+    for role, message_type, text in texts:
+        await store.append_message(MessageDraft("s1", role, message_type, text))
+    return store
+
+
+async def test_search_messages_finds_this_sessions_words_newest_last() -> None:
+    store = await _store_with(
+        [
+            (Role.USER, MessageType.CONVERSATION, "My cat is called Miso."),
+            (Role.AGENT, MessageType.CONVERSATION, "Miso is a lovely name for a cat!"),
+            (Role.AGENT, MessageType.AGENT_LOG, "→ calculate cat miso"),  # not conversation
+            (Role.USER, MessageType.CONVERSATION, "And my dog is Rex."),
+        ]
+    )
+    await store.append_message(
+        MessageDraft("other", Role.USER, MessageType.CONVERSATION, "cat miso elsewhere")
+    )
+    found = await SearchMessagesTool().run({"query": "CAT miso"}, ReplyContext("s1", store))
+
+    lines = found.splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("user: My cat is called Miso.")
+    assert lines[1].endswith("agent: Miso is a lovely name for a cat!")
+    assert "elsewhere" not in found and "calculate" not in found
+
+
+async def test_search_messages_says_when_nothing_matches_and_refuses_bad_queries() -> None:
+    ctx = ReplyContext("s1", await _store_with([(Role.USER, "CONVERSATION", "hello")]))
+    assert "No earlier message" in await SearchMessagesTool().run({"query": "zebra"}, ctx)
+    for bad in ({}, {"query": ""}, {"query": 3}, {"query": "x" * 201}):
+        with pytest.raises(ValueError):
+            await SearchMessagesTool().run(bad, ctx)
+
+
+def test_history_bound_keeps_newest_items_within_budget_starting_with_the_user() -> None:
+    items = [
+        HistoryItem("user", "a" * 400),  # 100 tokens
+        HistoryItem("assistant", "b" * 400),
+        HistoryItem("user", "c" * 40),  # 10 tokens
+        HistoryItem("assistant", "d" * 40),
+    ]
+    assert bound_history(items, max_items=10, token_budget=10_000) == items
+    assert bound_history(items, max_items=3, token_budget=10_000) == items[2:]  # no leading AI
+    assert bound_history(items, max_items=10, token_budget=120) == items[2:]
+    assert bound_history(items, max_items=10, token_budget=5) == []
+    assert estimate_tokens("") == 1 and estimate_tokens("abcde") == 2
