@@ -20,6 +20,8 @@ from core.domain import (
     StreamEnded,
     TextDelta,
     ToolCallRequested,
+    ToolResult,
+    ToolRound,
     ToolSpec,
     UsageReported,
 )
@@ -102,6 +104,38 @@ async def test_tool_prompts_yield_tool_calls(rig: ModelRig) -> None:
             required = set(specs[call.name].parameters.get("required", []))
             assert required <= set(call.arguments), (call.name, call.arguments)
         assert end.stop_reason == "tool_use"
+
+
+@pytest.mark.parametrize("tools_offered", [True, False], ids=["next-step", "last-step"])
+async def test_tool_results_lead_to_an_answer_that_uses_them(
+    rig: ModelRig, tools_offered: bool
+) -> None:
+    """The agent's second step: the calls and their results go back, an answer comes out.
+    On the agent's last step no tools are offered, yet the rounds must still be accepted."""
+    tools = contract_tools()
+    first = request(rig.tool_prompts[-1].prompt, tools=tools)
+    events = await collect(rig.model, first)
+    calls = tuple(e.call for e in events if isinstance(e, ToolCallRequested))
+    end = assert_well_formed(events)
+    assert calls, "the tool prompt must make the model call a tool"
+    marker = "4219"  # a result the model could not have made up
+    results = tuple(ToolResult(c.call_id, c.name, f"result {marker}") for c in calls)
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    follow_up = ModelRequest(
+        first.system,
+        first.history,
+        first.prompt,
+        tools=tools if tools_offered else (),
+        rounds=(ToolRound(text, calls, results, end.response_id),),
+        previous_response_id=first.previous_response_id,
+    )
+    events = await collect(rig.model, follow_up)
+
+    end = assert_well_formed(events)
+    answer = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert end.stop_reason == "end_turn"
+    assert not any(isinstance(e, ToolCallRequested) for e in events)
+    assert marker in answer, f"the answer should use the tool's result: {answer!r}"
 
 
 async def test_title_request_yields_short_text(rig: ModelRig) -> None:
