@@ -45,7 +45,8 @@ class App:
     async def aclose(self) -> None:
         """Closes the adapters that hold clients (those with an ``aclose`` method)."""
         closed: set[int] = set()
-        for adapter in (self.store, self.lock, self.memory, self.model, self.transport):
+        adapters = (self.store, self.lock, self.memory, self.model, self.transport, self.launcher)
+        for adapter in adapters:
             close = getattr(adapter, "aclose", None)
             if close is not None and id(adapter) not in closed:
                 closed.add(id(adapter))

@@ -58,8 +58,11 @@ class UnknownAdapter(LookupError):
 
 
 def plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
+    from adapters.apigateway import plugin as apigateway_plugin  # aioboto3 only when chosen
+    from adapters.bedrock import plugin as bedrock_plugin  # imports aioboto3 only when chosen
     from adapters.dynamodb import plugin as dynamodb_plugin
     from adapters.memory import plugin as memory_plugin
+    from adapters.openai import plugin as openai_plugin  # imports openai only when chosen
     from adapters.redis import plugin as redis_plugin  # imports redis only when chosen
     from adapters.tools import plugin as tools_plugin
 
@@ -68,6 +71,9 @@ def plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
     manager.register(memory_plugin, name="azuchi.memory")
     manager.register(dynamodb_plugin, name="azuchi.dynamodb")
     manager.register(redis_plugin, name="azuchi.redis")
+    manager.register(openai_plugin, name="azuchi.openai")
+    manager.register(bedrock_plugin, name="azuchi.bedrock")
+    manager.register(apigateway_plugin, name="azuchi.apigateway")
     manager.register(tools_plugin, name="azuchi.tools")
     if load_entry_points:
         manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)

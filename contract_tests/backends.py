@@ -27,6 +27,8 @@ import pytest
 
 from adapters.memory.transport import Outbox
 from adapters.registry import AdapterSpec, BuildContext, adapters_for, plugin_manager
+from contract_tests.model_bedrock import BedrockModelProvider
+from contract_tests.model_openai import OpenAIChatProvider, OpenAIResponsesProvider
 from contract_tests.providers import (
     BackendProvider,
     ModelProvider,
@@ -36,6 +38,7 @@ from contract_tests.providers import (
     backend_missing,
     new_id,
 )
+from contract_tests.transport_apigateway import ApiGatewayTransportProvider
 
 # --- in memory ----------------------------------------------------------------------------
 
@@ -154,7 +157,11 @@ PROVIDERS: dict[tuple[str, str], BackendProvider] = {
     ("lock", "memory"): BackendProvider(),
     ("memory", "memory"): BackendProvider(),
     ("model", "scripted"): ScriptedModelProvider(),
+    ("model", "openai"): OpenAIResponsesProvider(),
+    ("model", "openai-chat"): OpenAIChatProvider(),
+    ("model", "bedrock"): BedrockModelProvider(),
     ("transport", "memory"): InProcessTransportProvider(),
+    ("transport", "apigateway"): ApiGatewayTransportProvider(),
     ("lock", "redis"): REDIS,
     ("memory", "redis"): REDIS,
     ("storage", "dynamodb"): DYNAMODB,

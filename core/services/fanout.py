@@ -6,7 +6,7 @@ import logging
 
 import anyio
 
-from core.errors import BackendUnavailable, ConnectionGone, PayloadTooLarge
+from core.errors import BackendUnavailable, ConnectionGone, PayloadTooLarge, TransportError
 from core.ports import ChatStore, Transport
 from core.protocol import Frame, encode
 
@@ -52,3 +52,8 @@ class Fanout:
                 log.warning("could not delete gone connection %s", connection_id)
         except PayloadTooLarge:
             log.error("frame of %d bytes refused for %s", len(data.encode()), connection_id)
+        except TransportError as exc:
+            # Throttled past its retries, refused or unreachable: this frame is lost for this
+            # connection, but the reply goes on and is stored (the client resumes with
+            # getMessages); failing here would leave it half-done and answered twice on retry.
+            log.warning("frame not delivered to %s: %s", connection_id, exc)

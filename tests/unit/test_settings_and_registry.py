@@ -18,7 +18,7 @@ def test_defaults_give_the_all_in_memory_stack() -> None:
     app = build_app(Settings.from_env({}))
     assert isinstance(app.store, MemoryChatStore)
     assert app.model.model_id == "azuchi-scripted"
-    assert set(app.tools) == {"current_time", "calculate"}
+    assert set(app.tools) == {"current_time", "calculate", "search_messages"}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,114 @@
+"""Starting a reply on AWS: an asynchronous invocation of the reply worker function.
+
+    putMessage Lambda ── Invoke(InvocationType=Event, {"sessionId"}) ──► 202, returns at once
+                                   Lambda's queue ──► ReplyWorkerFunction ──► run_pending
+
+The caller never waits for the reply, so API Gateway's 29 s integration limit never cuts one;
+a repeated or retried invocation is harmless because ``run_pending`` answers only what is
+still pending, under the session lock (docs/aws-runtime.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from typing import Any
+
+import anyio
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from adapters.dynamodb.client import shared_session
+from adapters.dynamodb.errors import error_code
+from core.errors import BackendUnavailable
+
+SAVED = "Your message is saved; send another message to try again."
+
+
+class LambdaInvokeLauncher:
+    """``core.ports.ReplyLauncher`` that invokes ``function_name`` (name or ARN) with
+    ``{"sessionId": ...}``. One client, opened on first use, serves every later launch;
+    ``aclose`` closes it. Failures raise ``BackendUnavailable`` with a sentence for the user.
+    """
+
+    def __init__(
+        self,
+        function_name: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+        max_attempts: int = 3,
+        connect_timeout_s: float = 2.0,
+        read_timeout_s: float = 5.0,
+        session: Any = None,
+    ) -> None:
+        self.function_name = function_name
+        self._endpoint_url = endpoint_url
+        self._region = region
+        # botocore's standard retries (throttling, 5xx, connection errors) with its own
+        # jittered backoff: a repeated Event invocation is harmless (see the module doc).
+        self._config = Config(
+            retries={"total_max_attempts": max_attempts, "mode": "standard"},
+            connect_timeout=connect_timeout_s,
+            read_timeout=read_timeout_s,
+        )
+        self._session = session
+        self._client: Any = None
+        self._stack = AsyncExitStack()
+        self._lock = anyio.Lock()
+
+    @classmethod
+    def from_env(cls, function_name: str, env: Mapping[str, str]) -> LambdaInvokeLauncher:
+        """``AWS_ENDPOINT_URL_LAMBDA`` (the SDK's own variable; a stub or emulator) and
+        ``AWS_REGION`` / ``AWS_DEFAULT_REGION``, read from the settings' environment."""
+        return cls(
+            function_name,
+            endpoint_url=env.get("AWS_ENDPOINT_URL_LAMBDA") or None,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        )
+
+    async def launch(self, session_id: str) -> None:
+        payload = json.dumps({"sessionId": session_id}).encode("utf-8")
+        try:
+            client = await self._connected()
+            answer = await client.invoke(
+                FunctionName=self.function_name, InvocationType="Event", Payload=payload
+            )
+        except ClientError as exc:
+            message = exc.response.get("Error", {}).get("Message", "")
+            raise BackendUnavailable(
+                f"The reply could not be started: AWS Lambda refused to invoke "
+                f"{self.function_name} ({error_code(exc)}: {message}). {SAVED}"
+            ) from exc
+        except (BotoCoreError, OSError) as exc:
+            raise BackendUnavailable(
+                f"The reply could not be started: AWS Lambda could not be reached to invoke "
+                f"{self.function_name} ({type(exc).__name__}). {SAVED}"
+            ) from exc
+        status = answer.get("StatusCode")
+        if status != 202:  # an Event invocation is queued with 202 or not at all
+            raise BackendUnavailable(
+                f"The reply could not be started: AWS Lambda answered {status} instead of "
+                f"202 for {self.function_name}. {SAVED}"
+            )
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            self._client = None
+            await self._stack.aclose()
+            self._stack = AsyncExitStack()
+
+    async def _connected(self) -> Any:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    session = self._session or shared_session()
+                    opened: AbstractAsyncContextManager[Any] = session.client(
+                        "lambda",
+                        endpoint_url=self._endpoint_url,
+                        region_name=self._region,
+                        config=self._config,
+                    )
+                    self._client = await self._stack.enter_async_context(opened)
+        return self._client

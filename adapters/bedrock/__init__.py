@@ -1,0 +1,1 @@
+"""Amazon Bedrock model adapter: ConverseStream through aioboto3 (docs/models-bedrock.md)."""

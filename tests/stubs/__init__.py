@@ -1,0 +1,1 @@
+"""Stub model servers speaking the providers' real wire formats, for tests and local runs."""
