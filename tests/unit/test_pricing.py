@@ -106,3 +106,20 @@ async def test_a_model_missing_from_the_table_has_a_null_cost_not_a_made_up_one(
         done = await client.wait_for(lambda f: f["type"] == "done")
         assert done["costUsd"] is None
         await settle(app)
+
+
+def test_the_per_reply_table_prints_every_model_and_refuses_a_bad_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adapters.pricing.__main__ import main
+
+    assert main(["--input", "1000000", "--output", "0", "--cached", "0"]) == 0
+    out = capsys.readouterr().out
+    table = load_price_table()
+    for model_id, price in table.models.items():
+        (line,) = [ln for ln in out.splitlines() if ln.startswith(model_id + " ")]
+        assert f"{price.input:.5f}" in line  # a million input tokens cost the input rate
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models: [")
+    assert main(["--prices", str(bad)]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
