@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench clean package infra-lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,5 +43,23 @@ unit: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python bench/serve_bench.py
 
+# cfn-lint and checkov pin heavy dependencies: they get a venv of their own.
+INFRA_VENV := .venv-infra
+$(INFRA_VENV)/.stamp:
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install -q --upgrade pip
+	$(INFRA_VENV)/bin/pip install -q cfn-lint==1.58.0 aws-sam-translator==1.115.0 checkov==3.3.30
+	@touch $@
+
+# cfn-lint (the SAM template and its translation) and checkov; tests/infra runs in `test` too.
+infra-lint: $(INFRA_VENV)/.stamp $(VENV)/.dev
+	$(BIN)/python -m pytest tests/infra/test_template_lint.py -q
+
+# The Lambda folders infra/template.yaml deploys: make package [PROFILE=redis] [MODEL=openai]
+PROFILE ?= lean
+MODEL   ?= bedrock
+package: $(VENV)/.runtime
+	$(BIN)/azuchi package --profile $(PROFILE) --model $(MODEL)
+
 clean:
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache reports
+	rm -rf $(VENV) $(INFRA_VENV) .cache .pytest_cache .mypy_cache .ruff_cache reports build

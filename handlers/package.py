@@ -1,0 +1,276 @@
+"""``azuchi package``: the Lambda artefacts the SAM template deploys, and the frontend upload.
+
+    azuchi package [--out build/lambda] [--profile lean|redis] [--model bedrock|openai|openai-chat]
+                   [--platform lambda|local]
+    azuchi package --frontend --ws-url wss://{api}.execute-api.{region}.amazonaws.com/{stage}
+
+One self-contained folder per function (``build/lambda/<module>/``, the template's CodeUri):
+azuchi's code without the local-only parts, and the third-party packages that function
+needs, installed as manylinux aarch64 wheels for CPython 3.13. Why folders and not a shared
+layer: the functions differ only in what they may import (openai only in the worker, and
+only for an OpenAI model; redis only in the redis profile), one folder is one thing to test
+(``python -I -S`` with that folder alone), and duplicated bytes cost nothing at runtime.
+Each distinct set of requirements is installed once and hard-linked into the folders.
+
+Pins are the versions installed here, so Lambda runs what the tests ran. botocore ships
+even though the runtime has one, because aiobotocore pins it; its service models are cut to
+the four services azuchi calls (most of botocore's size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Function folder (= handler module under handlers/) -> does it run replies (talk to a model)?
+FUNCTIONS: dict[str, bool] = {
+    "connect": False,
+    "disconnect": False,
+    "default": False,
+    "put_message": False,
+    "get_messages": False,
+    "stop_generation": False,
+    "generate_reply": False,
+    "reply_worker": True,
+}
+BASE_REQUIREMENTS = ("anyio", "pluggy", "aioboto3", "pyyaml")
+PROFILE_REQUIREMENTS = {"lean": (), "redis": ("redis",)}
+MODEL_REQUIREMENTS = {"bedrock": (), "openai": ("openai",), "openai-chat": ("openai",)}
+BOTOCORE_SERVICES = ("dynamodb", "apigatewaymanagementapi", "lambda", "bedrock-runtime")
+
+CODE_PACKAGES = ("core", "adapters", "handlers")
+CODE_SUFFIXES = (".py", ".yaml", ".json")
+# Local-only code: the API Gateway emulator, DynamoDB Local, the CLI and this command.
+CODE_EXCLUDED = (
+    "adapters/local_gateway",
+    "adapters/dynamodb/local.py",
+    "adapters/dynamodb/tables_cli.py",
+    "handlers/cli.py",
+    "handlers/package.py",
+)
+LAMBDA_PLATFORM = ("--platform", "manylinux2014_aarch64", "--implementation", "cp")
+LAMBDA_PYTHON = "3.13"
+UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda: function and layers, unzipped
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class PackageError(Exception):
+    """A build step failed; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Artefact:
+    function: str
+    path: Path
+    unzipped: int
+    zipped: int
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser(
+        "package",
+        help="build the Lambda folders the SAM template deploys (or the frontend upload)",
+        description="Build build/lambda/<function>/ for every function of infra/template.yaml "
+        "(azuchi's code and only the packages that function needs), and print their sizes. "
+        "With --frontend, copy frontend/ to the upload folder with config.json.",
+    )
+    parser.add_argument("--out", type=Path, help="folder to build into (default build/lambda)")
+    parser.add_argument("--profile", choices=sorted(PROFILE_REQUIREMENTS), default="lean")
+    parser.add_argument("--model", choices=sorted(MODEL_REQUIREMENTS), default="bedrock")
+    parser.add_argument(
+        "--platform",
+        choices=["lambda", "local"],
+        default="lambda",
+        help="lambda: arm64 wheels for Python 3.13; local: this interpreter (tests)",
+    )
+    parser.add_argument("--pip-cache", type=Path, default=ROOT / ".cache" / "pip")
+    parser.add_argument("--frontend", action="store_true", help="build the frontend upload")
+    parser.add_argument("--ws-url", help="with --frontend: the stack's WebSocketUrl output")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.frontend:
+            site = build_site(args.out or ROOT / "build" / "site", args.ws_url)
+            print(f"frontend ready in {site} (config.json -> {args.ws_url})")
+            return 0
+        if args.ws_url:
+            raise ValueError("--ws-url goes with --frontend")
+        artefacts = build_functions(
+            args.out or ROOT / "build" / "lambda",
+            profile=args.profile,
+            model=args.model,
+            platform=args.platform,
+            pip_cache=args.pip_cache,
+        )
+    except ValueError as error:
+        print(f"azuchi package: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except PackageError as error:
+        print(f"azuchi package: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(size_table(artefacts))
+    too_big = [a.function for a in artefacts if a.unzipped > UNZIPPED_LIMIT]
+    if too_big:
+        print(f"azuchi package: over Lambda's 250 MB unzipped: {too_big}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+# --- functions -----------------------------------------------------------------------------
+
+
+def requirements(function: str, profile: str, model: str) -> list[str]:
+    """The pinned third-party requirements of one function's folder."""
+    names = [*BASE_REQUIREMENTS, *PROFILE_REQUIREMENTS[profile]]
+    if FUNCTIONS[function]:
+        names += MODEL_REQUIREMENTS[model]
+    return [f"{name}=={metadata.version(name)}" for name in names]
+
+
+def build_functions(
+    out: Path, *, profile: str, model: str, platform: str, pip_cache: Path
+) -> list[Artefact]:
+    out.mkdir(parents=True, exist_ok=True)
+    deps_root = out / ".deps"
+    artefacts = []
+    for function in FUNCTIONS:
+        reqs = requirements(function, profile, model)
+        deps = install(reqs, deps_root, platform=platform, pip_cache=pip_cache)
+        folder = out / function
+        if folder.exists():
+            shutil.rmtree(folder)
+        _link_tree(deps, folder)
+        copy_code(folder)
+        artefacts.append(Artefact(function, folder, _tree_size(folder), _zipped_size(folder)))
+    return artefacts
+
+
+def install(reqs: list[str], deps_root: Path, *, platform: str, pip_cache: Path) -> Path:
+    """Installs one requirement set into ``deps_root/<hash>`` (once per set and platform)."""
+    key = hashlib.sha256(json.dumps([platform, sorted(reqs)]).encode()).hexdigest()[:16]
+    target = deps_root / key
+    if (target / ".complete").exists():
+        return target
+    if target.exists():
+        shutil.rmtree(target)
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    command += ["--target", str(target), "--cache-dir", str(pip_cache), "--no-compile"]
+    command += ["--only-binary=:all:"]
+    if platform == "lambda":
+        command += [*LAMBDA_PLATFORM, "--python-version", LAMBDA_PYTHON]
+    result = subprocess.run([*command, *reqs], capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-8:])
+        raise PackageError(f"pip could not install {' '.join(reqs)}:\n{tail}")
+    prune(target)
+    (target / ".complete").touch()
+    return target
+
+
+def prune(site: Path) -> None:
+    """Drops what Lambda never reads: scripts, bytecode for the wrong interpreter, install
+    records, test folders, and botocore service models azuchi does not call."""
+    shutil.rmtree(site / "bin", ignore_errors=True)
+    for path in sorted(site.rglob("*"), reverse=True):
+        if path.is_dir() and (path.name == "__pycache__" or _is_test_package(site, path)):
+            shutil.rmtree(path)
+        elif path.suffix == ".pyc" or (
+            path.parent.name.endswith(".dist-info")
+            and path.name in ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
+        ):
+            path.unlink()
+    data = site / "botocore" / "data"
+    if data.is_dir():
+        for service in data.iterdir():
+            if service.is_dir() and service.name not in BOTOCORE_SERVICES:
+                shutil.rmtree(service)
+
+
+def _is_test_package(site: Path, path: Path) -> bool:
+    return path.parent == site and path.name in ("tests", "test")
+
+
+def copy_code(folder: Path) -> None:
+    """azuchi's own packages, without the local-only modules."""
+    for package in CODE_PACKAGES:
+        for source in sorted((ROOT / package).rglob("*")):
+            relative = source.relative_to(ROOT)
+            if (
+                not source.is_file()
+                or source.suffix not in CODE_SUFFIXES
+                or "__pycache__" in relative.parts
+                or any(relative.as_posix().startswith(x) for x in CODE_EXCLUDED)
+            ):
+                continue
+            destination = folder / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination)
+
+
+def _link_tree(source: Path, destination: Path) -> None:
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:  # another file system: copy
+            shutil.copy2(src, dst)
+
+    shutil.copytree(
+        source, destination, copy_function=link, ignore=shutil.ignore_patterns(".complete")
+    )
+
+
+def _tree_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _zipped_size(folder: Path) -> int:
+    """The size of the zip ``sam build`` would upload (deflate, as zipfile writes it)."""
+    archive = folder.with_suffix(".zip.tmp")
+    try:
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    zf.write(path, path.relative_to(folder))
+        return archive.stat().st_size
+    finally:
+        archive.unlink(missing_ok=True)
+
+
+def size_table(artefacts: list[Artefact]) -> str:
+    mb = 1024 * 1024
+    lines = [f"{'function':<18} {'unzipped MB':>12} {'zipped MB':>10}  folder"]
+    for a in artefacts:
+        lines.append(f"{a.function:<18} {a.unzipped / mb:>12.1f} {a.zipped / mb:>10.1f}  {a.path}")
+    return "\n".join(lines)
+
+
+# --- frontend ------------------------------------------------------------------------------
+
+
+def build_site(out: Path, ws_url: str | None) -> Path:
+    """Copies frontend/ to ``out`` and writes config.json, which the page reads for its
+    WebSocket URL (frontend/js/config.js; locally `azuchi serve` answers /config.json)."""
+    if not ws_url or not ws_url.startswith(("wss://", "ws://")):
+        raise ValueError(
+            f"--ws-url must be the stack's WebSocketUrl output (wss://...), not {ws_url!r}"
+        )
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(ROOT / "frontend", out, ignore=shutil.ignore_patterns("config.json"))
+    (out / "config.json").write_text(json.dumps({"websocketUrl": ws_url}) + "\n")
+    return out

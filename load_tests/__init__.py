@@ -1,0 +1,1 @@
+"""Load tests of concurrent sessions, and the cost model built on what they measure."""

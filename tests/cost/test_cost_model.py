@@ -1,0 +1,213 @@
+"""The cost model's arithmetic on a small operations record, checked by hand against the
+price table's own values (never against totals copied from the output)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.pricing.table import load_price_table
+from load_tests import cost
+from load_tests.cost_cli import REFERENCE_RUN, parse_operations, read_traffic
+
+PRICES = load_price_table()
+SHAPE = cost.Shape(heartbeat_ms=1_000, history_items=20, message_ttl_days=7, memory_ttl_days=20)
+MODEL = "anthropic.claude-sonnet-4-6"
+
+# 1,000 turns; one connection per session, one turn per session; replies of 2 s.
+RECORD: dict[str, Any] = {
+    "operations": {
+        "source": "server",
+        "duration_s": 60.0,
+        "turns": 1000,
+        "apigw": {"inbound_messages": 1000, "outbound_messages": 9000, "connection_minutes": 50},
+        "lambda": {
+            "connect": {"invocations": 100, "duration_ms": 5000.0, "memory_mb": 128},
+            "disconnect": {"invocations": 100, "duration_ms": 1000.0, "memory_mb": 128},
+            "put_message": {"invocations": 1000, "duration_ms": 100_000.0, "memory_mb": 256},
+            "reply_worker": {"invocations": 1000, "duration_ms": 2_000_000.0, "memory_mb": 512},
+        },
+        "dynamodb": {"read_units": 20_000.0, "write_units": 30_000.0, "measured": True},
+        "redis": {"commands": 6000, "measured": True},
+        "adapters": {"storage": "dynamodb", "lock": "redis", "memory": "redis"},
+        "model": {
+            "model_id": MODEL,
+            "input_tokens": 2_000_000,
+            "output_tokens": 25_000,
+            "cache_read_tokens": 1_000_000,
+            "cache_write_tokens": 0,
+        },
+    }
+}
+
+TRAFFIC = """
+name: test
+turns_per_month: 10000
+turns_per_session: 1
+connections_per_session: 1
+minutes_per_connection: 10
+user_message_bytes: 100
+bytes_per_token: 4
+stored: {sessions_kept_months: 0, session_item_bytes: 300, frontend_mb: 0}
+logs: {bytes_per_invocation: 0}
+deployment: {nat_gateways: 1, interface_endpoints: 1, availability_zones: 2}
+"""
+
+
+def price(service: str, item: str) -> float:
+    return PRICES.aws_price(service, item)
+
+
+@pytest.fixture
+def traffic(tmp_path: Path) -> cost.Traffic:
+    path = tmp_path / "traffic.yaml"
+    path.write_text(TRAFFIC)
+    return read_traffic(path)
+
+
+def bill(profile: str, traffic: cost.Traffic, record: dict[str, Any] = RECORD) -> cost.ProfileCost:
+    units = cost.run_units(parse_operations(record, "test"), traffic, SHAPE)
+    return cost.price_profile(profile, units, traffic, SHAPE, PRICES)
+
+
+def line(b: cost.ProfileCost, label: str) -> cost.LineItem:
+    return next(i for i in b.items if i.label.startswith(label))
+
+
+def test_each_line_is_the_runs_units_per_turn_at_the_tables_price(traffic) -> None:
+    redis = bill("redis", traffic)
+    per_million = 1e6
+    msgs = price("apigateway_websocket", "per_million_messages") / per_million
+    assert line(redis, "API Gateway messages").per_1000_turns == pytest.approx(1000 * 10 * msgs)
+    minutes = price("apigateway_websocket", "per_million_connection_minutes") / per_million
+    # the traffic's 1 connection of 10 minutes per session of 1 turn, not the run's pacing
+    assert line(redis, "API Gateway connection").per_1000_turns == pytest.approx(
+        1000 * 10 * minutes
+    )
+    requests = price("lambda_arm64", "per_million_requests") / per_million
+    assert line(redis, "Lambda requests").per_1000_turns == pytest.approx(1000 * 4 * requests)
+    # put 0.1 s x 0.25 GB + worker 2 s x 0.5 GB + connect 0.05 s and disconnect 0.01 s x 0.125 GB
+    gb_s = 0.1 * 0.25 + 2 * 0.5 + 0.05 * 0.125 + 0.01 * 0.125
+    assert line(redis, "Lambda duration").per_1000_turns == pytest.approx(
+        1000 * gb_s * price("lambda_arm64", "per_gb_second")
+    )
+    # lock and memory ran on Redis: the run's DynamoDB units are all the storage's
+    rru = price("dynamodb_on_demand", "per_million_read_units") / per_million
+    wru = price("dynamodb_on_demand", "per_million_write_units") / per_million
+    assert line(redis, "DynamoDB reads").per_1000_turns == pytest.approx(1000 * 20 * rru)
+    assert line(redis, "DynamoDB writes").per_1000_turns == pytest.approx(1000 * 30 * wru)
+    sonnet = PRICES.model(MODEL)
+    assert sonnet is not None
+    tokens = line(redis, "Model tokens")
+    assert tokens.tokens and tokens.per_1000_turns == pytest.approx(
+        (2_000_000 * sonnet.input + 25_000 * sonnet.output + 1_000_000 * sonnet.cache_read) / 1e6
+    )
+    for item in redis.items:  # a month is 10 x the 1,000 turns, plus what idles
+        assert item.per_month(10_000) == pytest.approx(10 * item.per_1000_turns + item.idle)
+    assert redis.per_month == pytest.approx(redis.infra_per_month + redis.tokens_per_month)
+
+
+def test_lean_adds_what_the_dynamodb_lock_and_memory_do_per_turn(traffic) -> None:
+    lean, redis = bill("lean", traffic), bill("redis", traffic)
+    # Lock: acquire + 2 heartbeat extends (a 2 s reply, 1 s heartbeat) + release = 4 writes.
+    # Memory on turn 1: history read twice (missing item: 1 unit each) + response id = 3
+    # reads; the new history (2 entries of (100 + 100) / 2 + 25 bytes, under 1 KB) + the
+    # response id = 2 writes.
+    rru = price("dynamodb_on_demand", "per_million_read_units") / 1e6
+    wru = price("dynamodb_on_demand", "per_million_write_units") / 1e6
+    assert line(lean, "DynamoDB reads").per_1000_turns == pytest.approx(1000 * (20 + 3) * rru)
+    assert line(lean, "DynamoDB writes").per_1000_turns == pytest.approx(1000 * (30 + 4 + 2) * wru)
+    assert not any(i.label.startswith(("ElastiCache", "VPC")) for i in lean.items)
+    assert line(redis, "ElastiCache ECPU").per_1000_turns > 0
+
+
+def test_a_run_with_the_lock_and_memory_on_dynamodb_leaves_the_storage_its_own_units(
+    traffic,
+) -> None:
+    record = copy.deepcopy(RECORD)
+    record["operations"]["adapters"] = {"lock": "dynamodb", "memory": "dynamodb"}
+    record["operations"]["dynamodb"] = {"read_units": 23_000, "write_units": 36_000}
+    lean, redis = bill("lean", traffic, record), bill("redis", traffic, record)
+    rru = price("dynamodb_on_demand", "per_million_read_units") / 1e6
+    assert line(lean, "DynamoDB reads").per_1000_turns == pytest.approx(1000 * 23 * rru)
+    assert line(redis, "DynamoDB reads").per_1000_turns == pytest.approx(1000 * 20 * rru)
+
+
+def test_lean_idles_at_zero_but_for_what_it_stores(traffic) -> None:
+    assert bill("lean", traffic).idle_floor == 0.0  # nothing kept, no frontend: nothing at all
+    default = read_traffic(Path(cost.__file__).with_name("traffic.yaml"))
+    lean = bill("lean", default, REFERENCE_RUN)
+    stored = {"DynamoDB storage", "Frontend (S3)"}
+    assert all(i.idle == 0.0 for i in lean.items if i.label not in stored)
+    sessions = default.sessions_per_month * default.sessions_kept_months
+    kept = (
+        sessions
+        * default.session_item_bytes
+        / 1e9
+        * price("dynamodb_on_demand", "storage_per_gb_month")
+    )
+    frontend = default.frontend_mb / 1000 * price("s3_standard", "per_gb_month")
+    assert lean.idle_floor == pytest.approx(kept + frontend)
+    assert lean.idle_floor < 0.01  # cents at most
+
+
+def test_redis_idles_at_the_cache_minimum_the_nat_gateway_and_the_endpoints(traffic) -> None:
+    redis = bill("redis", traffic)
+    hours = PRICES.hours_per_month
+    cache = (
+        price("elasticache_serverless_valkey", "minimum_gb")
+        * hours
+        * price("elasticache_serverless_valkey", "per_gb_hour")
+    )
+    endpoints = 1 * 2 * hours * price("vpc_interface_endpoint", "per_hour_per_az")
+    nat = 1 * hours * price("nat_gateway", "per_hour")
+    assert line(redis, "ElastiCache storage").idle == pytest.approx(cache)
+    assert line(redis, "VPC interface endpoints").idle == pytest.approx(endpoints)
+    assert line(redis, "NAT gateway").idle == pytest.approx(nat)
+    assert redis.idle_floor == pytest.approx(cache + endpoints + nat)
+    # with no traffic at all, a month costs exactly that
+    assert bill("redis", replace(traffic, turns_per_month=0.0)).per_month == pytest.approx(
+        cache + endpoints + nat
+    )
+
+
+def test_seed_ones_estimate_is_compared_at_the_same_traffic(traffic) -> None:
+    lean = bill("lean", traffic)
+    seed = cost.seed_one(lean)
+    assert seed["seed_one_per_month"] == 2.30
+    assert seed["lean_per_month"] == pytest.approx(lean.infra_per_month)
+    reach = seed["lean_reaches_seed_one_at_turns"]
+    assert reach is not None
+    assert reach * lean.infra_per_1000_turns / 1000 + lean.idle_floor == pytest.approx(2.30)
+
+
+def test_history_grows_with_the_session_until_it_is_capped() -> None:
+    base = dict(
+        name="t",
+        turns_per_month=1,
+        connections_per_session=1,
+        minutes_per_connection=1,
+        user_message_bytes=2000,
+        bytes_per_token=4,
+        sessions_kept_months=0,
+        session_item_bytes=0,
+        frontend_mb=0,
+        log_bytes_per_invocation=0,
+        interface_endpoints=0,
+        availability_zones=0,
+        nat_gateways=0,
+    )
+    reads = [
+        cost.state_units(SHAPE, cost.Traffic(turns_per_session=t, **base), 0, 0, 2000)[
+            "memory"
+        ].dynamo_reads
+        for t in (1, 10, 100)
+    ]
+    # entries of 2 KB: a full history of 20 is ~40 KB, 10 units a read; longer sessions
+    # spend more of their turns at that size
+    assert reads[0] == 3 and reads[0] < reads[1] < reads[2] <= 2 * math.ceil(40_700 / 4096) + 1

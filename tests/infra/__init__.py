@@ -1,0 +1,1 @@
+"""The deployment: the SAM template's lint, its consistency with the code, the packaging."""
