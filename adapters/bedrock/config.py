@@ -60,7 +60,7 @@ class BedrockConfig:
             temperature=temperature,
             timeout_s=read.float("AZUCHI_MODEL_TIMEOUT_S", 60.0, low=0.01),
             max_retries=read.int("AZUCHI_MODEL_MAX_RETRIES", 3, low=0),
-            retry_base_s=read.int("AZUCHI_BEDROCK_RETRY_BASE_MS", 500, low=0) / 1000,
+            retry_base_s=read.int("AZUCHI_MODEL_RETRY_BASE_MS", 500, low=0) / 1000,
             prompt_cache=read.bool("AZUCHI_BEDROCK_PROMPT_CACHE", True),
             region=text("AWS_REGION", "AWS_DEFAULT_REGION"),
             # Same precedence as botocore: the service's variable, then the global one.

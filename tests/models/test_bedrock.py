@@ -53,7 +53,7 @@ def stub_env(stub: BedrockStub | str, **extra: str) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
         "AWS_SECRET_ACCESS_KEY": SECRET,
         "AWS_REGION": "eu-west-1",
-        "AZUCHI_BEDROCK_RETRY_BASE_MS": "1",
+        "AZUCHI_MODEL_RETRY_BASE_MS": "1",
         **extra,
     }
 
