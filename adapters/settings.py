@@ -39,7 +39,7 @@ class Settings:
         read = EnvReader(env)
         chat = ChatConfig(
             max_message_bytes=read.int("AZUCHI_MAX_MESSAGE_BYTES", 16 * 1024, low=1),
-            coalesce_ms=read.int("AZUCHI_COALESCE_MS", 200, low=0),
+            coalesce_ms=read.int("AZUCHI_COALESCE_MS", 250, low=0),
             lock_lease_ms=read.int("AZUCHI_LOCK_LEASE_MS", 30_000, low=100),
             heartbeat_ms=read.int("AZUCHI_HEARTBEAT_MS", 1_000, low=10),
             history_items=read.int("AZUCHI_HISTORY_ITEMS", 20, low=1),

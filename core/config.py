@@ -22,7 +22,7 @@ class ChatConfig:
     max_message_bytes: int = 16 * 1024  # a user's message, UTF-8
     max_frame_bytes: int = MAX_FRAME_BYTES  # any frame sent to a client
     delta_frame_bytes: int = BILLING_FRAME_BYTES  # a coalesced delta frame never passes this
-    coalesce_ms: int = 200  # deltas after the first are batched over this window
+    coalesce_ms: int = 250  # deltas after the first are batched over this window
     lock_lease_ms: int = 30_000
     heartbeat_ms: int = 1_000  # lease extension and stop check while a reply streams
     history_items: int = 20  # history rebuilt from storage when agent memory is empty

@@ -118,6 +118,10 @@ async def close_owned(client: Any) -> None:
         await close_owned(client.inner)
 
 
+# Every meter the plugin opened in this process (``AZUCHI_DYNAMODB_METER`` on): the local
+# gateway's stats endpoint sums them for the cost model.
+METERS: list[MeteredClient] = []
+
 READS = frozenset({"get_item", "query", "scan", "batch_get_item", "transact_get_items"})
 WRITES = frozenset(
     {"put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"}

@@ -9,20 +9,28 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from adapters.registry import AdapterSpec, BuildContext, hookimpl
+from adapters.settings import EnvReader
 
 if TYPE_CHECKING:
-    from adapters.dynamodb.client import DynamoConfig, LazyDynamoClient
+    from adapters.dynamodb.client import DynamoConfig
 
 
-def _client(ctx: BuildContext) -> tuple[LazyDynamoClient, DynamoConfig]:
+def _client(ctx: BuildContext) -> tuple[Any, DynamoConfig]:
+    """The adapters' client; with ``AZUCHI_DYNAMODB_METER`` on, wrapped in a meter that
+    asks for and sums consumed capacity (the load test's cost figures)."""
     try:
-        from adapters.dynamodb.client import DynamoConfig, LazyDynamoClient
+        from adapters.dynamodb.client import METERS, DynamoConfig, LazyDynamoClient, MeteredClient
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError(
             f"the dynamodb adapters need aioboto3 ({exc}); install it: pip install 'aioboto3>=13'"
         ) from exc
     config = DynamoConfig.from_env(ctx.settings.env)
-    return LazyDynamoClient(config), config
+    client = LazyDynamoClient(config)
+    if EnvReader(ctx.settings.env).bool("AZUCHI_DYNAMODB_METER", False):
+        meter = MeteredClient(client)
+        METERS.append(meter)
+        return meter, config
+    return client, config
 
 
 def _store(ctx: BuildContext) -> Any:

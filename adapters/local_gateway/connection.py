@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from aiohttp import WSCloseCode, web
 
@@ -28,8 +29,10 @@ class ClientConnection:
         info: SocketInfo,
         idle_timeout_s: float,
         max_connection_s: float,
+        on_send: Callable[[int], None] | None = None,
     ) -> None:
         self.ws = ws
+        self._on_send = on_send  # told each frame's size in bytes (the gateway's stats)
         self.info = info
         self.last_active_at = info.connected_at  # epoch ms, for GET @connections
         self.close_code: int | None = None  # set when the server closes the socket
@@ -69,6 +72,8 @@ class ClientConnection:
             else:
                 await self.ws.send_bytes(data)
         self.touch()
+        if self._on_send is not None:
+            self._on_send(len(data.encode("utf-8")) if isinstance(data, str) else len(data))
 
     async def close(self) -> None:
         """The hub's close (DELETE @connections, or the app closing the connection)."""

@@ -4,6 +4,7 @@
     http://HOST:PORT/{stage}/@connections/{id}     management API    (management.py)
     http://HOST:PORT/api/...  (and /{stage}/api/)  REST proxy routes (rest.py)
     http://HOST:PORT/  /config.json  /healthz      frontend          (frontend.py)
+    http://HOST:PORT/_azuchi/stats                 counters for the cost model (stats.py)
 
 The routes are handed in (``handlers.routes`` in production), so the same handler functions
 that run in Lambda run here unchanged, and this package never imports the handlers.
@@ -28,6 +29,7 @@ from adapters.local_gateway.events import new_api_id
 from adapters.local_gateway.frontend import DEFAULT_FRONTEND_DIR, Frontend
 from adapters.local_gateway.management import ManagementApi
 from adapters.local_gateway.rest import RestApi
+from adapters.local_gateway.stats import STATS_PATH, GatewayStats
 from adapters.local_gateway.websocket import RouteHandler, WebSocketApi
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class RunningGateway:
     port: int
     stage: str
     connections: Mapping[str, ClientConnection]
+    stats: GatewayStats | None = None
 
     @property
     def _reachable_host(self) -> str:
@@ -71,15 +74,22 @@ def build_web_app(
     rest_routes: Mapping[str, RouteHandler],
     connections: dict[str, ClientConnection],
     frontend_dir: Path = DEFAULT_FRONTEND_DIR,
+    stats: GatewayStats | None = None,
 ) -> tuple[web.Application, WebSocketApi]:
     stage = app.settings.stage
     api_id = new_api_id()
-    sockets = WebSocketApi(app, websocket_routes, connections, stage, api_id)
+    if stats is not None:  # counted where API Gateway and Lambda would bill
+        websocket_routes = stats.wrap_routes(websocket_routes)
+        rest_routes = stats.wrap_routes(rest_routes)
+    on_send = stats.sent if stats is not None else None
+    sockets = WebSocketApi(app, websocket_routes, connections, stage, api_id, on_send)
     web_app = web.Application()
     router = web_app.router
     router.add_get(f"/{stage}", sockets.handle)
     ManagementApi(connections).add_routes(router, stage)
     RestApi(app, rest_routes, stage, api_id).add_routes(router)
+    if stats is not None:
+        router.add_get(STATS_PATH, stats.handle)
     Frontend(frontend_dir, stage).add_routes(router)  # last: it ends with a catch-all
     return web_app, sockets
 
@@ -97,7 +107,13 @@ async def serving(
     """Serves ``app`` on host:port (port 0: any free port) until the block ends, with the
     app's reply launcher running for as long. On exit every client is closed with 1001."""
     connections: dict[str, ClientConnection] = {}
-    web_app, sockets = build_web_app(app, websocket_routes, rest_routes, connections, frontend_dir)
+    stats = GatewayStats()
+    wrap_run = getattr(app.launcher, "wrap_run", None)
+    if callable(wrap_run):
+        wrap_run(stats.wrap_reply_run)
+    web_app, sockets = build_web_app(
+        app, websocket_routes, rest_routes, connections, frontend_dir, stats
+    )
     listener = _listen(host, port)  # a busy port raises OSError here, plainly
     running = getattr(app.launcher, "running", None)
     launcher_scope: Any = running() if callable(running) else contextlib.nullcontext()
@@ -107,7 +123,7 @@ async def serving(
         try:
             await web.SockSite(runner, listener).start()
             bound = listener.getsockname()[1]
-            yield RunningGateway(app, host, int(bound), app.settings.stage, connections)
+            yield RunningGateway(app, host, int(bound), app.settings.stage, connections, stats)
         finally:
             await sockets.close_all()
             await runner.cleanup()

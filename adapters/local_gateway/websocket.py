@@ -54,8 +54,10 @@ class WebSocketApi:
         connections: dict[str, ClientConnection],
         stage: str,
         api_id: str,
+        on_send: Callable[[int], None] | None = None,
     ) -> None:
         self._app = app
+        self._on_send = on_send
         self._routes = routes
         self._connections = connections
         self._stage = stage
@@ -93,7 +95,9 @@ class WebSocketApi:
             max_msg_size=MAX_FRAME_BYTES, protocols=(protocol,) if protocol else ()
         )
         settings = self._app.settings
-        conn = ClientConnection(ws, info, settings.idle_timeout_s, settings.max_connection_s)
+        conn = ClientConnection(
+            ws, info, settings.idle_timeout_s, settings.max_connection_s, self._on_send
+        )
         try:
             await ws.prepare(request)
         except (ConnectionError, RuntimeError):

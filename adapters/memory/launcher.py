@@ -34,6 +34,11 @@ class BackgroundReplyLauncher:
                 self._tg = None
                 tg.cancel_scope.cancel()
 
+    def wrap_run(self, wrapper: Callable[[RunPending], RunPending]) -> None:
+        """Wraps every later run (the local gateway counts and times them as invocations
+        of the reply worker)."""
+        self._run = wrapper(self._run)
+
     async def launch(self, session_id: str) -> None:
         if self._tg is None:
             raise RuntimeError("BackgroundReplyLauncher used outside running()")

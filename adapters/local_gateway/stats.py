@@ -1,0 +1,195 @@
+"""What the local gateway counts for the cost model: ``GET /_azuchi/stats``.
+
+API Gateway, Lambda and DynamoDB bill by counts the gateway is placed to see: frames in and
+out (in 32 KB units), connection time, invocations and duration per function, and consumed
+capacity. The counters only grow; a load test reads them before and after its run and
+takes the difference (``load_tests``), so concurrent readers never reset each other.
+
+Where each figure comes from:
+- inbound messages and the route functions: every handler invocation is wrapped
+  (``wrap_routes``); a MESSAGE event's body is one inbound message, ⌈bytes / 32 KB⌉ units;
+- outbound messages: every frame a client socket sends (``sent``), whether it came through
+  the in-process transport or a POST to @connections;
+- connection minutes: from each connection's ``connectedAt`` to its ``$disconnect``, plus
+  the open time so far of connections still open when read;
+- reply_worker: each run of the reply launcher (``wrap_reply_run``) — on AWS one
+  asynchronous invocation per launch, lasting as long as the reply streams;
+- DynamoDB: the meters the DynamoDB plugin opened when ``AZUCHI_DYNAMODB_METER`` is on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from core.config import BILLING_FRAME_BYTES
+
+STATS_PATH = "/_azuchi/stats"
+
+# The function each route runs as on AWS (the template's names), and its memory size.
+FUNCTION_NAMES = {
+    "$connect": "connect",
+    "$disconnect": "disconnect",
+    "$default": "default",
+    "putMessage": "put_message",
+    "getMessages": "get_messages",
+    "stopGeneration": "stop_generation",
+}
+MEMORY_MB = {"connect": 128, "disconnect": 128, "reply_worker": 512}
+DEFAULT_MEMORY_MB = 256
+REPLY_WORKER = "reply_worker"
+
+Handler = Callable[[dict[str, Any], Any], Awaitable[dict[str, Any]]]
+RunPending = Callable[[str], Awaitable[object]]
+
+
+def billing_units(size: int) -> int:
+    """API Gateway bills a message per started 32 KB (an empty one still counts once)."""
+    return max(1, math.ceil(size / BILLING_FRAME_BYTES))
+
+
+def function_name(route_key: str) -> str:
+    """``putMessage`` → ``put_message``; REST keys (``POST /api/...``) → ``generate_reply``."""
+    if route_key in FUNCTION_NAMES:
+        return FUNCTION_NAMES[route_key]
+    return "generate_reply" if " " in route_key else route_key
+
+
+@dataclass(slots=True)
+class FunctionStats:
+    invocations: int = 0
+    duration_ms: float = 0.0
+
+    def to_json(self, name: str) -> dict[str, Any]:
+        return {
+            "invocations": self.invocations,
+            "duration_ms": round(self.duration_ms, 3),
+            "memory_mb": MEMORY_MB.get(name, DEFAULT_MEMORY_MB),
+        }
+
+
+class GatewayStats:
+    """Monotonic counters of one gateway; ``snapshot()`` is what the endpoint returns."""
+
+    def __init__(self) -> None:
+        self.started_at_ms = _now_ms()
+        self.inbound_frames = 0
+        self.inbound_units = 0
+        self.outbound_frames = 0
+        self.outbound_units = 0
+        self.outbound_bytes = 0
+        self._open: dict[str, int] = {}  # connectionId → connectedAt (epoch ms)
+        self._closed_ms = 0
+        self.functions: dict[str, FunctionStats] = {}
+
+    # --- what the gateway sees ------------------------------------------------------
+
+    def sent(self, size: int) -> None:
+        """A frame of ``size`` bytes went to a client."""
+        self.outbound_frames += 1
+        self.outbound_units += billing_units(size)
+        self.outbound_bytes += size
+
+    def wrap_routes(self, routes: Mapping[str, Handler]) -> dict[str, Handler]:
+        return {key: self._timed_route(key, handler) for key, handler in routes.items()}
+
+    def wrap_reply_run(self, run: RunPending) -> RunPending:
+        async def timed(session_id: str) -> object:
+            started = time.perf_counter()
+            try:
+                return await run(session_id)
+            finally:
+                self._record(REPLY_WORKER, started)
+
+        return timed
+
+    def _timed_route(self, route_key: str, handler: Handler) -> Handler:
+        name = function_name(route_key)
+
+        async def timed(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            ctx = event.get("requestContext") or {}
+            if ctx.get("eventType") == "MESSAGE":
+                body = event.get("body") or ""
+                self.inbound_frames += 1
+                self.inbound_units += billing_units(len(body.encode("utf-8")))
+            started = time.perf_counter()
+            try:
+                result = await handler(event, context)
+            finally:
+                self._record(name, started)
+            if ctx.get("eventType") == "CONNECT" and _accepted(result):
+                self._open[ctx["connectionId"]] = int(ctx.get("connectedAt") or _now_ms())
+            elif ctx.get("eventType") == "DISCONNECT":
+                opened = self._open.pop(ctx.get("connectionId", ""), None)
+                if opened is not None:
+                    self._closed_ms += max(0, _now_ms() - opened)
+            return result
+
+        return timed
+
+    def _record(self, name: str, started: float) -> None:
+        entry = self.functions.setdefault(name, FunctionStats())
+        entry.invocations += 1
+        entry.duration_ms += (time.perf_counter() - started) * 1000
+
+    # --- what the endpoint answers --------------------------------------------------
+
+    def connection_ms(self) -> int:
+        now = _now_ms()
+        return self._closed_ms + sum(max(0, now - opened) for opened in self._open.values())
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "since_ms": self.started_at_ms,
+            "at_ms": _now_ms(),
+            "apigw": {
+                "inbound_messages": self.inbound_units,
+                "outbound_messages": self.outbound_units,
+                "connection_minutes": round(self.connection_ms() / 60_000, 6),
+                "inbound_frames": self.inbound_frames,
+                "outbound_frames": self.outbound_frames,
+                "outbound_bytes": self.outbound_bytes,
+                "open_connections": len(self._open),
+            },
+            "lambda": {name: f.to_json(name) for name, f in sorted(self.functions.items())},
+            "dynamodb": dynamodb_units(),
+            "redis": {"commands": 0, "measured": False},
+        }
+
+    async def handle(self, request: web.Request) -> web.Response:
+        return web.Response(
+            text=json.dumps(self.snapshot()),
+            content_type="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
+
+
+def dynamodb_units() -> dict[str, Any]:
+    """Consumed capacity summed over the DynamoDB plugin's meters (none unless
+    ``AZUCHI_DYNAMODB_METER`` is on). A refused conditional write returns no figure but is
+    billed one write unit (items here are under 1 KB), so those count one each."""
+    client = sys.modules.get("adapters.dynamodb.client")  # never import aioboto3 for this
+    meters = list(getattr(client, "METERS", ()))
+    if not meters:
+        return {"read_units": 0.0, "write_units": 0.0, "measured": False}
+    return {
+        "read_units": round(sum(m.read_units for m in meters), 3),
+        "write_units": round(sum(m.write_units + m.failed_writes for m in meters), 3),
+        "measured": True,
+    }
+
+
+def _accepted(result: Any) -> bool:
+    status = int(result.get("statusCode", 200)) if isinstance(result, dict) else 200
+    return 200 <= status < 300
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000

@@ -1,0 +1,127 @@
+"""Starting a local target for a run: ``azuchi serve`` or the bare relay, in a subprocess.
+
+A subprocess, not a task of the load generator's own loop: the server and the 200 clients
+would otherwise share one core and one event loop, and every latency measured would be the
+sum of both. Each prints one line with its WebSocket URL once it listens (port 0: a free
+port), which is how the caller learns where to connect.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+import anyio.abc
+
+WS_URL = re.compile(r"(ws://\S+)")
+START_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptedLoad:
+    """The scripted model's pace, which the relay copies (AZUCHI_SCRIPTED_*, AZUCHI_COALESCE_MS)."""
+
+    tokens_per_second: float = 50.0
+    reply_tokens: int = 300
+    first_token_delay_ms: int = 0
+    coalesce_ms: int = 250
+
+    def env(self) -> dict[str, str]:
+        return {
+            "AZUCHI_SCRIPTED_TOKENS_PER_SECOND": f"{self.tokens_per_second:g}",
+            "AZUCHI_SCRIPTED_REPLY_TOKENS": str(self.reply_tokens),
+            "AZUCHI_SCRIPTED_FIRST_TOKEN_DELAY_MS": str(self.first_token_delay_ms),
+            "AZUCHI_COALESCE_MS": str(self.coalesce_ms),
+        }
+
+
+@asynccontextmanager
+async def local_azuchi(
+    load: ScriptedLoad, env: Mapping[str, str] | None = None, python_args: list[str] | None = None
+) -> AsyncIterator[str]:
+    """``azuchi serve`` with the scripted model on a free port; yields its ws:// URL. The
+    caller's environment passes through (``AZUCHI_STORAGE=dynamodb`` and the like); the
+    DynamoDB meter is on so the run's consumed capacity is counted. ``python_args`` go
+    before ``-m handlers.cli`` (``["-m", "cProfile", "-o", PATH]`` profiles the server)."""
+    settings = {
+        "AZUCHI_MODEL": "scripted",
+        "AZUCHI_LOG_LEVEL": "WARNING",
+        "AZUCHI_DYNAMODB_METER": "true",
+        **load.env(),
+        **(env or {}),
+    }
+    serve = ["-m", "handlers.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+    command = [sys.executable, *(python_args or []), *serve]
+    async with _process(command, settings) as url:
+        yield url
+
+
+@asynccontextmanager
+async def local_relay(load: ScriptedLoad) -> AsyncIterator[str]:
+    """The bare relay (``load_tests.relay``) at the same pace; yields its ws:// URL."""
+    command = [
+        sys.executable,
+        "-m",
+        "load_tests.relay",
+        "--port",
+        "0",
+        "--tokens-per-second",
+        f"{load.tokens_per_second:g}",
+        "--reply-tokens",
+        str(load.reply_tokens),
+        "--first-token-delay-ms",
+        str(load.first_token_delay_ms),
+        "--coalesce-ms",
+        str(load.coalesce_ms),
+    ]
+    async with _process(command, {}) as url:
+        yield url
+
+
+@asynccontextmanager
+async def _process(command: list[str], env: Mapping[str, str]) -> AsyncIterator[str]:
+    with tempfile.TemporaryFile() as log:
+        process = await anyio.open_process(
+            command, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=log
+        )
+        try:
+            url = await _first_url(process)
+            if url is None:
+                log.seek(0)
+                tail = log.read().decode("utf-8", "replace").strip().splitlines()[-5:]
+                name = " ".join(command[1:4])
+                raise RuntimeError(f"{name} did not start: " + " | ".join(tail))
+            yield url
+        finally:
+            await _stop(process)
+
+
+async def _first_url(process: anyio.abc.Process) -> str | None:
+    """The URL on the first line the process prints, or None if it exits or takes too long."""
+    assert process.stdout is not None
+    seen = b""
+    with anyio.move_on_after(START_TIMEOUT_S):
+        async for chunk in process.stdout:
+            seen += chunk
+            match = WS_URL.search(seen.decode("utf-8", "replace"))
+            if match and b"\n" in seen[match.end() :]:
+                return match.group(1)
+    return None
+
+
+async def _stop(process: anyio.abc.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        with anyio.move_on_after(10):
+            await process.wait()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    await process.aclose()
