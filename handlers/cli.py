@@ -80,13 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     tables.add_argument("action", choices=["create"], help="create the missing tables, TTL on")
     tables.set_defaults(run=_tables)
     for module_name in EXTRA_COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:  # TEMPORARY while the command is being built
-            if error.name and module_name.startswith(error.name):
-                continue
-            raise
-        module.register(commands)
+        importlib.import_module(module_name).register(commands)
     return parser
 
 
