@@ -18,7 +18,7 @@ botocore's own retries are off, so the loop here is the only one and it can be t
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.apigateway.endpoint import endpoint_from_event
-from adapters.dynamodb.client import shared_session
+from adapters.aws.clients import LazyClient, shared_session
 from adapters.dynamodb.errors import RetryPolicy, error_code
 from adapters.settings import EnvReader
 from core.config import MAX_FRAME_BYTES
@@ -108,10 +108,7 @@ class ApiGatewayTransport:
         self._sleep = sleep
         self._max = max_payload_bytes
         self._bound: str | None = None
-        self._client: Any = None
-        self._client_endpoint: str | None = None
-        self._stack = AsyncExitStack()
-        self._lock = anyio.Lock()
+        self._lazy = LazyClient()
 
     @property
     def max_payload_bytes(self) -> int:
@@ -140,10 +137,7 @@ class ApiGatewayTransport:
         await self._call("delete_connection", "close", connection_id)
 
     async def aclose(self) -> None:
-        async with self._lock:
-            self._client = self._client_endpoint = None
-            await self._stack.aclose()
-            self._stack = AsyncExitStack()
+        await self._lazy.aclose()
 
     async def _call(self, operation: str, what: str, connection_id: str, **params: Any) -> None:
         policy = self.options.retry
@@ -177,16 +171,10 @@ class ApiGatewayTransport:
                 "https://{apiId}.execute-api.{region}.amazonaws.com/{stage} (a function that "
                 "API Gateway does not invoke, such as the reply worker, always needs it)."
             )
-        if self._client is None or self._client_endpoint != endpoint:
-            async with self._lock:
-                if self._client is None or self._client_endpoint != endpoint:
-                    # A Lambda serves one API, so the endpoint changes at most once, when
-                    # the first event arrives; the old client is closed then.
-                    await self._stack.aclose()
-                    self._stack = AsyncExitStack()
-                    self._client = await self._stack.enter_async_context(self._open(endpoint))
-                    self._client_endpoint = endpoint
-        return self._client, endpoint
+        # A Lambda serves one API, so the endpoint changes at most once, when the first event
+        # arrives; the old client is closed then.
+        client = await self._lazy.get(lambda: self._open(endpoint), key=endpoint)
+        return client, endpoint
 
 
 def _throttled(exc: ClientError) -> bool:

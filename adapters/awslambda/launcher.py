@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import anyio
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapters.dynamodb.client import shared_session
+from adapters.aws.clients import LazyClient, shared_session
 from adapters.dynamodb.errors import error_code
 from core.errors import BackendUnavailable
 
@@ -54,9 +53,7 @@ class LambdaInvokeLauncher:
             read_timeout=read_timeout_s,
         )
         self._session = session
-        self._client: Any = None
-        self._stack = AsyncExitStack()
-        self._lock = anyio.Lock()
+        self._lazy = LazyClient()
 
     @classmethod
     def from_env(cls, function_name: str, env: Mapping[str, str]) -> LambdaInvokeLauncher:
@@ -94,21 +91,14 @@ class LambdaInvokeLauncher:
             )
 
     async def aclose(self) -> None:
-        async with self._lock:
-            self._client = None
-            await self._stack.aclose()
-            self._stack = AsyncExitStack()
+        await self._lazy.aclose()
+
+    def _open(self) -> AbstractAsyncContextManager[Any]:
+        session = self._session or shared_session()
+        opened: AbstractAsyncContextManager[Any] = session.client(
+            "lambda", endpoint_url=self._endpoint_url, region_name=self._region, config=self._config
+        )
+        return opened
 
     async def _connected(self) -> Any:
-        if self._client is None:
-            async with self._lock:
-                if self._client is None:
-                    session = self._session or shared_session()
-                    opened: AbstractAsyncContextManager[Any] = session.client(
-                        "lambda",
-                        endpoint_url=self._endpoint_url,
-                        region_name=self._region,
-                        config=self._config,
-                    )
-                    self._client = await self._stack.enter_async_context(opened)
-        return self._client
+        return await self._lazy.get(self._open)

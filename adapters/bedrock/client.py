@@ -1,20 +1,20 @@
 """The aioboto3 ``bedrock-runtime`` client, opened on first use.
 
-Plugin factories are synchronous and opening an aioboto3 client is not, so the client opens
-on the first ``converse_stream`` (under a lock, once) and ``aclose`` closes it. botocore's
+The client opens on the first ``converse_stream`` (``adapters.aws.clients.LazyClient``) and
+``aclose`` closes it. botocore's
 own retries are off: the model retries itself, and only before a reply has started (a
 retried stream would repeat text the user has already seen).
 """
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import aioboto3
-import anyio
 from botocore.config import Config
 
+from adapters.aws.clients import LazyClient
 from adapters.bedrock.config import DEFAULT_REGION, BedrockConfig
 
 
@@ -38,36 +38,28 @@ class LazyBedrockClient:
     def __init__(self, config: BedrockConfig, session: Any = None) -> None:
         self.config = config
         self._session = session
-        self._client: Any = None
-        self._stack = AsyncExitStack()
-        self._lock = anyio.Lock()
+        self._lazy = LazyClient()
+
+    def _open(self) -> AbstractAsyncContextManager[Any]:
+        session = self._session or open_session(self.config)
+        opened: AbstractAsyncContextManager[Any] = session.client(
+            "bedrock-runtime",
+            region_name=self.config.region or session.region_name or DEFAULT_REGION,
+            endpoint_url=self.config.endpoint_url,
+            config=Config(
+                connect_timeout=self.config.timeout_s,
+                read_timeout=self.config.timeout_s,
+                retries={"total_max_attempts": 1, "mode": "standard"},
+                max_pool_connections=50,
+            ),
+        )
+        return opened
 
     async def client(self) -> Any:
-        if self._client is None:
-            async with self._lock:
-                if self._client is None:
-                    session = self._session or open_session(self.config)
-                    region = self.config.region or session.region_name or DEFAULT_REGION
-                    self._client = await self._stack.enter_async_context(
-                        session.client(
-                            "bedrock-runtime",
-                            region_name=region,
-                            endpoint_url=self.config.endpoint_url,
-                            config=Config(
-                                connect_timeout=self.config.timeout_s,
-                                read_timeout=self.config.timeout_s,
-                                retries={"total_max_attempts": 1, "mode": "standard"},
-                                max_pool_connections=50,
-                            ),
-                        )
-                    )
-        return self._client
+        return await self._lazy.get(self._open)
 
     async def converse_stream(self, **kwargs: Any) -> Any:
         return await (await self.client()).converse_stream(**kwargs)
 
     async def aclose(self) -> None:
-        async with self._lock:
-            self._client = None
-            await self._stack.aclose()
-            self._stack = AsyncExitStack()
+        await self._lazy.aclose()

@@ -8,17 +8,15 @@ client is not, so the lazy client opens it on first use and ``aclose`` closes it
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Mapping
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-import aioboto3
-import anyio
 from botocore.config import Config
 
+from adapters.aws.clients import LazyClient, shared_session
 from adapters.dynamodb.errors import RetryPolicy
 from adapters.dynamodb.tables import DEFAULT_PREFIX, TableNames
 
@@ -59,39 +57,27 @@ class DynamoConfig:
         )
 
 
-@functools.cache
-def shared_session() -> Any:
-    """One aioboto3 session per process: its clients share the loaded service model and
-    credentials (a second client costs ~4 ms instead of ~40 ms of a Lambda cold start).
-    Sessions are not bound to an event loop; clients are, so each adapter opens its own."""
-    return aioboto3.Session()
-
-
 class LazyDynamoClient:
-    """An aioboto3 DynamoDB client opened on first use (under a lock, once) and closed by
-    ``aclose``. Operations are looked up by name: ``await lazy.put_item(...)``."""
+    """An aioboto3 DynamoDB client opened on first use and closed by ``aclose``. Operations
+    are looked up by name: ``await lazy.put_item(...)``."""
 
     def __init__(self, config: DynamoConfig, session: Any = None) -> None:
         self.config = config
         self._session = session
-        self._client: Any = None
-        self._stack = AsyncExitStack()
-        self._lock = anyio.Lock()
+        self._lazy = LazyClient()
+
+    def _open(self) -> AbstractAsyncContextManager[Any]:
+        session = self._session or shared_session()
+        opened: AbstractAsyncContextManager[Any] = session.client(
+            "dynamodb",
+            endpoint_url=self.config.endpoint,
+            region_name=self.config.region,
+            config=self.config.botocore_config(),
+        )
+        return opened
 
     async def client(self) -> Any:
-        if self._client is None:
-            async with self._lock:
-                if self._client is None:
-                    session = self._session or shared_session()
-                    self._client = await self._stack.enter_async_context(
-                        session.client(
-                            "dynamodb",
-                            endpoint_url=self.config.endpoint,
-                            region_name=self.config.region,
-                            config=self.config.botocore_config(),
-                        )
-                    )
-        return self._client
+        return await self._lazy.get(self._open)
 
     def __getattr__(self, operation: str) -> Any:
         if operation.startswith("_"):
@@ -103,10 +89,7 @@ class LazyDynamoClient:
         return call
 
     async def aclose(self) -> None:
-        async with self._lock:
-            self._client = None
-            await self._stack.aclose()
-            self._stack = AsyncExitStack()
+        await self._lazy.aclose()
 
 
 async def close_owned(client: Any) -> None:

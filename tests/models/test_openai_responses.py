@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Any
 
 import pytest
 
@@ -17,35 +16,26 @@ from adapters.registry import BuildContext
 from adapters.settings import Settings, SettingsError
 from core.clock import SystemClock
 from core.domain import (
-    HistoryItem,
     ModelEvent,
     ModelRequest,
-    StreamEnded,
     TextDelta,
     ToolCallRequested,
     ToolResult,
     ToolRound,
-    ToolSpec,
     UsageReported,
 )
 from core.errors import ModelStreamError, ModelThrottled, ModelTimeout
-from core.services.agent import PLAN_TOOL
 from core.services.title import TITLE_PROMPT
+from tests.models.support import (
+    TOOLS,
+    ask,
+    collect,
+    end_of,
+    text_of,
+)
 from tests.stubs.openai import OpenAIStub, running_openai_stub
 
 pytestmark = pytest.mark.anyio
-
-HISTORY = (HistoryItem("user", "Hi, I'm Ana."), HistoryItem("assistant", "Hello Ana!"))
-CALCULATE = ToolSpec(
-    "calculate",
-    "Evaluate arithmetic.",
-    {
-        "type": "object",
-        "properties": {"expression": {"type": "string"}},
-        "required": ["expression"],
-    },
-)
-TOOLS = (PLAN_TOOL, CALCULATE)
 
 
 @pytest.fixture
@@ -64,25 +54,6 @@ async def model(stub: OpenAIStub) -> AsyncIterator[OpenAIResponsesModel]:
 def build(stub: OpenAIStub, **env: str) -> OpenAIResponsesModel:
     ctx = BuildContext(Settings.from_env(stub.env(**env)), SystemClock(), ConnectionHub())
     return build_responses(ctx)
-
-
-def ask(prompt: str, **fields: Any) -> ModelRequest:
-    return ModelRequest("You are azuchi.", fields.pop("history", HISTORY), prompt, **fields)
-
-
-async def collect(model: OpenAIResponsesModel, request: ModelRequest) -> list[ModelEvent]:
-    async with aclosing(model.stream(request)) as events:  # type: ignore[type-var]
-        return [event async for event in events]
-
-
-def text_of(events: list[ModelEvent]) -> str:
-    return "".join(e.text for e in events if isinstance(e, TextDelta))
-
-
-def end_of(events: list[ModelEvent]) -> StreamEnded:
-    assert isinstance(events[-1], StreamEnded)
-    assert sum(isinstance(e, StreamEnded) for e in events) == 1
-    return events[-1]
 
 
 async def test_a_first_turn_sends_history_and_prompt_and_streams_the_reply(
