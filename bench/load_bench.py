@@ -26,6 +26,7 @@ import anyio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.config import ChatConfig  # noqa: E402
 from load_tests.cli import format_summary  # noqa: E402
 from load_tests.harness import LoadConfig  # noqa: E402
 from load_tests.local import ScriptedLoad, local_azuchi  # noqa: E402
@@ -101,7 +102,7 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=50.0)
     parser.add_argument("--tokens-per-second", type=float, default=50.0)
     parser.add_argument("--reply-tokens", type=int, default=300)
-    parser.add_argument("--coalesce-ms", type=int, default=200)
+    parser.add_argument("--coalesce-ms", type=int, default=ChatConfig().coalesce_ms)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--report", type=Path)
     parser.add_argument("--profile", type=Path, help="cProfile output of run 1's server")

@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from core.config import ChatConfig
+
 EXIT_FAILED = 1
 
 
@@ -48,7 +50,7 @@ def register(commands: Any) -> None:
     local.add_argument("--tokens-per-second", type=float, default=50.0)
     local.add_argument("--reply-tokens", type=_positive_int, default=300)
     local.add_argument("--first-token-delay-ms", type=int, default=0)
-    local.add_argument("--coalesce-ms", type=int, default=200)
+    local.add_argument("--coalesce-ms", type=int, default=ChatConfig().coalesce_ms)
     local.add_argument(
         "--compare-relay",
         action="store_true",
