@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from adapters.local_gateway.events import SocketInfo, now_ms
 
@@ -66,14 +66,17 @@ class ClientConnection:
     async def _send(self, data: str | bytes) -> None:
         if not self.open:
             raise ConnectionError(f"connection {self.connection_id} is closed")
+        # Encoded here once: the frame goes out as these bytes and the stats count them.
+        kind, payload = (
+            (WSMsgType.TEXT, data.encode("utf-8"))
+            if isinstance(data, str)
+            else (WSMsgType.BINARY, data)
+        )
         async with self._send_lock:  # frames of one sender arrive whole and in order
-            if isinstance(data, str):
-                await self.ws.send_str(data)
-            else:
-                await self.ws.send_bytes(data)
+            await self.ws.send_frame(payload, kind)
         self.touch()
         if self._on_send is not None:
-            self._on_send(len(data.encode("utf-8")) if isinstance(data, str) else len(data))
+            self._on_send(len(payload))
 
     async def close(self) -> None:
         """The hub's close (DELETE @connections, or the app closing the connection)."""
