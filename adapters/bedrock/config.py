@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from adapters.settings import EnvReader, SettingsError
+from adapters.model_common import common_model_fields, output_tokens
+from adapters.settings import EnvReader
 
 # Claude Sonnet 4.6 through its global cross-Region inference profile: every commercial
 # Region can call it, and Claude 4.x models are not served on-demand by bare model id.
@@ -48,19 +49,9 @@ class BedrockConfig:
                     return value
             return None
 
-        temperature = None
-        if text("AZUCHI_TEMPERATURE") is not None:
-            temperature = read.float("AZUCHI_TEMPERATURE", 0.0, low=0.0)
-            if temperature > 1.0:
-                raise SettingsError(f"AZUCHI_TEMPERATURE={temperature} must be at most 1")
         ignore_endpoints = read.bool("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", False)
         return cls(
-            model_id=text("AZUCHI_MODEL_ID") or DEFAULT_MODEL_ID,
-            max_output_tokens=read.int("AZUCHI_MAX_OUTPUT_TOKENS", 4096, low=1),
-            temperature=temperature,
-            timeout_s=read.float("AZUCHI_MODEL_TIMEOUT_S", 60.0, low=0.01),
-            max_retries=read.int("AZUCHI_MODEL_MAX_RETRIES", 3, low=0),
-            retry_base_s=read.int("AZUCHI_MODEL_RETRY_BASE_MS", 500, low=0) / 1000,
+            **common_model_fields(env, DEFAULT_MODEL_ID, max_temperature=1.0),
             prompt_cache=read.bool("AZUCHI_BEDROCK_PROMPT_CACHE", True),
             region=text("AWS_REGION", "AWS_DEFAULT_REGION"),
             # Same precedence as botocore: the service's variable, then the global one.
@@ -74,5 +65,4 @@ class BedrockConfig:
         )
 
     def output_tokens(self, requested: int) -> int:
-        """The request's own limit wins when it is smaller than the setting."""
-        return max(1, min(self.max_output_tokens, requested))
+        return output_tokens(self.max_output_tokens, requested)

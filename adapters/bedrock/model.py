@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -13,6 +13,7 @@ from adapters.bedrock.convert import build_request
 from adapters.bedrock.errors import VENDOR_ERRORS, is_retryable, map_error
 from adapters.bedrock.events import StreamReader
 from adapters.dynamodb.errors import RetryPolicy
+from adapters.model_common import retry_until_first_event
 from core.domain import ModelEvent, ModelRequest
 
 log = logging.getLogger(__name__)
@@ -48,37 +49,31 @@ class BedrockChatModel:
     def model_id(self) -> str:
         return self._config.model_id
 
-    async def stream(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         kwargs = build_request(request, self._config)
-        for attempt in range(self._retry.max_attempts):
-            reader = StreamReader(self.model_id)
-            yielded = False
-            try:
-                response = await self._client.converse_stream(**kwargs)
-                events = response["stream"]
-                try:
-                    async for raw in events:
-                        for event in reader.feed(raw):
-                            yielded = True
-                            yield event
-                finally:
-                    events.close()
-                for event in reader.finish():
+        return retry_until_first_event(
+            lambda: self._attempt(kwargs),
+            where=f"Bedrock model {self.model_id}",
+            max_retries=self._config.max_retries,
+            errors=VENDOR_ERRORS,
+            retryable=is_retryable,
+            to_error=lambda exc: map_error(exc, self.model_id),
+            delay=lambda retry, _exc: self._retry.delay(retry - 1),
+            sleep=self._sleep,
+        )
+
+    async def _attempt(self, kwargs: dict[str, Any]) -> AsyncIterator[ModelEvent]:
+        reader = StreamReader(self.model_id)
+        response = await self._client.converse_stream(**kwargs)
+        events = response["stream"]
+        try:
+            async for raw in events:
+                for event in reader.feed(raw):
                     yield event
-                return
-            except VENDOR_ERRORS as exc:
-                last = attempt == self._retry.max_attempts - 1
-                if yielded or last or not is_retryable(exc):
-                    raise map_error(exc, self.model_id) from exc
-                delay = self._retry.delay(attempt)
-                log.info(
-                    "Bedrock model %s: %s; retry %d in %.2fs",
-                    self.model_id,
-                    map_error(exc, self.model_id),
-                    attempt + 1,
-                    delay,
-                )
-                await self._sleep(delay)
+        finally:
+            events.close()
+        for event in reader.finish():
+            yield event
 
     async def aclose(self) -> None:
         close = getattr(self._client, "aclose", None)

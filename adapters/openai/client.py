@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from adapters.model_common import common_model_fields, output_tokens
 from adapters.settings import EnvReader, SettingsError
 from core.domain import ModelRequest
 from core.errors import (
@@ -53,9 +54,6 @@ class OpenAIOptions:
     @classmethod
     def from_env(cls, env: Mapping[str, str], default_model: str) -> OpenAIOptions:
         read = EnvReader(env)
-        temperature = None
-        if (env.get("AZUCHI_TEMPERATURE") or "").strip():
-            temperature = read.float("AZUCHI_TEMPERATURE", 0.0, low=0.0)
         field = read.name("AZUCHI_OPENAI_MAX_TOKENS_FIELD", "max_tokens")
         if field not in ("max_tokens", "max_completion_tokens"):
             raise SettingsError(
@@ -63,12 +61,7 @@ class OpenAIOptions:
                 "max_completion_tokens"
             )
         return cls(
-            model_id=(env.get("AZUCHI_MODEL_ID") or "").strip() or default_model,
-            max_output_tokens=read.int("AZUCHI_MAX_OUTPUT_TOKENS", 4096, low=1),
-            temperature=temperature,
-            timeout_s=read.float("AZUCHI_MODEL_TIMEOUT_S", 60.0, low=0.001),
-            max_retries=read.int("AZUCHI_MODEL_MAX_RETRIES", 3, low=0),
-            retry_base_s=read.int("AZUCHI_MODEL_RETRY_BASE_MS", 500, low=0) / 1000,
+            **common_model_fields(env, default_model),
             reasoning_effort=(env.get("AZUCHI_OPENAI_REASONING_EFFORT") or "").strip() or None,
             max_tokens_field=field,
             api_key=(env.get("OPENAI_API_KEY") or "").strip() or None,
@@ -76,8 +69,7 @@ class OpenAIOptions:
         )
 
     def output_tokens(self, request: ModelRequest) -> int:
-        """The request's own budget wins when it is smaller (titles ask for a few tokens)."""
-        return max(1, min(self.max_output_tokens, request.max_output_tokens))
+        return output_tokens(self.max_output_tokens, request.max_output_tokens)
 
 
 def make_client(options: OpenAIOptions, *, key_required: bool) -> AsyncOpenAI:

@@ -1,56 +1,35 @@
-"""Stream plumbing both OpenAI adapters share: retrying an attempt until its first event,
-and turning streamed tool-call arguments into a dict.
-
-Why retries stop at the first event: once a ``TextDelta`` has reached the caller it is on a
-user's screen; a second attempt would stream a different reply after it. So a failure after
-that point is raised, and the core keeps the partial text.
+"""Stream plumbing both OpenAI adapters share: the retry rule of every model adapter
+(``adapters.model_common``) with the SDK's errors, and streamed tool-call arguments as a dict.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import aclosing
+from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
-
+from adapters.model_common import Attempt, retry_until_first_event
 from adapters.openai.client import OpenAIOptions, is_retryable, map_error, retry_delay
 from core.domain import ModelEvent
-from core.errors import ModelError
 
 log = logging.getLogger(__name__)
 
-Attempt = Callable[[], AsyncIterator[ModelEvent]]
 
-
-async def with_retries(
-    attempt: Attempt, options: OpenAIOptions, where: str
-) -> AsyncIterator[ModelEvent]:
-    """Runs ``attempt`` (an async generator that may raise SDK errors), retrying throttling
-    and server errors with backoff while it has yielded nothing, and mapping every SDK error
-    to a ``ModelError``. Other exceptions pass through untouched."""
+def with_retries(attempt: Attempt, options: OpenAIOptions, where: str) -> AsyncIterator[ModelEvent]:
+    """``attempt`` (an async generator that may raise SDK errors), retried on throttling and
+    server errors while it has yielded nothing, every SDK error mapped to a ``ModelError``."""
     import openai
 
-    retries = 0
-    while True:
-        started = False
-        try:
-            async with aclosing(attempt()) as events:  # type: ignore[type-var]
-                async for event in events:
-                    started = True
-                    yield event
-            return
-        except ModelError:
-            raise
-        except (openai.OpenAIError, ValueError) as exc:
-            if started or retries >= options.max_retries or not is_retryable(exc):
-                raise map_error(exc, where, options.api_key) from exc
-            retries += 1
-            delay = retry_delay(retries, options.retry_base_s, exc)
-            log.info("%s: %s; retry %d in %.2fs", where, type(exc).__name__, retries, delay)
-        await anyio.sleep(delay)
+    return retry_until_first_event(
+        attempt,
+        where=where,
+        max_retries=options.max_retries,
+        errors=(openai.OpenAIError, ValueError),
+        retryable=is_retryable,
+        to_error=lambda exc: map_error(exc, where, options.api_key),
+        delay=lambda retry, exc: retry_delay(retry, options.retry_base_s, exc),
+    )
 
 
 def parse_arguments(raw: str | None, tool: str, where: str) -> dict[str, Any]:
