@@ -291,7 +291,8 @@ class ReplyService:
             items = []
         if items or not session.answered_at:
             return items
-        # Agent memory lost (evicted, flushed, or down): rebuild it from the durable store.
+        # Agent memory lost (evicted, flushed, or down): rebuild it from the durable store
+        # (``bound_history`` keeps the newest ``history_items`` of these).
         stored = await self._store.last_messages(session.session_id, self._config.history_items * 3)
         return [
             HistoryItem("user" if m.role is Role.USER else "assistant", m.message)
@@ -300,7 +301,7 @@ class ReplyService:
             and m.role in (Role.USER, Role.AGENT)
             and _turn_of(m) <= session.answered_at
             and m.message
-        ][-self._config.history_items :]
+        ]
 
     async def _previous_response_id(self, session_id: str) -> str | None:
         try:

@@ -6,11 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 
-import pluggy
 import pytest
 
-from adapters import bootstrap, registry
-from adapters.bedrock import plugin as bedrock_plugin
 from adapters.bedrock.config import DEFAULT_MODEL_ID
 from adapters.bedrock.model import BedrockChatModel
 from adapters.bootstrap import App
@@ -20,21 +17,6 @@ from tests.stubs.bedrock import BedrockStub, running_bedrock_stub
 from tests.support import Client, fast_settings, running_app, settle
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-def bedrock_registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The composition root's registry, with the Bedrock plugin in it whether or not
-    ``adapters/registry.py`` registers it yet."""
-    real = registry.plugin_manager
-
-    def manager(load_entry_points: bool = True) -> pluggy.PluginManager:
-        found = real(load_entry_points)
-        if not found.is_registered(bedrock_plugin):
-            found.register(bedrock_plugin, name="azuchi.bedrock")
-        return found
-
-    monkeypatch.setattr(bootstrap, "plugin_manager", manager)
 
 
 @pytest.fixture
