@@ -2,292 +2,41 @@
 
 A load run (``azuchi load --json``) records what AWS bills for: API Gateway messages (32 KB
 units) and connection-minutes, Lambda invocations and their duration, DynamoDB capacity
-units, Redis commands and model tokens (its ``operations`` record). This module divides
-those counts by the turns the run completed (a turn: one user message and its reply),
-scales them to a traffic profile (``traffic.yaml``), prices them with the dated price table
-(``adapters/pricing``), and adds what a deployment profile costs while idle:
+units, Redis commands and model tokens (its ``operations`` record, read by
+``load_tests.cost_inputs``). Those counts, divided by the turns the run completed (a turn:
+one user message and its reply; ``load_tests.cost_units``), are here scaled to a traffic
+profile (``traffic.yaml``), priced with the dated price table (``adapters/pricing``), and
+joined by what a deployment profile costs while idle:
 
 - lean: no VPC; lock and agent memory in DynamoDB; nothing is billed by the hour.
 - redis: lock and agent memory in ElastiCache Serverless (Valkey), inside a VPC whose
   interface endpoints bill per hour and availability zone.
 
-One run prices both profiles. What the lock and agent memory cost per turn is modelled from
-what their adapters do (``state_units``) and swapped between DynamoDB units and Redis
-ECPUs; the storage's own units come from the run (or, when the run did not use DynamoDB,
-from the per-turn figures ``bench/dynamodb_bench.py`` measured).
+One run prices both profiles: the lock's and agent memory's units per turn are modelled for
+both backends, so pricing only picks which of them a profile pays for.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from adapters.local_gateway.stats import DEFAULT_MEMORY_MB, MEMORY_MB
 from adapters.pricing.table import PriceTable
 from core.domain import Usage
+from load_tests.cost_inputs import TOKEN_KINDS, Shape, Traffic
+from load_tests.cost_units import PER_CONNECTION, RunUnits, history_bytes
 
 PROFILES = ("lean", "redis")
-PER_CONNECTION = ("connect", "disconnect")  # scale with connections, not with turns
 DAYS_PER_MONTH = 30.4
 GB = 1e9  # AWS bills storage and data in decimal gigabytes
-MB_PER_GB_MEMORY = 1024  # Lambda's GB-second counts memory in binary units
-
-# Storage (sessions, connections, messages) per turn when the run did not use DynamoDB:
-# docs/dynamodb.md, turn 200 (8.5 RCU, 6 WCU on DynamoDB Local) plus 2 WCU, because AWS
-# bills the USER message's transactional write at 2 units per item where Local reports 1.
-REFERENCE_STORE_READS = 8.5
-REFERENCE_STORE_WRITES = 8.0
 
 # Bytes a stored turn takes in the messages table beyond its text: the USER and AGENT items'
 # attributes plus the clientMessageId guard item, each with DynamoDB's 100-byte overhead.
 MESSAGE_OVERHEAD_BYTES = 900
 CONNECTION_ITEM_BYTES = 300
-HISTORY_ITEM_OVERHEAD = 100  # sessionId, kind, version, expireAt
-HISTORY_ENTRY_OVERHEAD = 25  # {"role": ..., "content": ...} around each text
 RESPONSE_ID_BYTES = 200  # the response-id item or key
 FRAME_BYTES = 512  # an outbound frame through the execute-api endpoint, on average
 
-# A connect or disconnect the run did not count (a client-side run sees none): a few
-# DynamoDB calls, about 40 ms on a warm 128 MB arm64 function.
-ASSUMED_CONNECTION_CALL_MS = 40.0
-TOKEN_KINDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 SEED_ONE_PER_MONTH = 2.30  # seed 1's estimate, model tokens not included
-
-
-def memory_mb(function: str) -> int:
-    """The template's memory size of ``function``, for counters that carry none."""
-    return MEMORY_MB.get(function, DEFAULT_MEMORY_MB)
-
-
-@dataclass(frozen=True, slots=True)
-class Measured:
-    """One Lambda function's counters over the run."""
-
-    invocations: float
-    duration_ms: float
-    memory_mb: float
-
-
-@dataclass(frozen=True, slots=True)
-class Operations:
-    """A load run's ``operations`` record, checked (``load_tests.cost_cli.read_operations``).
-    ``adapters`` says where the run's lock and memory ran: given, or inferred (see notes)."""
-
-    source: str
-    duration_s: float
-    turns: float
-    inbound_messages: float
-    outbound_messages: float
-    connection_minutes: float
-    functions: Mapping[str, Measured]
-    dynamodb_measured: bool
-    read_units: float
-    write_units: float
-    redis_commands: float | None
-    model_id: str
-    tokens: Mapping[str, float]  # summed over the run, keyed by TOKEN_KINDS
-    adapters: Mapping[str, str] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Traffic:
-    """A month of use (``traffic.yaml``)."""
-
-    name: str
-    turns_per_month: float
-    turns_per_session: float
-    connections_per_session: float
-    minutes_per_connection: float
-    user_message_bytes: float
-    bytes_per_token: float
-    sessions_kept_months: float
-    session_item_bytes: float
-    frontend_mb: float
-    log_bytes_per_invocation: float
-    interface_endpoints: int
-    availability_zones: int
-    nat_gateways: int = 1
-
-    @property
-    def sessions_per_month(self) -> float:
-        return self.turns_per_month / self.turns_per_session
-
-    @property
-    def connections_per_turn(self) -> float:
-        return self.connections_per_session / self.turns_per_session
-
-
-@dataclass(frozen=True, slots=True)
-class Shape:
-    """The app settings that move costs (``AZUCHI_HEARTBEAT_MS``, ``AZUCHI_HISTORY_ITEMS``,
-    ``AZUCHI_MESSAGE_TTL_DAYS``, ``AZUCHI_RESPONSE_ID_TTL_S``)."""
-
-    heartbeat_ms: int = 1_000
-    history_items: int = 20
-    message_ttl_days: float = 7.0
-    memory_ttl_days: float = 20.0
-
-
-@dataclass(frozen=True, slots=True)
-class PortUnits:
-    """What one port (lock or agent memory) costs per turn on each backend."""
-
-    dynamo_reads: float = 0.0
-    dynamo_writes: float = 0.0
-    redis_commands: float = 0.0
-    redis_ecpu: float = 0.0
-
-
-def _rcu(size: float) -> int:
-    """A strongly consistent GetItem: one unit per 4 KB, at least one (a missing item too)."""
-    return max(1, math.ceil(size / 4096))
-
-
-def _wcu(size: float) -> int:
-    return max(1, math.ceil(size / 1024))
-
-
-def state_units(
-    shape: Shape, traffic: Traffic, reply_s: float, stops_per_turn: float, reply_bytes: float
-) -> dict[str, PortUnits]:
-    """The lock's and agent memory's units per turn, averaged over a session's turns.
-
-    Per reply (core/services/reply.py, lease.py) the lock is acquired once, extended every
-    heartbeat while the reply streams, released once, and flagged once per stopGeneration.
-    Agent memory is read twice (history, previous response id) and written twice (history,
-    response id). On DynamoDB (adapters/dynamodb/lock.py, agent_memory.py) each lock call is
-    one conditional write of a small item (1 WCU); the history is one item read strongly
-    consistent by ``recent_history`` and again by ``append_history`` (1 RCU per 4 KB) and
-    rewritten whole (1 WCU per KB of the larger of the old and new item). On Redis
-    (adapters/redis/) each call is one command or script. ElastiCache bills an ECPU per KB
-    moved and, for a script, the higher of that and its vCPU time relative to a GET; AWS
-    does not publish that formula, so a script is taken at one ECPU per call it makes.
-    """
-    extends = math.floor(reply_s * 1000 / shape.heartbeat_ms)
-    lock = PortUnits(
-        dynamo_writes=2 + extends + stops_per_turn,
-        redis_commands=2 + extends + stops_per_turn,
-        # acquire SET+DEL, release GET+DEL, extend GET+2×PEXPIRE, stop PTTL+SET
-        redis_ecpu=2 + 2 + 3 * extends + 2 * stops_per_turn,
-    )
-    entry = (traffic.user_message_bytes + reply_bytes) / 2 + HISTORY_ENTRY_OVERHEAD
-    turns = max(1, round(traffic.turns_per_session))
-    reads = writes = ecpu = 0.0
-    for turn in range(1, turns + 1):
-        before = min(2 * (turn - 1), shape.history_items) * entry
-        after = min(2 * turn, shape.history_items) * entry
-        item_before = before + HISTORY_ITEM_OVERHEAD if turn > 1 else 0.0
-        item_after = after + HISTORY_ITEM_OVERHEAD
-        reads += 2 * _rcu(item_before) + 1  # history twice, response id once
-        writes += _wcu(max(item_before, item_after)) + 1  # history rewrite, response id
-        appended = min(2, shape.history_items) * entry
-        # LRANGE moves the list; GET and SET the id; the append script runs 2 RPUSH + LTRIM
-        # + EXPIRE + LLEN and moves the two new entries.
-        ecpu += max(1.0, before / 1024) + 1 + 1 + max(5.0, appended / 1024)
-    memory = PortUnits(
-        dynamo_reads=reads / turns,
-        dynamo_writes=writes / turns,
-        redis_commands=4,
-        redis_ecpu=ecpu / turns,
-    )
-    return {"lock": lock, "memory": memory}
-
-
-def history_bytes(shape: Shape, traffic: Traffic, reply_bytes: float) -> float:
-    """The history a session leaves in agent memory after its last turn."""
-    entry = (traffic.user_message_bytes + reply_bytes) / 2 + HISTORY_ENTRY_OVERHEAD
-    filled = min(2 * max(1, round(traffic.turns_per_session)), shape.history_items)
-    return filled * entry + HISTORY_ITEM_OVERHEAD
-
-
-@dataclass(frozen=True, slots=True)
-class Function:
-    invocations: float  # per turn, or per connection for PER_CONNECTION
-    gb_s: float  # per turn, or per invocation for PER_CONNECTION
-
-
-@dataclass(frozen=True, slots=True)
-class RunUnits:
-    """The run's counts per turn, independent of the deployment profile."""
-
-    turns: float
-    messages: float
-    functions: Mapping[str, Function]
-    store_reads: float
-    store_writes: float
-    ports: Mapping[str, PortUnits]
-    reply_s: float
-    reply_bytes: float
-    tokens: Mapping[str, float]
-    model_id: str
-    notes: tuple[str, ...] = ()
-
-
-def run_units(ops: Operations, traffic: Traffic, shape: Shape) -> RunUnits:
-    """Per-turn units from a run, with the storage's DynamoDB units separated from the
-    lock's and agent memory's (modelled) when those ran on DynamoDB too."""
-    turns = ops.turns
-    notes: list[str] = list(ops.notes)
-    functions: dict[str, Function] = {}
-    for name, fn in ops.functions.items():
-        gb_s = fn.duration_ms / 1000 * fn.memory_mb / MB_PER_GB_MEMORY
-        if name in PER_CONNECTION:
-            per_call = gb_s / fn.invocations if fn.invocations else 0.0
-            functions[name] = Function(1.0, per_call)
-        else:
-            functions[name] = Function(fn.invocations / turns, gb_s / turns)
-    for name in PER_CONNECTION:
-        if name not in functions:
-            gb_s = ASSUMED_CONNECTION_CALL_MS / 1000 * memory_mb(name) / MB_PER_GB_MEMORY
-            functions[name] = Function(1.0, gb_s)
-            notes.append(
-                f"the run counted no {name} calls: assumed {ASSUMED_CONNECTION_CALL_MS:g} ms each"
-            )
-    worker = ops.functions.get("reply_worker")
-    reply_s = worker.duration_ms / 1000 / turns if worker else 0.0
-    tokens = {k: v / turns for k, v in ops.tokens.items()}
-    reply_bytes = tokens.get("output_tokens", 0.0) * traffic.bytes_per_token
-    stops = (
-        ops.functions["stop_generation"].invocations if "stop_generation" in ops.functions else 0
-    )
-    ports = state_units(shape, traffic, reply_s, stops / turns, reply_bytes)
-    if ops.dynamodb_measured:
-        reads, writes = ops.read_units / turns, ops.write_units / turns
-        on_dynamo = [p for p in ("lock", "memory") if ops.adapters.get(p) == "dynamodb"]
-        for port in on_dynamo:
-            reads -= ports[port].dynamo_reads
-            writes -= ports[port].dynamo_writes
-        if on_dynamo:
-            notes.append(
-                f"the run's {' and '.join(on_dynamo)} ran on DynamoDB: their modelled units "
-                "are taken out of the measured ones to leave the storage's"
-            )
-        if reads < 0 or writes < 0:
-            notes.append(
-                "the lock/memory model exceeds what the run measured; storage units set to 0"
-            )
-            reads, writes = max(reads, 0.0), max(writes, 0.0)
-    else:
-        reads, writes = REFERENCE_STORE_READS, REFERENCE_STORE_WRITES
-        notes.append(
-            "the run did not measure DynamoDB: storage units per turn are those of "
-            f"bench/dynamodb_bench.py ({REFERENCE_STORE_READS} RCU, {REFERENCE_STORE_WRITES} WCU)"
-        )
-    return RunUnits(
-        turns=turns,
-        messages=(ops.inbound_messages + ops.outbound_messages) / turns,
-        functions=functions,
-        store_reads=reads,
-        store_writes=writes,
-        ports=ports,
-        reply_s=reply_s,
-        reply_bytes=reply_bytes,
-        tokens=tokens,
-        model_id=ops.model_id,
-        notes=tuple(notes),
-    )
 
 
 @dataclass(frozen=True, slots=True)

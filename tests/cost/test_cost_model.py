@@ -13,10 +13,12 @@ import pytest
 
 from adapters.pricing.table import load_price_table
 from load_tests import cost
-from load_tests.cost_cli import REFERENCE_RUN, parse_operations, read_traffic
+from load_tests.cost_inputs import Shape, Traffic, parse_operations, read_traffic
+from load_tests.cost_reference import REFERENCE_RUN
+from load_tests.cost_units import run_units, state_units
 
 PRICES = load_price_table()
-SHAPE = cost.Shape(heartbeat_ms=1_000, history_items=20, message_ttl_days=7, memory_ttl_days=20)
+SHAPE = Shape(heartbeat_ms=1_000, history_items=20, message_ttl_days=7, memory_ttl_days=20)
 MODEL = "anthropic.claude-sonnet-4-6"
 
 # 1,000 turns; one connection per session, one turn per session; replies of 2 s.
@@ -64,14 +66,14 @@ def price(service: str, item: str) -> float:
 
 
 @pytest.fixture
-def traffic(tmp_path: Path) -> cost.Traffic:
+def traffic(tmp_path: Path) -> Traffic:
     path = tmp_path / "traffic.yaml"
     path.write_text(TRAFFIC)
     return read_traffic(path)
 
 
-def bill(profile: str, traffic: cost.Traffic, record: dict[str, Any] = RECORD) -> cost.ProfileCost:
-    units = cost.run_units(parse_operations(record, "test"), traffic, SHAPE)
+def bill(profile: str, traffic: Traffic, record: dict[str, Any] = RECORD) -> cost.ProfileCost:
+    units = run_units(parse_operations(record, "test"), traffic, SHAPE)
     return cost.price_profile(profile, units, traffic, SHAPE, PRICES)
 
 
@@ -203,9 +205,7 @@ def test_history_grows_with_the_session_until_it_is_capped() -> None:
         nat_gateways=0,
     )
     reads = [
-        cost.state_units(SHAPE, cost.Traffic(turns_per_session=t, **base), 0, 0, 2000)[
-            "memory"
-        ].dynamo_reads
+        state_units(SHAPE, Traffic(turns_per_session=t, **base), 0, 0, 2000)["memory"].dynamo_reads
         for t in (1, 10, 100)
     ]
     # entries of 2 KB: a full history of 20 is ~40 KB, 10 units a read; longer sessions

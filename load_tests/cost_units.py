@@ -1,0 +1,215 @@
+"""What one turn does, in billed units, independent of the deployment profile.
+
+A run's counts are divided by the turns it completed. The lock's and agent memory's units
+are not taken from the run but modelled from what their adapters do (``state_units``), for
+both DynamoDB and Redis: that is what lets one run price both profiles, whichever backend it
+happened to use. When the run's lock and memory did run on DynamoDB, their modelled units are
+taken out of the measured ones so that what remains is the storage's own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from load_tests.cost_inputs import Operations, Shape, Traffic, memory_mb
+
+PER_CONNECTION = ("connect", "disconnect")  # scale with connections, not with turns
+MB_PER_GB_MEMORY = 1024  # Lambda's GB-second counts memory in binary units
+
+# Storage (sessions, connections, messages) per turn when the run did not use DynamoDB:
+# docs/dynamodb.md, turn 200 (8.5 RCU, 6 WCU on DynamoDB Local) plus 2 WCU, because AWS
+# bills the USER message's transactional write at 2 units per item where Local reports 1.
+REFERENCE_STORE_READS = 8.5
+REFERENCE_STORE_WRITES = 8.0
+
+HISTORY_ITEM_OVERHEAD = 100  # sessionId, kind, version, expireAt
+HISTORY_ENTRY_OVERHEAD = 25  # {"role": ..., "content": ...} around each text
+
+# A connect or disconnect the run did not count (a client-side run sees none): a few
+# DynamoDB calls, about 40 ms on a warm 128 MB arm64 function.
+ASSUMED_CONNECTION_CALL_MS = 40.0
+
+
+@dataclass(frozen=True, slots=True)
+class PortUnits:
+    """What one port (lock or agent memory) costs per turn on each backend."""
+
+    dynamo_reads: float = 0.0
+    dynamo_writes: float = 0.0
+    redis_commands: float = 0.0
+    redis_ecpu: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    invocations: float  # per turn, or per connection for PER_CONNECTION
+    gb_s: float  # per turn, or per invocation for PER_CONNECTION
+
+
+@dataclass(frozen=True, slots=True)
+class RunUnits:
+    """The run's counts per turn, independent of the deployment profile."""
+
+    turns: float
+    messages: float
+    functions: Mapping[str, Function]
+    store_reads: float
+    store_writes: float
+    ports: Mapping[str, PortUnits]
+    reply_s: float
+    reply_bytes: float
+    tokens: Mapping[str, float]
+    model_id: str
+    notes: tuple[str, ...] = ()
+
+
+def _rcu(size: float) -> int:
+    """A strongly consistent GetItem: one unit per 4 KB, at least one (a missing item too)."""
+    return max(1, math.ceil(size / 4096))
+
+
+def _wcu(size: float) -> int:
+    return max(1, math.ceil(size / 1024))
+
+
+def _entry_bytes(traffic: Traffic, reply_bytes: float) -> float:
+    """One history entry: a user message or a reply, on average, with its JSON wrapping."""
+    return (traffic.user_message_bytes + reply_bytes) / 2 + HISTORY_ENTRY_OVERHEAD
+
+
+def _session_turns(traffic: Traffic) -> int:
+    """The turns of a session, whole, as the history model walks them one by one."""
+    return max(1, round(traffic.turns_per_session))
+
+
+def state_units(
+    shape: Shape, traffic: Traffic, reply_s: float, stops_per_turn: float, reply_bytes: float
+) -> dict[str, PortUnits]:
+    """The lock's and agent memory's units per turn, averaged over a session's turns.
+
+    Per reply (core/services/reply.py, lease.py) the lock is acquired once, extended every
+    heartbeat while the reply streams, released once, and flagged once per stopGeneration.
+    Agent memory is read twice (history, previous response id) and written twice (history,
+    response id). On DynamoDB (adapters/dynamodb/lock.py, agent_memory.py) each lock call is
+    one conditional write of a small item (1 WCU); the history is one item read strongly
+    consistent by ``recent_history`` and again by ``append_history`` (1 RCU per 4 KB) and
+    rewritten whole (1 WCU per KB of the larger of the old and new item). On Redis
+    (adapters/redis/) each call is one command or script. ElastiCache bills an ECPU per KB
+    moved and, for a script, the higher of that and its vCPU time relative to a GET; AWS
+    does not publish that formula, so a script is taken at one ECPU per call it makes.
+    """
+    extends = math.floor(reply_s * 1000 / shape.heartbeat_ms)
+    lock = PortUnits(
+        dynamo_writes=2 + extends + stops_per_turn,
+        redis_commands=2 + extends + stops_per_turn,
+        # acquire SET+DEL, release GET+DEL, extend GET+2×PEXPIRE, stop PTTL+SET
+        redis_ecpu=2 + 2 + 3 * extends + 2 * stops_per_turn,
+    )
+    entry = _entry_bytes(traffic, reply_bytes)
+    turns = _session_turns(traffic)
+    reads = writes = ecpu = 0.0
+    for turn in range(1, turns + 1):
+        before = min(2 * (turn - 1), shape.history_items) * entry
+        after = min(2 * turn, shape.history_items) * entry
+        item_before = before + HISTORY_ITEM_OVERHEAD if turn > 1 else 0.0
+        item_after = after + HISTORY_ITEM_OVERHEAD
+        reads += 2 * _rcu(item_before) + 1  # history twice, response id once
+        writes += _wcu(max(item_before, item_after)) + 1  # history rewrite, response id
+        appended = min(2, shape.history_items) * entry
+        # LRANGE moves the list; GET and SET the id; the append script runs 2 RPUSH + LTRIM
+        # + EXPIRE + LLEN and moves the two new entries.
+        ecpu += max(1.0, before / 1024) + 1 + 1 + max(5.0, appended / 1024)
+    memory = PortUnits(
+        dynamo_reads=reads / turns,
+        dynamo_writes=writes / turns,
+        redis_commands=4,
+        redis_ecpu=ecpu / turns,
+    )
+    return {"lock": lock, "memory": memory}
+
+
+def history_bytes(shape: Shape, traffic: Traffic, reply_bytes: float) -> float:
+    """The history a session leaves in agent memory after its last turn."""
+    filled = min(2 * _session_turns(traffic), shape.history_items)
+    return filled * _entry_bytes(traffic, reply_bytes) + HISTORY_ITEM_OVERHEAD
+
+
+def _functions(ops: Operations, turns: float) -> tuple[dict[str, Function], list[str]]:
+    """Each function's invocations and GB-seconds per turn (per call for connect and
+    disconnect, which the traffic profile scales), assuming what the run did not count."""
+    notes: list[str] = []
+    functions: dict[str, Function] = {}
+    for name, fn in ops.functions.items():
+        gb_s = fn.duration_ms / 1000 * fn.memory_mb / MB_PER_GB_MEMORY
+        if name in PER_CONNECTION:
+            per_call = gb_s / fn.invocations if fn.invocations else 0.0
+            functions[name] = Function(1.0, per_call)
+        else:
+            functions[name] = Function(fn.invocations / turns, gb_s / turns)
+    for name in PER_CONNECTION:
+        if name not in functions:
+            gb_s = ASSUMED_CONNECTION_CALL_MS / 1000 * memory_mb(name) / MB_PER_GB_MEMORY
+            functions[name] = Function(1.0, gb_s)
+            notes.append(
+                f"the run counted no {name} calls: assumed {ASSUMED_CONNECTION_CALL_MS:g} ms each"
+            )
+    return functions, notes
+
+
+def _store_units(
+    ops: Operations, ports: Mapping[str, PortUnits], turns: float
+) -> tuple[float, float, list[str]]:
+    """The storage's own DynamoDB reads and writes per turn: the run's, less the lock's and
+    memory's modelled units when those ran on DynamoDB; else the benchmark's figures."""
+    notes: list[str] = []
+    if not ops.dynamodb_measured:
+        notes.append(
+            "the run did not measure DynamoDB: storage units per turn are those of "
+            f"bench/dynamodb_bench.py ({REFERENCE_STORE_READS} RCU, {REFERENCE_STORE_WRITES} WCU)"
+        )
+        return REFERENCE_STORE_READS, REFERENCE_STORE_WRITES, notes
+    reads, writes = ops.read_units / turns, ops.write_units / turns
+    on_dynamo = [p for p in ("lock", "memory") if ops.adapters.get(p) == "dynamodb"]
+    for port in on_dynamo:
+        reads -= ports[port].dynamo_reads
+        writes -= ports[port].dynamo_writes
+    if on_dynamo:
+        notes.append(
+            f"the run's {' and '.join(on_dynamo)} ran on DynamoDB: their modelled units "
+            "are taken out of the measured ones to leave the storage's"
+        )
+    if reads < 0 or writes < 0:
+        notes.append("the lock/memory model exceeds what the run measured; storage units set to 0")
+        reads, writes = max(reads, 0.0), max(writes, 0.0)
+    return reads, writes, notes
+
+
+def run_units(ops: Operations, traffic: Traffic, shape: Shape) -> RunUnits:
+    """Per-turn units from a run, with the storage's DynamoDB units separated from the
+    lock's and agent memory's (modelled) when those ran on DynamoDB too."""
+    turns = ops.turns
+    functions, function_notes = _functions(ops, turns)
+    worker = ops.functions.get("reply_worker")
+    reply_s = worker.duration_ms / 1000 / turns if worker else 0.0
+    tokens = {k: v / turns for k, v in ops.tokens.items()}
+    reply_bytes = tokens.get("output_tokens", 0.0) * traffic.bytes_per_token
+    stops = (
+        ops.functions["stop_generation"].invocations if "stop_generation" in ops.functions else 0
+    )
+    ports = state_units(shape, traffic, reply_s, stops / turns, reply_bytes)
+    reads, writes, store_notes = _store_units(ops, ports, turns)
+    return RunUnits(
+        turns=turns,
+        messages=(ops.inbound_messages + ops.outbound_messages) / turns,
+        functions=functions,
+        store_reads=reads,
+        store_writes=writes,
+        ports=ports,
+        reply_s=reply_s,
+        reply_bytes=reply_bytes,
+        tokens=tokens,
+        model_id=ops.model_id,
+        notes=(*ops.notes, *function_notes, *store_notes),
+    )
