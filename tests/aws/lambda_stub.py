@@ -26,6 +26,8 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from tests.aws.support import listening
+
 ACCOUNT = "000000000000"
 
 
@@ -94,15 +96,10 @@ async def serving_lambda(
     stub = LambdaStub(set(functions), on_event=on_event)
     app = web.Application()
     app.router.add_post("/2015-03-31/functions/{name}/invocations", stub.invoke)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    stub.url = f"http://127.0.0.1:{port}"
-    try:
-        yield stub
-    finally:
-        for run in list(stub.runs):
-            run.cancel()
-        await runner.cleanup()
+    async with listening(app) as url:
+        stub.url = url
+        try:
+            yield stub
+        finally:
+            for run in list(stub.runs):
+                run.cancel()

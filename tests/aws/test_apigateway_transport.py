@@ -4,131 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import pluggy
 import pytest
-from aiohttp import web
 
 from adapters.apigateway import plugin
 from adapters.apigateway.transport import ApiGatewayOptions, ApiGatewayTransport, aioboto3_client
 from adapters.bootstrap import build_app
-from adapters.dynamodb.errors import RetryPolicy
-from adapters.dynamodb.local import DUMMY_CREDENTIALS
-from adapters.local_gateway import serving
+from adapters.dynamodb.local import free_port
 from adapters.memory.launcher import InlineReplyLauncher
 from adapters.registry import PROJECT, AdapterSpecs, find_adapter
 from adapters.settings import SettingsError
-from contract_tests.transport_apigateway import Sockets, local_gateway
 from core.domain import Role
 from core.errors import ConnectionGone, PayloadTooLarge, TransportError
 from handlers import lambda_runtime
-from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES
-from tests.handlers import samples
+from tests.aws.gateway import apigw_event, aws_like_gateway, build_context
 from tests.support import fast_settings
 
 pytestmark = pytest.mark.anyio
 
 LIMIT = 128 * 1024
-
-
-@pytest.fixture(autouse=True)
-def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SDK signs every request; the local gateway accepts any signature."""
-    for name, value in DUMMY_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-
-
-# --- a tap between the transport and the gateway's management API -------------------------
-
-
-@dataclass
-class ManagementTap:
-    """Forwards @connections requests to the gateway and records each one. It can answer the
-    next POSTs itself with 429 LimitExceededException, as API Gateway does when posts come
-    too fast (the local gateway never throttles), or refuse everything with one error."""
-
-    upstream: str
-    url: str = ""
-    requests: list[tuple[str, str]] = field(default_factory=list)
-    throttle_posts: int = 0
-    refuse_with: tuple[int, str] | None = None
-
-    async def handle(self, request: web.Request) -> web.Response:
-        cid = request.match_info["cid"]
-        self.requests.append((request.method, cid))
-        if request.method == "POST" and self.throttle_posts > 0:
-            self.throttle_posts -= 1
-            return _aws_error(429, "LimitExceededException", "Rate exceeded")
-        if self.refuse_with is not None:
-            return _aws_error(*self.refuse_with, "Forbidden")
-        async with (
-            aiohttp.ClientSession() as http,
-            http.request(
-                request.method, f"{self.upstream}/@connections/{cid}", data=await request.read()
-            ) as answer,
-        ):
-            headers = {k: v for k, v in answer.headers.items() if k.lower().startswith("x-amzn")}
-            return web.Response(
-                status=answer.status,
-                body=await answer.read(),
-                headers=headers,
-                content_type=answer.content_type,
-            )
-
-
-def _aws_error(status: int, error_type: str, message: str) -> web.Response:
-    return web.json_response(
-        {"message": message}, status=status, headers={"x-amzn-ErrorType": error_type}
-    )
-
-
-@asynccontextmanager
-async def tapped(upstream: str) -> AsyncIterator[ManagementTap]:
-    tap = ManagementTap(upstream)
-    app = web.Application()
-    app.router.add_route("*", "/local/@connections/{cid}", tap.handle)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    tap.url = f"http://127.0.0.1:{runner.addresses[0][1]}/local"
-    try:
-        yield tap
-    finally:
-        await runner.cleanup()
-
-
-@dataclass
-class Rig:
-    sockets: Sockets
-    tap: ManagementTap
-    sleeps: list[float]
-    stack: contextlib.AsyncExitStack
-
-    async def transport(self, max_attempts: int = 4) -> ApiGatewayTransport:
-        async def sleep(seconds: float) -> None:
-            self.sleeps.append(seconds)  # backoff without waiting
-
-        options = ApiGatewayOptions(
-            endpoint=self.tap.url, retry=RetryPolicy(max_attempts, 0.05, 1.0)
-        )
-        transport = ApiGatewayTransport(options, sleep=sleep)
-        self.stack.push_async_callback(transport.aclose)
-        return transport
-
-
-@pytest.fixture
-async def rig() -> AsyncIterator[Rig]:
-    async with (
-        contextlib.AsyncExitStack() as stack,
-        local_gateway() as (gateway, sockets),
-        tapped(gateway.management_url) as tap,
-    ):
-        yield Rig(sockets, tap, [], stack)
 
 
 # --- sending through the management API --------------------------------------------------
@@ -207,13 +103,12 @@ async def test_a_forbidden_answer_is_a_transport_error_that_says_why(rig):
 
 
 async def test_an_unreachable_endpoint_is_a_transport_error_naming_it():
-    with socket_closed_port() as port:
-        endpoint = f"http://127.0.0.1:{port}/local"
-        async with contextlib.aclosing(
-            ApiGatewayTransport(ApiGatewayOptions(endpoint=endpoint))
-        ) as transport:
-            with pytest.raises(TransportError) as raised:
-                await transport.send("abc=", "hi")
+    endpoint = f"http://127.0.0.1:{free_port()}/local"  # nothing listens there
+    async with contextlib.aclosing(
+        ApiGatewayTransport(ApiGatewayOptions(endpoint=endpoint))
+    ) as transport:
+        with pytest.raises(TransportError) as raised:
+            await transport.send("abc=", "hi")
     assert endpoint in raised.value.message
 
 
@@ -225,23 +120,7 @@ async def test_without_an_endpoint_sending_fails_with_the_setting_to_set():
     assert "AZUCHI_APIGW_ENDPOINT" in raised.value.message
 
 
-@contextlib.contextmanager
-def socket_closed_port() -> Any:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    yield port
-
-
 # --- the endpoint, from settings or from events -------------------------------------------
-
-
-def _event(domain: str, stage: str = "prod", api_id: str = "abcd1234") -> dict[str, Any]:
-    event = samples.message("Tqqg2cgqjoECFLQ=", "$default", "hi")
-    event["requestContext"].update(domainName=domain, stage=stage, apiId=api_id)
-    return event
 
 
 @pytest.mark.parametrize(
@@ -266,7 +145,7 @@ def _event(domain: str, stage: str = "prod", api_id: str = "abcd1234") -> dict[s
 def test_the_endpoint_comes_from_the_event(domain, stage, region, endpoint):
     transport = ApiGatewayTransport(ApiGatewayOptions(region=region))
     assert transport.endpoint is None
-    transport.bind_event(_event(domain, stage))
+    transport.bind_event(apigw_event(domain, stage))
     assert transport.endpoint == endpoint
     transport.bind_event({"sessionId": str(uuid.uuid4())})  # not from API Gateway: kept
     assert transport.endpoint == endpoint
@@ -277,7 +156,7 @@ def test_a_configured_endpoint_wins_over_events():
         {"AZUCHI_APIGW_ENDPOINT": "https://x1.execute-api.us-east-1.amazonaws.com/prod/"}
     )
     transport = ApiGatewayTransport(options)
-    transport.bind_event(_event("chat.example.com"))
+    transport.bind_event(apigw_event("chat.example.com"))
     assert transport.endpoint == "https://x1.execute-api.us-east-1.amazonaws.com/prod"
 
 
@@ -292,7 +171,7 @@ def test_the_lambda_runtime_binds_each_event_before_handling_it(monkeypatch):
         return {"statusCode": 200}
 
     handler = lambda_runtime.lambda_entry(handle)
-    handler(_event("abcd1234.execute-api.us-east-1.amazonaws.com"), None)
+    handler(apigw_event("abcd1234.execute-api.us-east-1.amazonaws.com"), None)
     assert seen == ["https://abcd1234.execute-api.us-east-1.amazonaws.com/prod"]
 
 
@@ -309,53 +188,17 @@ def test_the_plugin_builds_the_transport_from_settings():
         "AZUCHI_APIGW_MAX_ATTEMPTS": "6",
         "AWS_REGION": "eu-west-1",
     }
-    transport = spec.factory(_context(env))
+    transport = spec.factory(build_context(env))
     assert isinstance(transport, ApiGatewayTransport)
     assert transport.endpoint == env["AZUCHI_APIGW_ENDPOINT"]
     assert transport.options.retry.max_attempts == 6
     assert transport.options.region == "eu-west-1"
     assert transport.max_payload_bytes == LIMIT
     with pytest.raises(SettingsError, match="AZUCHI_APIGW_MAX_ATTEMPTS"):
-        spec.factory(_context({"AZUCHI_APIGW_MAX_ATTEMPTS": "0"}))
-
-
-def _context(env: dict[str, str]) -> Any:
-    from adapters.memory.transport import ConnectionHub
-    from adapters.registry import BuildContext
-    from adapters.settings import Settings
-    from core.clock import SystemClock
-
-    return BuildContext(Settings.from_env(env), SystemClock(), ConnectionHub())
+        spec.factory(build_context({"AZUCHI_APIGW_MAX_ATTEMPTS": "0"}))
 
 
 # --- through the app: handlers, fan-out, store --------------------------------------------
-
-
-def _binding(routes: dict[str, Any]) -> dict[str, Any]:
-    """Routes that hand each event to the app first, as the Lambda runtime does."""
-
-    def wrap(handle: Any) -> Any:
-        async def run(event: dict[str, Any], app: Any) -> dict[str, Any]:
-            lambda_runtime.bind_event(app, event)
-            return await handle(event, app)  # type: ignore[no-any-return]
-
-        return run
-
-    return {key: wrap(handle) for key, handle in routes.items()}
-
-
-@asynccontextmanager
-async def aws_like_gateway(launcher: Any = None, **routes: Any) -> AsyncIterator[Any]:
-    """The local gateway serving an app whose frames all go through @connections, its
-    endpoint learnt from the events (``launcher``: a launcher factory for ``build_app``)."""
-    transport = ApiGatewayTransport(ApiGatewayOptions())
-    app = build_app(fast_settings(), overrides={"transport": transport}, launcher=launcher)
-    ws_routes = _binding({**WEBSOCKET_ROUTES, **routes})
-    try:
-        async with serving(app, websocket_routes=ws_routes, rest_routes=REST_ROUTES, port=0) as gw:
-            yield gw
-    finally:
-        await transport.aclose()
 
 
 async def test_a_whole_exchange_reaches_the_client_through_connections(open_client):

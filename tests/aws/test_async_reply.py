@@ -3,110 +3,50 @@ Event) through the real aioboto3 Lambda client, here against a stub of the Invok
 
 from __future__ import annotations
 
-import json
 import logging
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
 import pytest
 from anyio.from_thread import start_blocking_portal
 
 from adapters.awslambda.launcher import LambdaInvokeLauncher
-from adapters.bootstrap import App, build_app
-from adapters.dynamodb.local import DUMMY_CREDENTIALS
+from adapters.bootstrap import build_app
+from adapters.dynamodb.local import free_port
 from adapters.memory.launcher import InlineReplyLauncher
-from adapters.memory.transport import Outbox
 from adapters.settings import SettingsError
 from core.domain import Role
 from handlers import connect, generate_reply, lambda_runtime, put_message, reply_worker
+from tests.aws.gateway import aws_like_gateway
+from tests.aws.lambda_app import CID, WORKER, connected, frames, lambda_app, roles, say
 from tests.aws.lambda_stub import Invocation, serving_lambda
-from tests.aws.test_apigateway_transport import aws_like_gateway
 from tests.handlers import samples
 from tests.support import fast_settings
 
 pytestmark = pytest.mark.anyio
-
-WORKER = "azuchi-dev-ReplyWorkerFunction"
-CID = "Tqqg2cgqjoECFLQ="
-
-
-@pytest.fixture(autouse=True)
-def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SDK signs every request; the stub accepts any signature."""
-    for name, value in DUMMY_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-
-
-@pytest.fixture
-async def stub() -> AsyncIterator[Any]:
-    async with serving_lambda([WORKER]) as running:
-        yield running
-
-
-@asynccontextmanager
-async def lambda_app(endpoint: str, function: str = WORKER) -> AsyncIterator[App]:
-    """The app as the Lambda runtime builds it with AZUCHI_REPLY_LAUNCHER=lambda."""
-    settings = fast_settings(
-        AZUCHI_REPLY_LAUNCHER="lambda",
-        AZUCHI_REPLY_FUNCTION=function,
-        AWS_ENDPOINT_URL_LAMBDA=endpoint,
-    )
-    app = build_app(settings, launcher=lambda_runtime.reply_launcher(settings))
-    try:
-        yield app
-    finally:
-        await app.launcher.aclose()  # type: ignore[attr-defined]
-        await app.aclose()
-
-
-async def _connected(app: App) -> tuple[Outbox, str]:
-    assert await connect.handle(samples.connect(CID), app) == {"statusCode": 200}
-    outbox = Outbox()
-    app.hub.attach(CID, outbox)
-    connection = await app.store.get_connection(CID)
-    assert connection is not None
-    return outbox, connection.session_id
-
-
-async def _say(app: App, text: str) -> dict[str, Any]:
-    frame = {"action": "putMessage", "message": text}
-    return await put_message.handle(samples.message(CID, "putMessage", frame), app)
-
-
-def _frames(outbox: Outbox, kind: str) -> list[dict[str, Any]]:
-    return [f for f in map(json.loads, outbox.frames) if f["type"] == kind]
-
-
-async def _roles(app: App, session_id: str) -> list[Role]:
-    return [m.role for m in await app.store.last_messages(session_id, 50)]
-
 
 # --- putMessage → Invoke(Event) → worker -------------------------------------------------
 
 
 async def test_put_message_stores_and_returns_with_the_reply_left_to_the_worker(stub):
     async with lambda_app(stub.url) as app:
-        outbox, session_id = await _connected(app)
-        assert await _say(app, "hi") == {"statusCode": 200}
+        outbox, session_id = await connected(app)
+        assert await say(app, "hi") == {"statusCode": 200}
 
-        assert await _roles(app, session_id) == [Role.USER]  # stored, not yet answered
-        assert [f["message"] for f in _frames(outbox, "message")] == ["hi"]
-        assert _frames(outbox, "delta") == [] and _frames(outbox, "done") == []
+        assert await roles(app, session_id) == [Role.USER]  # stored, not yet answered
+        assert [f["message"] for f in frames(outbox, "message")] == ["hi"]
+        assert frames(outbox, "delta") == [] and frames(outbox, "done") == []
         assert stub.invocations == [Invocation(WORKER, "Event", {"sessionId": session_id})]
 
         result = await reply_worker.handle(stub.payloads(WORKER)[0], app)
         assert result == {"status": "done", "sessionId": session_id, "replies": 1}
-        assert [f["status"] for f in _frames(outbox, "done")] == ["complete"]
-        assert await _roles(app, session_id) == [Role.USER, Role.AGENT]
+        assert [f["status"] for f in frames(outbox, "done")] == ["complete"]
+        assert await roles(app, session_id) == [Role.USER, Role.AGENT]
 
 
 async def test_a_repeated_invocation_produces_no_second_reply(stub):
     async with lambda_app(stub.url) as app:
-        outbox, session_id = await _connected(app)
-        await _say(app, "one")
-        await _say(app, "two")
+        outbox, session_id = await connected(app)
+        await say(app, "one")
+        await say(app, "two")
         first, second = stub.payloads(WORKER)
         assert first == second == {"sessionId": session_id}
 
@@ -116,15 +56,15 @@ async def test_a_repeated_invocation_produces_no_second_reply(stub):
         stored = await app.store.last_messages(session_id, 50)
         users = [m.created_at for m in stored if m.role is Role.USER]
         assert [m.reply_to for m in stored if m.role is Role.AGENT] == users  # one reply each
-        assert len(_frames(outbox, "done")) == 2
+        assert len(frames(outbox, "done")) == 2
 
 
 async def test_the_rest_api_answers_202_and_leaves_the_reply_to_the_worker(stub):
     async with lambda_app(stub.url) as app:
-        _, session_id = await _connected(app)
+        _, session_id = await connected(app)
         response = await generate_reply.handle(samples.generate(session_id, {"message": "hi"}), app)
         assert response["statusCode"] == 202
-        assert await _roles(app, session_id) == [Role.USER]
+        assert await roles(app, session_id) == [Role.USER]
         assert stub.payloads(WORKER) == [{"sessionId": session_id}]
 
 
@@ -134,15 +74,15 @@ async def test_the_rest_api_answers_202_and_leaves_the_reply_to_the_worker(stub)
 )
 async def test_the_worker_drops_a_bad_payload_with_a_clear_error(stub, payload, caplog):
     async with lambda_app(stub.url) as app:
-        _, session_id = await _connected(app)
-        await _say(app, "hi")
+        _, session_id = await connected(app)
+        await say(app, "hi")
         with caplog.at_level(logging.ERROR, logger="handlers.reply_worker"):
             result = await reply_worker.handle(payload, app)
         assert result["status"] == "rejected"
         assert result["error"]["code"] == "INVALID_PAYLOAD"
         assert "sessionId" in result["error"]["message"]
         assert "dropped a bad payload" in caplog.text
-        assert await _roles(app, session_id) == [Role.USER]  # untouched, still pending
+        assert await roles(app, session_id) == [Role.USER]  # untouched, still pending
 
 
 async def test_a_websocket_client_gets_its_reply_from_the_worker_through_connections(
@@ -170,32 +110,30 @@ async def test_a_websocket_client_gets_its_reply_from_the_worker_through_connect
 
 async def test_an_unknown_function_tells_the_user_and_the_message_waits(stub):
     async with lambda_app(stub.url, function="no-such-worker") as app:
-        outbox, session_id = await _connected(app)
-        assert await _say(app, "hi") == {"statusCode": 200}
+        outbox, session_id = await connected(app)
+        assert await say(app, "hi") == {"statusCode": 200}
 
-        (error,) = _frames(outbox, "error")
+        (error,) = frames(outbox, "error")
         assert error["code"] == "BACKEND_UNAVAILABLE"
         assert "ResourceNotFoundException" in error["message"]
         assert "Your message is saved" in error["message"]
         assert error["action"] == "putMessage"
-        assert await _roles(app, session_id) == [Role.USER]
+        assert await roles(app, session_id) == [Role.USER]
         # Nothing lost: the next invocation that gets through answers it.
         assert (await reply_worker.handle({"sessionId": session_id}, app))["replies"] == 1
 
 
 async def test_an_unreachable_lambda_tells_the_user_and_keeps_the_message():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     launcher = LambdaInvokeLauncher(WORKER, endpoint_url=dead, max_attempts=1)
     app = build_app(fast_settings(), launcher=lambda replies: launcher)
     try:
-        outbox, session_id = await _connected(app)
-        await _say(app, "hi")
-        (error,) = _frames(outbox, "error")
+        outbox, session_id = await connected(app)
+        await say(app, "hi")
+        (error,) = frames(outbox, "error")
         assert error["code"] == "BACKEND_UNAVAILABLE"
         assert "could not be reached" in error["message"] and WORKER in error["message"]
-        assert await _roles(app, session_id) == [Role.USER]
+        assert await roles(app, session_id) == [Role.USER]
     finally:
         await launcher.aclose()
         await app.aclose()
