@@ -20,7 +20,6 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -37,41 +36,13 @@ from adapters.settings import Settings
 from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES
 from tests.stubs.bedrock import running_bedrock_stub
 from tests.stubs.openai import running_openai_stub
+from tests.stubs.thread import StubOnThread
 
 StubFactory = Callable[[], AbstractAsyncContextManager[Any]]
+EnvFor = Callable[[Any], dict[str, str]]  # the adapter's variables for a running stub
 
 
-class StubOnThread:
-    """Runs a stub's async context manager on a thread with its own event loop."""
-
-    def __init__(self, factory: StubFactory) -> None:
-        self._factory = factory
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.stub: Any = None
-        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True)
-
-    async def _main(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        async with self._factory() as stub:
-            self.stub = stub
-            self._ready.set()
-            await self._stop.wait()
-
-    def __enter__(self) -> Any:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("stub did not start")
-        return self.stub
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(5)
-
-
-def adapters(rate: float, tokens: int) -> dict[str, tuple[StubFactory, Callable[[Any], dict]]]:
+def adapters(rate: float, tokens: int) -> dict[str, tuple[StubFactory, EnvFor]]:
     return {
         "bedrock": (
             lambda: running_bedrock_stub(tokens_per_second=rate, reply_tokens=tokens),

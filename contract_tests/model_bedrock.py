@@ -4,9 +4,13 @@ through the SDK's own variable ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` with dummy c
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from contract_tests.providers import ModelProvider, ToolPrompt
+
+if TYPE_CHECKING:
+    from tests.stubs.bedrock import BedrockStub
+    from tests.stubs.thread import StubOnThread
 
 
 class BedrockModelProvider(ModelProvider):
@@ -17,14 +21,17 @@ class BedrockModelProvider(ModelProvider):
     failure_prompt = "Tell me a story, then fail."
 
     def __init__(self) -> None:
-        self._thread: Any = None
+        self._thread: StubOnThread[BedrockStub] | None = None
         self._env: dict[str, str] | None = None
 
     def environment(self) -> dict[str, str]:
         if self._env is None:
-            from tests.stubs.bedrock import StubThread
+            from tests.stubs.bedrock import running_bedrock_stub
+            from tests.stubs.thread import StubOnThread
 
-            self._thread = StubThread(tokens_per_second=0, reply_tokens=40)
+            self._thread = StubOnThread(
+                lambda: running_bedrock_stub(tokens_per_second=0, reply_tokens=40)
+            )
             stub = self._thread.start()
             self._env = {
                 "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": stub.url,

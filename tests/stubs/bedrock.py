@@ -1,9 +1,8 @@
 """A stub of Bedrock's ConverseStream (``POST /model/{modelId}/converse-stream``) that speaks
 the real wire format: AWS event-stream framing (``tests/stubs/eventstream.py``), errors
 before the stream as JSON with an ``x-amzn-ErrorType`` header, errors inside it as exception
-messages. It validates what the service validates (alternating roles, no blank text, tool
-blocks need a ``toolConfig``, every ``toolUse`` answered by a ``toolResult``, at most four
-cache points) and accounts for prompt caching by prefix.
+messages. It refuses what the service refuses (``tests/stubs/bedrock_validation.py``) and
+accounts for prompt caching by prefix.
 
 The LAST user text scripts the answer, deterministically:
 - "fail": a few words, then a ``modelStreamErrorException`` in the stream;
@@ -28,7 +27,6 @@ import asyncio
 import hashlib
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -38,10 +36,9 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.stubs.bedrock_validation import MAX_OUTPUT_TOKENS, Refused, offered_tools, validate
 from tests.stubs.eventstream import event, exception
 
-MAX_OUTPUT_TOKENS = 64_000  # Claude Sonnet 4.6's output limit
-MAX_CACHE_POINTS = 4
 THROTTLE_TIMES = 2
 ARITHMETIC = re.compile(r"(\d+(?:\.\d+)?\s*[-+*/]\s*)+\d+(?:\.\d+)?")
 FILLER = (
@@ -49,14 +46,6 @@ FILLER = (
     "reconnecting client resume where it left off and runs one reply per session at a time"
 ).split()
 CORAL = ":http://internal.amazon.com/coral/com.amazon.bedrock/"
-
-
-class Refused(Exception):
-    """An error the service answers before the stream starts."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 @dataclass
@@ -251,11 +240,6 @@ def last_user_text(body: dict[str, Any]) -> str:
     return ""
 
 
-def offered_tools(body: dict[str, Any]) -> set[str]:
-    tools = body.get("toolConfig", {}).get("tools", [])
-    return {tool["toolSpec"]["name"] for tool in tools if "toolSpec" in tool}
-
-
 def tool_results(body: dict[str, Any]) -> list[tuple[str, str]]:
     """(tool name, result text) when the last message holds tool results, else []."""
     messages = body.get("messages", [])
@@ -271,67 +255,6 @@ def tool_results(body: dict[str, Any]) -> list[tuple[str, str]]:
         for block in messages[-1]["content"]
         if (r := block.get("toolResult"))
     ]
-
-
-def validate(body: dict[str, Any]) -> None:
-    """Refuses what Bedrock refuses, with its messages."""
-    messages = body.get("messages") or []
-    if not messages or messages[0].get("role") != "user":
-        _invalid(
-            "A conversation must start with a user message. "
-            "Try again with a conversation that starts with a user message."
-        )
-    blocks = [b for m in messages for b in m.get("content", [])]
-    blocks += body.get("system", []) + body.get("toolConfig", {}).get("tools", [])
-    if sum("cachePoint" in block for block in blocks) > MAX_CACHE_POINTS:
-        _invalid(f"The number of cache points exceeds the maximum of {MAX_CACHE_POINTS}.")
-    uses_tools = any("toolUse" in b or "toolResult" in b for b in blocks)
-    if uses_tools and not offered_tools(body):
-        _invalid(
-            "The toolConfig field must be defined when using toolUse and toolResult content blocks."
-        )
-    for index, block in enumerate(body.get("system", [])):
-        if "text" in block and not block["text"].strip():
-            _invalid(f"The text field in the SystemContentBlock object at system.{index} is blank.")
-    for i, message in enumerate(messages):
-        if i and message.get("role") == messages[i - 1].get("role"):
-            _invalid(
-                "A conversation must alternate between user and assistant roles. Make sure the "
-                "conversation alternates between user and assistant roles and try again."
-            )
-        content = message.get("content") or []
-        if not [b for b in content if "cachePoint" not in b]:
-            _invalid(f"The content field in the Message object at messages.{i} is empty.")
-        for j, block in enumerate(content):
-            if "text" in block and not block["text"].strip():
-                _invalid(
-                    f"The text field in the ContentBlock object at messages.{i}.content.{j} is "
-                    "blank. Add text to the text field, and try again."
-                )
-        _check_tool_results(messages, i)
-    max_tokens = body.get("inferenceConfig", {}).get("maxTokens", 1)
-    if max_tokens > MAX_OUTPUT_TOKENS:
-        _invalid(
-            f"The maximum tokens you requested exceeds the model limit of {MAX_OUTPUT_TOKENS}. "
-            f"Try again with a maximum tokens value that is lower than {MAX_OUTPUT_TOKENS}."
-        )
-
-
-def _check_tool_results(messages: list[dict[str, Any]], i: int) -> None:
-    uses = [b["toolUse"]["toolUseId"] for b in messages[i]["content"] if "toolUse" in b]
-    if not uses:
-        return
-    following = messages[i + 1]["content"] if i + 1 < len(messages) else []
-    answered = {b["toolResult"]["toolUseId"] for b in following if "toolResult" in b}
-    if set(uses) != answered:
-        _invalid(
-            f"Expected toolResult blocks at messages.{i + 1}.content for the following Ids: "
-            + ", ".join(sorted(set(uses) - answered) or sorted(answered - set(uses)))
-        )
-
-
-def _invalid(message: str) -> None:
-    raise Refused(400, "ValidationException", message)
 
 
 @asynccontextmanager
@@ -356,36 +279,6 @@ async def running_bedrock_stub(
     finally:
         stub._closing.set()
         await runner.cleanup()
-
-
-class StubThread:
-    """The stub on an event loop of its own, for synchronous callers (contract providers)."""
-
-    def __init__(self, **options: Any) -> None:
-        self._options = options
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self.stub: BedrockStub | None = None
-        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True)
-
-    def start(self) -> BedrockStub:
-        self._thread.start()
-        if not self._ready.wait(10) or self.stub is None:
-            raise RuntimeError("the Bedrock stub did not start")
-        return self.stub
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join(5)
-
-    async def _main(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        async with running_bedrock_stub(**self._options) as stub:
-            self.stub = stub
-            self._ready.set()
-            await self._stop.wait()
 
 
 async def _serve(args: argparse.Namespace) -> None:
