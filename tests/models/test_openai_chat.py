@@ -3,17 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import aclosing
 
 import pytest
 
-from adapters.memory.transport import ConnectionHub
 from adapters.openai.chat import OpenAIChatModel
 from adapters.openai.plugin import build_chat
-from adapters.registry import BuildContext
-from adapters.settings import Settings
-from core.clock import SystemClock
 from core.domain import (
     ModelEvent,
     TextDelta,
@@ -27,8 +22,11 @@ from core.services.history import estimate_tokens
 from tests.models.support import (
     TOOLS,
     ask,
+    build_on,
     collect,
+    context,
     end_of,
+    openai_fixtures,
     text_of,
     usage_of,
 )
@@ -37,22 +35,11 @@ from tests.stubs.openai import OpenAIStub, running_openai_stub
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-async def stub() -> AsyncIterator[OpenAIStub]:
-    async with running_openai_stub(reply_tokens=12) as running:
-        yield running
-
-
-@pytest.fixture
-async def model(stub: OpenAIStub) -> AsyncIterator[OpenAIChatModel]:
-    adapter = build(stub)
-    yield adapter
-    await adapter.aclose()
+stub, model = openai_fixtures(build_chat)
 
 
 def build(stub: OpenAIStub, **env: str) -> OpenAIChatModel:
-    ctx = BuildContext(Settings.from_env(stub.env(**env)), SystemClock(), ConnectionHub())
-    return build_chat(ctx)
+    return build_on(stub, build_chat, **env)
 
 
 async def test_every_turn_sends_system_history_and_prompt(
@@ -229,7 +216,7 @@ async def test_a_budget_cut_reply_ends_with_max_tokens_in_the_configured_field(
 
 async def test_no_api_key_is_needed_for_a_local_server(stub: OpenAIStub) -> None:
     env = {k: v for k, v in stub.env().items() if k != "OPENAI_API_KEY"}
-    model = build_chat(BuildContext(Settings.from_env(env), SystemClock(), ConnectionHub()))
+    model = build_chat(context(env))
     try:
         events = await collect(model, ask("hello"))
     finally:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from contextlib import aclosing
 
 import pytest
 
-from adapters.memory.transport import ConnectionHub
 from adapters.openai.plugin import build_responses
 from adapters.openai.responses import OpenAIResponsesModel
 from adapters.openai.streaming import parse_arguments
-from adapters.registry import BuildContext
-from adapters.settings import Settings, SettingsError
-from core.clock import SystemClock
+from adapters.settings import SettingsError
 from core.domain import (
     ModelEvent,
     ModelRequest,
@@ -29,8 +25,11 @@ from core.services.title import TITLE_PROMPT
 from tests.models.support import (
     TOOLS,
     ask,
+    build_on,
     collect,
+    context,
     end_of,
+    openai_fixtures,
     text_of,
 )
 from tests.stubs.openai import OpenAIStub, running_openai_stub
@@ -38,22 +37,11 @@ from tests.stubs.openai import OpenAIStub, running_openai_stub
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-async def stub() -> AsyncIterator[OpenAIStub]:
-    async with running_openai_stub(reply_tokens=12) as running:
-        yield running
-
-
-@pytest.fixture
-async def model(stub: OpenAIStub) -> AsyncIterator[OpenAIResponsesModel]:
-    adapter = build(stub)
-    yield adapter
-    await adapter.aclose()
+stub, model = openai_fixtures(build_responses)
 
 
 def build(stub: OpenAIStub, **env: str) -> OpenAIResponsesModel:
-    ctx = BuildContext(Settings.from_env(stub.env(**env)), SystemClock(), ConnectionHub())
-    return build_responses(ctx)
+    return build_on(stub, build_responses, **env)
 
 
 async def test_a_first_turn_sends_history_and_prompt_and_streams_the_reply(
@@ -289,7 +277,7 @@ async def test_settings_reach_the_request(stub: OpenAIStub) -> None:
 
 
 def test_without_a_key_or_a_base_url_the_adapter_says_what_to_set() -> None:
-    ctx = BuildContext(Settings.from_env({}), SystemClock(), ConnectionHub())
+    ctx = context({})
     with pytest.raises(SettingsError, match="OPENAI_API_KEY"):
         build_responses(ctx)
 

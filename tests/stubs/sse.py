@@ -27,4 +27,5 @@ def encode(data: Any, event: str | None = None) -> bytes:
 
 
 async def send(response: web.StreamResponse, data: Any, event: str | None = None) -> None:
+    """Writes one event (see ``encode``) as soon as the stub has it, as a stream should."""
     await response.write(encode(data, event))
