@@ -1,15 +1,40 @@
-"""The composition root: the one place that turns settings into wired services."""
+"""The composition root: the one place that turns settings into wired services.
+
+Every choice is made here — one adapter per port, the reply launcher included — from
+settings read once. Factories get a ``BuildContext`` whose ``Resources`` let them share one
+client per backend (the lean profile's three DynamoDB ports use one client, the Redis lock
+and agent memory one pool) and register what must be closed. The result is an ``App``, an
+async context manager: entering it starts what runs for the app's life (the background
+launcher's task group), leaving it closes everything the factories registered, in reverse.
+
+    build_app(settings) ──► plugin manager (built-ins registered as entry points would be)
+        │                        └─► AdapterSpec per (port, name)
+        ├─► storage, lock, agent_memory, model, transport   (factory(ctx), ctx.resources)
+        ├─► ReplyService(...)  ──► launcher factory(ctx with run_reply)
+        └─► ChatService(...)   ──► App(... resources)      async with app: ... (closes all)
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import TracebackType
 from typing import Any
 
-from adapters.memory.launcher import BackgroundReplyLauncher
-from adapters.memory.transport import ConnectionHub
+import pluggy
+
+from adapters.inprocess.transport import ConnectionHub
 from adapters.pricing.table import PriceTableError, load_price_table
-from adapters.registry import BuildContext, find_adapter, plugin_manager
+from adapters.registry import (
+    ENTRY_POINT_GROUP,
+    BuildContext,
+    Meter,
+    Resources,
+    RunReply,
+    find_adapter,
+    new_manager,
+)
 from adapters.settings import Settings, SettingsError
 from core.clock import SystemClock
 from core.ports import (
@@ -25,47 +50,112 @@ from core.ports import (
 from core.services.chat import ChatService
 from core.services.reply import ReplyService
 
-LauncherFactory = Callable[[ReplyService], ReplyLauncher]
+# The built-in plugins, by module name: registered the way an entry point is loaded, so a
+# third party's plugin is exactly as able. Each imports its SDK only inside its factories.
+BUILTIN_PLUGINS = (
+    "adapters.inprocess.plugin",
+    "adapters.dynamodb.plugin",
+    "adapters.redis.plugin",
+    "adapters.openai.plugin",
+    "adapters.bedrock.plugin",
+    "adapters.apigateway.plugin",
+    "adapters.awslambda.plugin",
+    "adapters.tools.plugin",
+)
+
+# Where replies may run: a Lambda is frozen once it returns, so nothing there may be left
+# running in the background.
+RUNTIME_LAUNCHERS = {"serve": ("background", "inline"), "lambda": ("inline", "lambda")}
+
+RunWrapper = Callable[[RunReply], RunReply]
+
+
+class ReplyRunner:
+    """What a launcher runs for a session: the reply service's drain loop, behind one
+    indirection so that an observer can wrap it after the launcher was built."""
+
+    def __init__(self, run: RunReply) -> None:
+        self._run = run
+
+    def wrap(self, wrapper: RunWrapper) -> None:
+        self._run = wrapper(self._run)
+
+    async def __call__(self, session_id: str) -> object:
+        return await self._run(session_id)
+
+
+def plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
+    """The built-in plugins and (unless told not to) every ``azuchi.plugins`` entry point."""
+    manager = new_manager()
+    for name in BUILTIN_PLUGINS:
+        manager.register(importlib.import_module(name), name=name)
+    if load_entry_points:
+        manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    return manager
 
 
 @dataclass(slots=True)
 class App:
+    """The wired application. ``async with app:`` runs it; leaving closes every client."""
+
     settings: Settings
     hub: ConnectionHub
     store: ChatStore
     lock: SessionLock
-    memory: AgentMemory
+    agent_memory: AgentMemory
     model: ChatModel
     transport: Transport
     tools: dict[str, Tool]
     replies: ReplyService
     launcher: ReplyLauncher
     chat: ChatService
+    resources: Resources
+    runner: ReplyRunner
+
+    @property
+    def meters(self) -> dict[str, Meter]:
+        """What the backends were metered for (``AZUCHI_DYNAMODB_METER``), by name."""
+        return self.resources.meters
+
+    def observe_replies(self, wrapper: RunWrapper) -> None:
+        """Wraps every later reply run (the local gateway counts and times them as
+        invocations of the reply worker)."""
+        self.runner.wrap(wrapper)
+
+    async def __aenter__(self) -> App:
+        await self.resources.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     async def aclose(self) -> None:
-        """Closes the adapters that hold clients (those with an ``aclose`` method)."""
-        closed: set[int] = set()
-        adapters = (self.store, self.lock, self.memory, self.model, self.transport, self.launcher)
-        for adapter in adapters:
-            close = getattr(adapter, "aclose", None)
-            if close is not None and id(adapter) not in closed:
-                closed.add(id(adapter))
-                await close()
+        """Closes what the factories registered (clients, pools), last built first."""
+        await self.resources.aclose()
 
 
 def build_app(
     settings: Settings | None = None,
     *,
+    runtime: str = "serve",
     hub: ConnectionHub | None = None,
     clock: Clock | None = None,
-    launcher: LauncherFactory | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> App:
-    """Builds every adapter named by settings and the services over them. ``overrides``
-    replaces an adapter by port name (for tests and tools that bring their own)."""
+    """Builds every adapter named by settings and the services over them, for ``runtime``
+    (``serve`` or ``lambda``: it sets the default launcher and refuses one that cannot run
+    there). ``overrides`` replaces an adapter by port name (for tests and tools that bring
+    their own; an override is its owner's to close)."""
     settings = settings or Settings.from_env()
-    hub = hub or ConnectionHub()
-    ctx = BuildContext(settings=settings, clock=clock or SystemClock(), hub=hub)
+    if runtime not in RUNTIME_LAUNCHERS:
+        raise ValueError(f"unknown runtime {runtime!r}")
+    resources = Resources()
+    ctx = BuildContext(settings, clock or SystemClock(), hub or ConnectionHub(), resources)
     manager = plugin_manager()
     overrides = overrides or {}
 
@@ -74,23 +164,47 @@ def build_app(
     except PriceTableError as error:
         raise SettingsError(f"AZUCHI_PRICES_FILE: {error}") from None
 
-    def adapter(port: str, name: str) -> Any:
+    def adapter(port: str, name: str, context: BuildContext = ctx) -> Any:
         if port in overrides:
             return overrides[port]
-        return find_adapter(manager, port, name).factory(ctx)
+        return find_adapter(manager, port, name).factory(context)
 
     store: ChatStore = adapter("storage", settings.storage)
     lock: SessionLock = adapter("lock", settings.lock)
-    memory: AgentMemory = adapter("memory", settings.memory)
+    agent_memory: AgentMemory = adapter("agent_memory", settings.agent_memory)
     model: ChatModel = adapter("model", settings.model)
     transport: Transport = adapter("transport", settings.transport)
     tools: dict[str, Tool] = {}
     for batch in manager.hook.azuchi_tools(settings=settings):
         for tool in batch:
             tools.setdefault(tool.spec.name, tool)
-    replies = ReplyService(store, lock, memory, model, transport, tools, settings.chat, prices)
-    reply_launcher = (launcher or (lambda r: BackgroundReplyLauncher(r.run_pending)))(replies)
-    chat = ChatService(store, lock, transport, reply_launcher, ctx.clock, settings.chat)
+    replies = ReplyService(
+        store, lock, agent_memory, model, transport, tools, settings.chat, prices
+    )
+
+    launcher_name = settings.launcher or RUNTIME_LAUNCHERS[runtime][0]
+    find_adapter(manager, "launcher", launcher_name)  # an unknown name says so first
+    if launcher_name not in RUNTIME_LAUNCHERS[runtime] and "launcher" not in overrides:
+        allowed = " or ".join(RUNTIME_LAUNCHERS[runtime])
+        raise SettingsError(
+            f"AZUCHI_REPLY_LAUNCHER={launcher_name!r} cannot run replies under {runtime}; "
+            f"use {allowed}"
+        )
+    runner = ReplyRunner(replies.run_pending)
+    launcher: ReplyLauncher = adapter("launcher", launcher_name, replace(ctx, run_reply=runner))
+    chat = ChatService(store, lock, transport, launcher, ctx.clock, settings.chat)
     return App(
-        settings, hub, store, lock, memory, model, transport, tools, replies, reply_launcher, chat
+        settings,
+        ctx.hub,
+        store,
+        lock,
+        agent_memory,
+        model,
+        transport,
+        tools,
+        replies,
+        launcher,
+        chat,
+        resources,
+        runner,
     )

@@ -1,38 +1,91 @@
-"""The plugin registry: adapters and tools arrive as pluggy plugins.
+"""The plugin contract: pluggy markers, hookspecs, and what an adapter factory receives.
 
-Built-in adapters register exactly as a third party's would. A third-party package adds an
-entry point in the group ``azuchi.plugins`` pointing at a module (or object) that implements
-any of the hooks below; azuchi picks its adapters up by name from settings.
+This module imports no plugin. The composition root (``adapters/bootstrap.py``) registers
+the built-in plugins by name, exactly as ``load_setuptools_entrypoints`` registers a third
+party's from the entry-point group ``azuchi.plugins``; so a built-in has no powers a third
+party lacks, and plugins import this module without anything importing them back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Hashable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pluggy
 
 if TYPE_CHECKING:
-    from adapters.memory.transport import ConnectionHub
+    from adapters.inprocess.transport import ConnectionHub
     from adapters.settings import Settings
     from core.ports import Clock, Tool
 
 PROJECT = "azuchi"
 ENTRY_POINT_GROUP = "azuchi.plugins"
-PORTS = ("storage", "lock", "memory", "model", "transport")
+# The ports settings choose an adapter for; ``AZUCHI_<PORT>`` names it.
+PORTS = ("storage", "lock", "agent_memory", "model", "transport", "launcher")
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
+T = TypeVar("T")
+RunReply = Callable[[str], Awaitable[object]]
+
+
+class Meter(Protocol):
+    """Counts what a backend would bill (the local gateway's stats read every meter)."""
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+
+class Resources:
+    """What the adapters of one app share: clients built once and handed to every port
+    that uses them, the closers run when the app closes (one exit stack, last in first
+    out), and the meters the stats read. One per ``build_app``; never module state."""
+
+    def __init__(self) -> None:
+        self.stack = AsyncExitStack()
+        self.meters: dict[str, Meter] = {}
+        self._shared: dict[Hashable, Any] = {}
+        self._while_open: list[AbstractAsyncContextManager[object]] = []
+
+    def shared(self, key: Hashable, make: Callable[[], T]) -> T:
+        """The value ``make()`` built the first time ``key`` was asked for in this app."""
+        if key not in self._shared:
+            self._shared[key] = make()
+        value: T = self._shared[key]
+        return value
+
+    def on_close(self, close: Callable[[], Awaitable[object]]) -> None:
+        """Runs ``close()`` when the app closes."""
+        self.stack.push_async_callback(close)
+
+    def while_open(self, context: AbstractAsyncContextManager[object]) -> None:
+        """Enters ``context`` when the app starts and leaves it when the app closes (the
+        background launcher's task group lives that long)."""
+        self._while_open.append(context)
+
+    async def start(self) -> None:
+        pending, self._while_open = self._while_open, []
+        for context in pending:
+            await self.stack.enter_async_context(context)
+
+    async def aclose(self) -> None:
+        self._shared.clear()
+        self._while_open.clear()
+        await self.stack.aclose()
+
 
 @dataclass(frozen=True, slots=True)
 class BuildContext:
-    """What an adapter factory may use: settings, the clock, the process's connections."""
+    """What an adapter factory may use: settings, the clock, the process's connections,
+    the app's shared resources, and (for the launcher port only) how to run a reply."""
 
     settings: Settings
     clock: Clock
     hub: ConnectionHub
+    resources: Resources = field(default_factory=Resources)
+    run_reply: RunReply | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,26 +110,10 @@ class UnknownAdapter(LookupError):
     """No adapter of that name is registered for that port."""
 
 
-def plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManager:
-    from adapters.apigateway import plugin as apigateway_plugin  # aioboto3 only when chosen
-    from adapters.bedrock import plugin as bedrock_plugin  # imports aioboto3 only when chosen
-    from adapters.dynamodb import plugin as dynamodb_plugin
-    from adapters.memory import plugin as memory_plugin
-    from adapters.openai import plugin as openai_plugin  # imports openai only when chosen
-    from adapters.redis import plugin as redis_plugin  # imports redis only when chosen
-    from adapters.tools import plugin as tools_plugin
-
+def new_manager() -> pluggy.PluginManager:
+    """A plugin manager with azuchi's hookspecs and no plugin registered yet."""
     manager = pluggy.PluginManager(PROJECT)
     manager.add_hookspecs(AdapterSpecs)
-    manager.register(memory_plugin, name="azuchi.memory")
-    manager.register(dynamodb_plugin, name="azuchi.dynamodb")
-    manager.register(redis_plugin, name="azuchi.redis")
-    manager.register(openai_plugin, name="azuchi.openai")
-    manager.register(bedrock_plugin, name="azuchi.bedrock")
-    manager.register(apigateway_plugin, name="azuchi.apigateway")
-    manager.register(tools_plugin, name="azuchi.tools")
-    if load_entry_points:
-        manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     return manager
 
 
@@ -92,8 +129,13 @@ def adapters_for(manager: pluggy.PluginManager, port: str) -> dict[str, AdapterS
 def find_adapter(manager: pluggy.PluginManager, port: str, name: str) -> AdapterSpec:
     known = adapters_for(manager, port)
     if name not in known:
-        env = f"AZUCHI_{port.upper()}"
+        env = setting_name(port)
         raise UnknownAdapter(
             f"{env}={name!r} names no {port} adapter; known: {', '.join(sorted(known))}"
         )
     return known[name]
+
+
+def setting_name(port: str) -> str:
+    """The variable that picks ``port``'s adapter (``launcher`` → AZUCHI_REPLY_LAUNCHER)."""
+    return "AZUCHI_REPLY_LAUNCHER" if port == "launcher" else f"AZUCHI_{port.upper()}"

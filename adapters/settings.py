@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from adapters.memory.scripted_model import ScriptedSettings
+from adapters.inprocess.scripted_model import ScriptedSettings
 from core.config import ChatConfig
 
 
@@ -16,11 +18,12 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    storage: str = "memory"
-    lock: str = "memory"
-    memory: str = "memory"
+    storage: str = "inprocess"
+    lock: str = "inprocess"
+    agent_memory: str = "inprocess"
     model: str = "scripted"
-    transport: str = "memory"
+    transport: str = "inprocess"
+    launcher: str | None = None  # None: the runtime's own (background locally, inline on Lambda)
     stage: str = "local"
     chat: ChatConfig = field(default_factory=ChatConfig)
     scripted: ScriptedSettings = field(default_factory=ScriptedSettings)
@@ -58,11 +61,12 @@ class Settings:
             fail_after_tokens=None if fail_after < 0 else fail_after,
         )
         return cls(
-            storage=read.name("AZUCHI_STORAGE", "memory"),
-            lock=read.name("AZUCHI_LOCK", "memory"),
-            memory=read.name("AZUCHI_MEMORY", "memory"),
+            storage=read.adapter("AZUCHI_STORAGE", "inprocess"),
+            lock=read.adapter("AZUCHI_LOCK", "inprocess"),
+            agent_memory=read.adapter("AZUCHI_AGENT_MEMORY", "inprocess", old_key="AZUCHI_MEMORY"),
             model=read.name("AZUCHI_MODEL", "scripted"),
-            transport=read.name("AZUCHI_TRANSPORT", "memory"),
+            transport=read.adapter("AZUCHI_TRANSPORT", "inprocess"),
+            launcher=read.name("AZUCHI_REPLY_LAUNCHER", "") or None,
             stage=env.get("AZUCHI_STAGE") or "local",
             chat=chat,
             scripted=scripted,
@@ -77,6 +81,13 @@ class Settings:
         )
 
 
+def deprecated(what: str) -> None:
+    """Warns once per call site and logs, so that ``azuchi serve`` users see it too."""
+    message = f"{what}; the old name goes in the next release"
+    warnings.warn(message, DeprecationWarning, stacklevel=3)
+    logging.getLogger("azuchi").warning("deprecated setting: %s", message)
+
+
 class EnvReader:
     """Reads typed values from an environment mapping; errors name the variable."""
 
@@ -89,6 +100,19 @@ class EnvReader:
 
     def name(self, key: str, default: str) -> str:
         return (self._raw(key) or default).lower()
+
+    def adapter(self, key: str, default: str, old_key: str | None = None) -> str:
+        """An adapter name; the names of the previous release still work, with a warning:
+        ``memory`` for ``inprocess`` and ``AZUCHI_MEMORY`` for ``AZUCHI_AGENT_MEMORY``."""
+        read_key = key
+        if self._raw(key) is None and old_key is not None and self._raw(old_key) is not None:
+            deprecated(f"{old_key} is now {key}")
+            read_key = old_key
+        value = self.name(read_key, default)
+        if value == "memory":
+            deprecated(f"{read_key}=memory is now {key}=inprocess")
+            return "inprocess"
+        return value
 
     def int(self, key: str, default: int, low: int) -> int:
         raw = self._raw(key)

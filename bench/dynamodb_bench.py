@@ -30,7 +30,7 @@ from adapters.dynamodb.client import DynamoConfig, LazyDynamoClient, MeteredClie
 from adapters.dynamodb.lock import DynamoSessionLock
 from adapters.dynamodb.store import DynamoChatStore
 from adapters.dynamodb.tables_cli import create_tables
-from adapters.memory.transport import Outbox
+from adapters.inprocess.transport import Outbox
 from adapters.settings import Settings
 
 PRICE_WCU = 0.625 / 1e6  # on-demand, us-east-1, USD per write unit
@@ -83,12 +83,12 @@ async def run(endpoint: str, turns: int) -> None:
         overrides={
             "storage": Timed(store, "store", samples),
             "lock": Timed(lock, "lock", samples),
-            "memory": Timed(memory, "memory", samples),
+            "agent_memory": Timed(memory, "memory", samples),
         },
     )
     per_turn: list[dict[str, float]] = []
     try:
-        async with app.launcher.running():  # type: ignore[attr-defined]
+        async with app:
             await app.chat.connect("bench-connection", None)
             app.hub.attach("bench-connection", Outbox())
             for turn in range(1, turns + 1):
@@ -107,9 +107,8 @@ async def run(endpoint: str, turns: int) -> None:
                     row[f"{port} calls"] = sum(meter.calls.values())
                 per_turn.append(row)
     finally:
-        await store.aclose()
-        await lock.aclose()
-        await memory.aclose()
+        for meter in meters.values():
+            await meter.inner.aclose()
     report(per_turn, samples, endpoint)
 
 

@@ -50,10 +50,10 @@ async def timed(op: Op, n: int) -> list[float]:
 
 async def bench(url: str, iterations: int, sessions: int, seconds: float) -> list[tuple[str, ...]]:
     env = {"AZUCHI_REDIS_URL": url, "AZUCHI_REDIS_PREFIX": f"azuchi-bench-{uuid.uuid4().hex[:8]}"}
-    settings = Settings.from_env({**env, "AZUCHI_LOCK": "redis", "AZUCHI_MEMORY": "redis"})
+    settings = Settings.from_env({**env, "AZUCHI_LOCK": "redis", "AZUCHI_AGENT_MEMORY": "redis"})
     ctx = BuildContext(settings=settings, clock=SystemClock(), hub=None)  # type: ignore[arg-type]
     specs = {spec.port: spec for spec in azuchi_adapters()}
-    lock, memory = specs["lock"].factory(ctx), specs["memory"].factory(ctx)
+    lock, memory = specs["lock"].factory(ctx), specs["agent_memory"].factory(ctx)
     rows: list[tuple[str, ...]] = []
     try:
 
@@ -124,8 +124,7 @@ async def bench(url: str, iterations: int, sessions: int, seconds: float) -> lis
             )
         )
     finally:
-        await lock.aclose()
-        await memory.aclose()
+        await ctx.resources.aclose()
         delete_keys(url, RedisOptions.from_env(env).keys.pattern())
     return rows
 

@@ -25,8 +25,9 @@ from typing import Any
 
 import pytest
 
-from adapters.memory.transport import Outbox
-from adapters.registry import AdapterSpec, BuildContext, adapters_for, plugin_manager
+from adapters.bootstrap import plugin_manager
+from adapters.inprocess.transport import Outbox
+from adapters.registry import AdapterSpec, BuildContext, adapters_for
 from contract_tests.model_bedrock import BedrockModelProvider
 from contract_tests.model_openai import OpenAIChatProvider, OpenAIResponsesProvider
 from contract_tests.providers import (
@@ -153,20 +154,20 @@ DYNAMODB = DynamoProvider()
 # --- the registry of providers ------------------------------------------------------------
 
 PROVIDERS: dict[tuple[str, str], BackendProvider] = {
-    ("storage", "memory"): BackendProvider(),
-    ("lock", "memory"): BackendProvider(),
-    ("memory", "memory"): BackendProvider(),
+    ("storage", "inprocess"): BackendProvider(),
+    ("lock", "inprocess"): BackendProvider(),
+    ("agent_memory", "inprocess"): BackendProvider(),
     ("model", "scripted"): ScriptedModelProvider(),
     ("model", "openai"): OpenAIResponsesProvider(),
     ("model", "openai-chat"): OpenAIChatProvider(),
     ("model", "bedrock"): BedrockModelProvider(),
-    ("transport", "memory"): InProcessTransportProvider(),
+    ("transport", "inprocess"): InProcessTransportProvider(),
     ("transport", "apigateway"): ApiGatewayTransportProvider(),
     ("lock", "redis"): REDIS,
-    ("memory", "redis"): REDIS,
+    ("agent_memory", "redis"): REDIS,
     ("storage", "dynamodb"): DYNAMODB,
     ("lock", "dynamodb"): DYNAMODB,
-    ("memory", "dynamodb"): DYNAMODB,
+    ("agent_memory", "dynamodb"): DYNAMODB,
 }
 
 

@@ -47,7 +47,7 @@ def _adapter_fixture(port: str) -> Any:
 
 storage_adapter = _adapter_fixture("storage")
 lock_adapter = _adapter_fixture("lock")
-memory_adapter = _adapter_fixture("memory")
+agent_memory_adapter = _adapter_fixture("agent_memory")
 model_adapter = _adapter_fixture("model")
 transport_adapter = _adapter_fixture("transport")
 

@@ -11,8 +11,9 @@ from typing import Any, Protocol
 
 import pytest
 
-from adapters.memory.transport import ConnectionHub
-from adapters.registry import AdapterSpec, BuildContext, plugin_manager
+from adapters.bootstrap import plugin_manager
+from adapters.inprocess.transport import ConnectionHub
+from adapters.registry import AdapterSpec, BuildContext, setting_name
 from adapters.settings import Settings
 from core.clock import SystemClock
 from core.domain import ToolSpec
@@ -51,7 +52,7 @@ class BackendProvider:
         if unknown:
             raise TypeError(f"unknown test knobs {sorted(unknown)}; known: {sorted(KNOB_ENV)}")
         env = {
-            f"AZUCHI_{spec.port.upper()}": spec.name,
+            setting_name(spec.port): spec.name,
             **self.environment(),
             **{KNOB_ENV[knob]: str(value) for knob, value in knobs.items()},
         }
@@ -63,20 +64,14 @@ class BackendProvider:
     async def open(self, spec: AdapterSpec, **knobs: object) -> AsyncIterator[Any]:
         """A fresh adapter instance (wrapped for the model and transport suites)."""
         ctx = self.context(spec, **knobs)
-        adapter = spec.factory(ctx)
         try:
+            adapter = spec.factory(ctx)
             yield await self.ready(adapter, ctx)
         finally:
-            await self.dispose(adapter)
+            await ctx.resources.aclose()  # the clients the factory opened, as the app would
 
     async def ready(self, adapter: Any, ctx: BuildContext) -> Any:
         return adapter
-
-    async def dispose(self, adapter: Any) -> None:
-        """Release what ``ready`` or the adapter holds (clients, sockets)."""
-        aclose = getattr(adapter, "aclose", None)
-        if callable(aclose):
-            await aclose()
 
 
 # --- model ------------------------------------------------------------------------------

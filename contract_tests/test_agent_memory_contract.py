@@ -26,8 +26,8 @@ CAP = 5  # the adapter keeps the newest CAP items
 
 
 @pytest.fixture
-async def memory(memory_adapter: AdapterUnderTest, exit_stack: AsyncExitStack) -> AgentMemory:
-    return await exit_stack.enter_async_context(memory_adapter.open(history_items=CAP))
+async def memory(agent_memory_adapter: AdapterUnderTest, exit_stack: AsyncExitStack) -> AgentMemory:
+    return await exit_stack.enter_async_context(agent_memory_adapter.open(history_items=CAP))
 
 
 def turns(*contents: str) -> list[HistoryItem]:
@@ -116,10 +116,10 @@ async def test_sessions_are_isolated(memory: AgentMemory) -> None:
 
 
 async def test_response_id_expires(
-    memory_adapter: AdapterUnderTest, exit_stack: AsyncExitStack
+    agent_memory_adapter: AdapterUnderTest, exit_stack: AsyncExitStack
 ) -> None:
     memory = await exit_stack.enter_async_context(
-        memory_adapter.open(history_items=CAP, response_id_ttl_s=1)
+        agent_memory_adapter.open(history_items=CAP, response_id_ttl_s=1)
     )
     session_id = new_id()
     await memory.get_previous_response_id(session_id)  # connect before the clock matters

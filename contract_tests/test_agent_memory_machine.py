@@ -55,5 +55,5 @@ class AgentMemoryMachine(AdapterMachine):
         assert got == self.response_id[s]
 
 
-def test_agent_memory_behaves_like_a_capped_deque(memory_adapter: AdapterUnderTest) -> None:
-    run_machine(AgentMemoryMachine, memory_adapter)
+def test_agent_memory_behaves_like_a_capped_deque(agent_memory_adapter: AdapterUnderTest) -> None:
+    run_machine(AgentMemoryMachine, agent_memory_adapter)

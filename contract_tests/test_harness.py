@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SUITES = {
     "storage": ["test_storage_contract", "test_storage_machine"],
     "lock": ["test_lock_contract", "test_lock_machine"],
-    "memory": ["test_agent_memory_contract", "test_agent_memory_machine"],
+    "agent_memory": ["test_agent_memory_contract", "test_agent_memory_machine"],
     "model": ["test_model_contract"],
     "transport": ["test_transport_contract"],
 }
@@ -75,8 +75,10 @@ def test_harness_end_to_end(tmp_path: Path) -> None:
                 if port != "storage":
                     return real(manager, port)
                 # The in-memory store, and one registered without a provider.
-                memory = real(manager, port)["memory"]
-                return {"memory": memory, "fake": AdapterSpec(port, "fake", lambda ctx: None)}
+                inprocess = real(manager, port)["inprocess"]
+                return {
+                    "inprocess": inprocess, "fake": AdapterSpec(port, "fake", lambda ctx: None)
+                }
 
             backends.adapters_for = with_fake
             from contract_tests.conftest import *  # noqa: F403
@@ -88,8 +90,8 @@ def test_harness_end_to_end(tmp_path: Path) -> None:
         textwrap.dedent(
             """
             KNOWN_DIVERGENCES = {
-                ("memory", "test_diverges"): "the memory store is known to fail this",
-                ("memory", "test_was_fixed"): "fixed since, so this entry must go",
+                ("inprocess", "test_diverges"): "the in-process store is known to fail this",
+                ("inprocess", "test_was_fixed"): "fixed since, so this entry must go",
             }
 
             def test_diverges(storage_adapter):
@@ -112,8 +114,8 @@ def test_harness_end_to_end(tmp_path: Path) -> None:
     )
     out = run.stdout + run.stderr
     assert "add a backend provider for storage/fake in contract_tests/backends.py" in out, out
-    assert "XFAIL test_suite.py::test_diverges[memory]" in out, out
-    assert "FAILED test_suite.py::test_was_fixed[memory]" in out, out
+    assert "XFAIL test_suite.py::test_diverges[inprocess]" in out, out
+    assert "FAILED test_suite.py::test_was_fixed[inprocess]" in out, out
     assert "[XPASS(strict)] fixed since, so this entry must go" in out, out
     for test in ("test_diverges", "test_was_fixed"):  # errors for the provider-less adapter
         assert f"ERROR test_suite.py::{test}[fake]" in out, out

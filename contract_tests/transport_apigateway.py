@@ -117,8 +117,7 @@ class ApiGatewayTransportProvider(TransportProvider):
             base = self.context(spec, **knobs)
             env = {**base.settings.env, "AZUCHI_APIGW_ENDPOINT": gateway.management_url}
             ctx = BuildContext(Settings.from_env(env), base.clock, base.hub)
-            adapter = spec.factory(ctx)
             try:
-                yield TransportRig(adapter, sockets.open)
+                yield TransportRig(spec.factory(ctx), sockets.open)
             finally:
-                await self.dispose(adapter)
+                await ctx.resources.aclose()

@@ -5,7 +5,7 @@ Every adapter of a port passes that port's suite in ``contract_tests/``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
@@ -146,6 +146,11 @@ class Transport(Protocol):
     async def send(self, connection_id: str, data: str) -> None: ...
 
     async def close(self, connection_id: str) -> None: ...
+
+    def bind_event(self, event: Mapping[str, Any]) -> None:
+        """Learns what it needs from each API Gateway event before it is handled (the API
+        Gateway transport: its management endpoint); a transport that needs nothing
+        ignores it."""
 
 
 @runtime_checkable

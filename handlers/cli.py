@@ -34,7 +34,6 @@ from pathlib import Path  # noqa: E402
 
 from adapters.bootstrap import App, build_app  # noqa: E402
 from adapters.local_gateway import serving  # noqa: E402
-from adapters.memory.transport import ConnectionHub  # noqa: E402
 from adapters.registry import UnknownAdapter  # noqa: E402
 from adapters.settings import Settings, SettingsError  # noqa: E402
 from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES  # noqa: E402
@@ -118,7 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
             settings = replace(settings, stage=args.stage)
         if not settings.stage or not all(c.isalnum() or c in "-_" for c in settings.stage):
             raise SettingsError(f"stage {settings.stage!r} must be letters, digits, - or _")
-        app = build_app(settings, hub=ConnectionHub())
+        app = build_app(settings)
     except (SettingsError, UnknownAdapter) as error:
         print(f"azuchi: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -156,10 +155,7 @@ async def _run(app: App, host: str, port: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
-    try:
-        await _serve_until(stop, app, host, port)
-    finally:
-        await app.aclose()  # adapters' clients (DynamoDB, Redis) close with the server
+    await _serve_until(stop, app, host, port)  # the app's clients close with the server
 
 
 async def _serve_until(stop: asyncio.Event, app: App, host: str, port: int) -> None:

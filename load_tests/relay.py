@@ -26,7 +26,7 @@ from typing import Any, cast
 
 from aiohttp import WSMsgType, web
 
-from adapters.memory.scripted_model import ScriptedChatModel, ScriptedSettings
+from adapters.inprocess.scripted_model import ScriptedChatModel, ScriptedSettings
 from core.config import BILLING_FRAME_BYTES, ROUTES
 from core.domain import ModelRequest, TextDelta, Usage, UsageReported
 from core.protocol import Frame, done_frame, encode

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 
 from adapters.bootstrap import App, build_app
-from adapters.memory.transport import Outbox
+from adapters.inprocess.transport import Outbox
 from adapters.settings import Settings
 
 FAST = {
@@ -26,8 +26,7 @@ def fast_settings(**env: str) -> Settings:
 
 @asynccontextmanager
 async def running_app(settings: Settings | None = None, **overrides: Any) -> AsyncIterator[App]:
-    app = build_app(settings or fast_settings(), overrides=overrides or None)
-    async with app.launcher.running():
+    async with build_app(settings or fast_settings(), overrides=overrides or None) as app:
         yield app
 
 

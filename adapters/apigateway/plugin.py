@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 def _transport(ctx: BuildContext) -> ApiGatewayTransport:
     from adapters.apigateway.transport import ApiGatewayOptions, ApiGatewayTransport
 
-    return ApiGatewayTransport(ApiGatewayOptions.from_env(ctx.settings.env))
+    transport = ApiGatewayTransport(ApiGatewayOptions.from_env(ctx.settings.env))
+    ctx.resources.on_close(transport.aclose)
+    return transport
 
 
 @hookimpl

@@ -74,8 +74,3 @@ class BedrockChatModel:
             events.close()
         for event in reader.finish():
             yield event
-
-    async def aclose(self) -> None:
-        close = getattr(self._client, "aclose", None)
-        if close is not None:
-            await close()

@@ -21,7 +21,9 @@ def _build(ctx: BuildContext) -> Any:
             f"the bedrock model needs aioboto3 ({exc}); install it: pip install 'aioboto3>=13'"
         ) from exc
     config = BedrockConfig.from_env(ctx.settings.env)
-    return BedrockChatModel(config, LazyBedrockClient(config))
+    client = LazyBedrockClient(config)  # the factory opened it, so the app closes it
+    ctx.resources.on_close(client.aclose)
+    return BedrockChatModel(config, client)
 
 
 @hookimpl

@@ -11,7 +11,6 @@ from typing import Any
 
 import anyio
 
-from adapters.dynamodb.client import close_owned
 from adapters.dynamodb.errors import Caller, ConditionFailed, RetryPolicy
 from adapters.dynamodb.items import MAX_ITEM_BYTES, check_size, item_size, to_attr, to_item
 from core.domain import HistoryItem
@@ -58,9 +57,6 @@ class DynamoAgentMemory:
         self._response_ttl_s = response_id_ttl_s
         self._history_ttl_s = history_ttl_s
         self._clock = clock
-
-    async def aclose(self) -> None:
-        await close_owned(self._client)
 
     def _key(self, session_id: str, kind: str) -> dict[str, Any]:
         return {"sessionId": to_attr(session_id), "kind": to_attr(kind)}

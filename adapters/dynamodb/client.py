@@ -92,19 +92,6 @@ class LazyDynamoClient:
         await self._lazy.aclose()
 
 
-async def close_owned(client: Any) -> None:
-    """Closes a client an adapter's factory opened (a client injected from outside is its
-    owner's to close)."""
-    if isinstance(client, LazyDynamoClient):
-        await client.aclose()
-    elif isinstance(client, MeteredClient):
-        await close_owned(client.inner)
-
-
-# Every meter the plugin opened in this process (``AZUCHI_DYNAMODB_METER`` on): the local
-# gateway's stats endpoint sums them for the cost model.
-METERS: list[MeteredClient] = []
-
 READS = frozenset({"get_item", "query", "scan", "batch_get_item", "transact_get_items"})
 WRITES = frozenset(
     {"put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"}
@@ -122,6 +109,15 @@ class MeteredClient:
     write_units: float = 0.0
     calls: dict[str, int] = field(default_factory=dict)
     failed_writes: int = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """Units so far; a refused conditional write returns no figure but is billed one
+        write unit (items here are under 1 KB), so each counts one."""
+        return {
+            "read_units": round(self.read_units, 3),
+            "write_units": round(self.write_units + self.failed_writes, 3),
+            "measured": True,
+        }
 
     def reset(self) -> None:
         self.read_units = self.write_units = 0.0

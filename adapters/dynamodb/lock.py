@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from adapters.dynamodb.client import close_owned
 from adapters.dynamodb.errors import Caller, ConditionFailed, RetryPolicy
 from adapters.dynamodb.items import to_attr
 from core.ports import LeaseState
@@ -47,9 +46,6 @@ class DynamoSessionLock:
         self._call = Caller(client, retry)
         self._table = table
         self._clock = clock
-
-    async def aclose(self) -> None:
-        await close_owned(self._client)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)

@@ -16,19 +16,26 @@ if TYPE_CHECKING:
 
 
 def _client(ctx: BuildContext) -> tuple[Any, DynamoConfig]:
-    """The adapters' client; with ``AZUCHI_DYNAMODB_METER`` on, wrapped in a meter that
-    asks for and sums consumed capacity (the load test's cost figures)."""
+    """The one client every DynamoDB port of this app uses (opened on first use, closed
+    with the app); with ``AZUCHI_DYNAMODB_METER`` on, wrapped in a meter that asks for and
+    sums consumed capacity (the load test's cost figures), registered as the app's
+    ``dynamodb`` meter."""
+    return ctx.resources.shared("dynamodb", lambda: _open_client(ctx))
+
+
+def _open_client(ctx: BuildContext) -> tuple[Any, DynamoConfig]:
     try:
-        from adapters.dynamodb.client import METERS, DynamoConfig, LazyDynamoClient, MeteredClient
+        from adapters.dynamodb.client import DynamoConfig, LazyDynamoClient, MeteredClient
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError(
             f"the dynamodb adapters need aioboto3 ({exc}); install it: pip install 'aioboto3>=13'"
         ) from exc
     config = DynamoConfig.from_env(ctx.settings.env)
     client = LazyDynamoClient(config)
+    ctx.resources.on_close(client.aclose)
     if EnvReader(ctx.settings.env).bool("AZUCHI_DYNAMODB_METER", False):
         meter = MeteredClient(client)
-        METERS.append(meter)
+        ctx.resources.meters["dynamodb"] = meter
         return meter, config
     return client, config
 
@@ -54,7 +61,7 @@ def _lock(ctx: BuildContext) -> Any:
     return DynamoSessionLock(client, config.tables.locks, retry=config.retry)
 
 
-def _memory(ctx: BuildContext) -> Any:
+def _agent_memory(ctx: BuildContext) -> Any:
     from adapters.dynamodb.agent_memory import DynamoAgentMemory
 
     client, config = _client(ctx)
@@ -72,5 +79,5 @@ def azuchi_adapters() -> list[AdapterSpec]:
     return [
         AdapterSpec("storage", "dynamodb", _store, "DynamoDB tables (AZUCHI_DYNAMODB_ENDPOINT)"),
         AdapterSpec("lock", "dynamodb", _lock, "DynamoDB conditional-write leases (lean)"),
-        AdapterSpec("memory", "dynamodb", _memory, "DynamoDB capped history (lean)"),
+        AdapterSpec("agent_memory", "dynamodb", _agent_memory, "DynamoDB capped history (lean)"),
     ]

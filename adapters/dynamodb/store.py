@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.dynamodb.client import close_owned
 from adapters.dynamodb.errors import Caller, ConditionFailed, RetryPolicy
 from adapters.dynamodb.items import check_size, from_item, to_attr, to_item
 from adapters.dynamodb.messages import MessageLog
@@ -43,9 +42,6 @@ class DynamoChatStore:
         self._messages = MessageLog(
             self._call, tables.messages, clock or SystemClock(), message_ttl_s
         )
-
-    async def aclose(self) -> None:
-        await close_owned(self._client)
 
     # --- sessions ------------------------------------------------------------------
 

@@ -12,14 +12,12 @@ that run in Lambda run here unchanged, and this package never imports the handle
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
@@ -104,20 +102,17 @@ async def serving(
     port: int = 8000,
     frontend_dir: Path = DEFAULT_FRONTEND_DIR,
 ) -> AsyncIterator[RunningGateway]:
-    """Serves ``app`` on host:port (port 0: any free port) until the block ends, with the
-    app's reply launcher running for as long. On exit every client is closed with 1001."""
+    """Serves ``app`` on host:port (port 0: any free port) for as long as the block runs,
+    inside ``async with app`` (the app starts with the server and closes with it: its
+    launcher, its clients). On exit every client is closed with 1001."""
     connections: dict[str, ClientConnection] = {}
-    stats = GatewayStats()
-    wrap_run = getattr(app.launcher, "wrap_run", None)
-    if callable(wrap_run):
-        wrap_run(stats.wrap_reply_run)
+    stats = GatewayStats(app.meters)
+    app.observe_replies(stats.wrap_reply_run)
     web_app, sockets = build_web_app(
         app, websocket_routes, rest_routes, connections, frontend_dir, stats
     )
     listener = _listen(host, port)  # a busy port raises OSError here, plainly
-    running = getattr(app.launcher, "running", None)
-    launcher_scope: Any = running() if callable(running) else contextlib.nullcontext()
-    async with launcher_scope:
+    async with app:
         runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
         await runner.setup()
         try:

@@ -14,14 +14,14 @@ Where each figure comes from:
   the open time so far of connections still open when read;
 - reply_worker: each run of the reply launcher (``wrap_reply_run``) — on AWS one
   asynchronous invocation per launch, lasting as long as the reply streams;
-- DynamoDB: the meters the DynamoDB plugin opened when ``AZUCHI_DYNAMODB_METER`` is on.
+- DynamoDB: the app's ``dynamodb`` meter, which the DynamoDB plugin opens when
+  ``AZUCHI_DYNAMODB_METER`` is on.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -29,6 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.registry import Meter
 from core.config import BILLING_FRAME_BYTES
 
 STATS_PATH = "/_azuchi/stats"
@@ -78,7 +79,8 @@ class FunctionStats:
 class GatewayStats:
     """Monotonic counters of one gateway; ``snapshot()`` is what the endpoint returns."""
 
-    def __init__(self) -> None:
+    def __init__(self, meters: Mapping[str, Meter] | None = None) -> None:
+        self._meters: Mapping[str, Meter] = meters if meters is not None else {}
         self.started_at_ms = _now_ms()
         self.inbound_frames = 0
         self.inbound_units = 0
@@ -159,7 +161,7 @@ class GatewayStats:
                 "open_connections": len(self._open),
             },
             "lambda": {name: f.to_json(name) for name, f in sorted(self.functions.items())},
-            "dynamodb": dynamodb_units(),
+            "dynamodb": dynamodb_units(self._meters),
             "redis": {"commands": 0, "measured": False},
         }
 
@@ -171,19 +173,13 @@ class GatewayStats:
         )
 
 
-def dynamodb_units() -> dict[str, Any]:
-    """Consumed capacity summed over the DynamoDB plugin's meters (none unless
-    ``AZUCHI_DYNAMODB_METER`` is on). A refused conditional write returns no figure but is
-    billed one write unit (items here are under 1 KB), so those count one each."""
-    client = sys.modules.get("adapters.dynamodb.client")  # never import aioboto3 for this
-    meters = list(getattr(client, "METERS", ()))
-    if not meters:
+def dynamodb_units(meters: Mapping[str, Meter]) -> dict[str, Any]:
+    """Consumed capacity from the app's ``dynamodb`` meter (there only when
+    ``AZUCHI_DYNAMODB_METER`` is on)."""
+    meter = meters.get("dynamodb")
+    if meter is None:
         return {"read_units": 0.0, "write_units": 0.0, "measured": False}
-    return {
-        "read_units": round(sum(m.read_units for m in meters), 3),
-        "write_units": round(sum(m.write_units + m.failed_writes for m in meters), 3),
-        "measured": True,
-    }
+    return meter.snapshot()
 
 
 def _accepted(result: Any) -> bool:

@@ -17,7 +17,9 @@ def build_responses(ctx: BuildContext) -> OpenAIResponsesModel:
     from adapters.openai.responses import DEFAULT_MODEL, OpenAIResponsesModel
 
     options = OpenAIOptions.from_env(ctx.settings.env, DEFAULT_MODEL)
-    return OpenAIResponsesModel(make_client(options, key_required=True), options)
+    model = OpenAIResponsesModel(make_client(options, key_required=True), options)
+    ctx.resources.on_close(model.aclose)
+    return model
 
 
 def build_chat(ctx: BuildContext) -> OpenAIChatModel:
@@ -25,7 +27,9 @@ def build_chat(ctx: BuildContext) -> OpenAIChatModel:
     from adapters.openai.client import OpenAIOptions, make_client
 
     options = OpenAIOptions.from_env(ctx.settings.env, DEFAULT_MODEL)
-    return OpenAIChatModel(make_client(options, key_required=False), options)
+    model = OpenAIChatModel(make_client(options, key_required=False), options)
+    ctx.resources.on_close(model.aclose)
+    return model
 
 
 @hookimpl

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
 from adapters.redis.client import Guard
@@ -55,7 +55,6 @@ class RedisAgentMemory:
         max_items: int = 20,
         response_id_ttl_s: int = 1_728_000,
         deadline_s: float = 3.0,
-        on_close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         if max_items < 1:
             raise ValueError("max_items must be at least 1")
@@ -64,7 +63,6 @@ class RedisAgentMemory:
         self._max_items = max_items
         self._ttl_s = response_id_ttl_s
         self._guard = Guard(deadline_s)
-        self._on_close = on_close
         self._append = client.register_script(APPEND)
 
     async def append_history(self, session_id: str, items: Sequence[HistoryItem]) -> None:
@@ -97,11 +95,6 @@ class RedisAgentMemory:
             "store the previous response id",
             self._client.set(self._keys.response_id(session_id), response_id, ex=self._ttl_s),
         )
-
-    async def aclose(self) -> None:
-        close, self._on_close = self._on_close, None
-        if close is not None:
-            await close()
 
 
 def _encode(item: HistoryItem) -> str:

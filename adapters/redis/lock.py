@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import secrets
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
 from adapters.redis.client import Guard
@@ -122,11 +122,9 @@ class RedisSessionLock:
         keys: RedisKeys | None = None,
         *,
         deadline_s: float = 3.0,
-        on_close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._keys = keys or RedisKeys()
         self._guard = Guard(deadline_s)
-        self._on_close = on_close
         self._ghosts: OrderedDict[str, list[str]] = OrderedDict()
         # register_script only hashes the source; EVALSHA loads it on first use (NOSCRIPT).
         self._acquire: Script = client.register_script(ACQUIRE)
@@ -177,8 +175,3 @@ class RedisSessionLock:
         keys = self._pair(session_id)
         flagged = await self._guard("flag the reply to stop", self._request_stop(keys, []))
         return int(flagged) == 1
-
-    async def aclose(self) -> None:
-        close, self._on_close = self._on_close, None
-        if close is not None:
-            await close()

@@ -20,13 +20,12 @@ from aiohttp import web
 from adapters.apigateway.transport import ApiGatewayOptions, ApiGatewayTransport
 from adapters.bootstrap import build_app
 from adapters.dynamodb.errors import RetryPolicy
+from adapters.inprocess.transport import ConnectionHub
 from adapters.local_gateway import RunningGateway, serving
-from adapters.memory.transport import ConnectionHub
 from adapters.registry import BuildContext
 from adapters.settings import Settings
 from contract_tests.transport_apigateway import Sockets, local_gateway
 from core.clock import SystemClock
-from handlers import lambda_runtime
 from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES
 from tests.aws.support import listening
 from tests.handlers import samples
@@ -128,7 +127,7 @@ def _binding(routes: dict[str, Any]) -> dict[str, Any]:
 
     def wrap(handle: Any) -> Any:
         async def run(event: dict[str, Any], app: Any) -> dict[str, Any]:
-            lambda_runtime.bind_event(app, event)
+            app.transport.bind_event(event)
             return await handle(event, app)  # type: ignore[no-any-return]
 
         return run
@@ -139,9 +138,12 @@ def _binding(routes: dict[str, Any]) -> dict[str, Any]:
 @asynccontextmanager
 async def aws_like_gateway(launcher: Any = None, **routes: Any) -> AsyncIterator[RunningGateway]:
     """The local gateway serving an app whose frames all go through @connections, its
-    endpoint learnt from the events (``launcher``: a launcher factory for ``build_app``)."""
+    endpoint learnt from the events (``launcher``: a launcher to use instead of the app's)."""
     transport = ApiGatewayTransport(ApiGatewayOptions())
-    app = build_app(fast_settings(), overrides={"transport": transport}, launcher=launcher)
+    overrides: dict[str, Any] = {"transport": transport}
+    if launcher is not None:
+        overrides["launcher"] = launcher
+    app = build_app(fast_settings(), overrides=overrides)
     ws_routes = _binding({**WEBSOCKET_ROUTES, **routes})
     try:
         async with serving(app, websocket_routes=ws_routes, rest_routes=REST_ROUTES, port=0) as gw:

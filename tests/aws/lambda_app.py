@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from adapters.bootstrap import App, build_app
-from adapters.memory.transport import Outbox
+from adapters.inprocess.transport import Outbox
 from core.domain import Role
-from handlers import connect, lambda_runtime, put_message
+from handlers import connect, put_message
 from tests.handlers import samples
 from tests.support import fast_settings
 
@@ -27,12 +27,8 @@ async def lambda_app(endpoint: str, function: str = WORKER) -> AsyncIterator[App
         AZUCHI_REPLY_FUNCTION=function,
         AWS_ENDPOINT_URL_LAMBDA=endpoint,
     )
-    app = build_app(settings, launcher=lambda_runtime.reply_launcher(settings))
-    try:
+    async with build_app(settings, runtime="lambda") as app:
         yield app
-    finally:
-        await app.launcher.aclose()  # type: ignore[attr-defined]
-        await app.aclose()
 
 
 async def connected(app: App) -> tuple[Outbox, str]:

@@ -13,7 +13,6 @@ from adapters.apigateway import plugin
 from adapters.apigateway.transport import ApiGatewayOptions, ApiGatewayTransport, aioboto3_client
 from adapters.bootstrap import build_app
 from adapters.dynamodb.local import free_port
-from adapters.memory.launcher import InlineReplyLauncher
 from adapters.registry import PROJECT, AdapterSpecs, find_adapter
 from adapters.settings import SettingsError
 from core.domain import Role
@@ -247,9 +246,8 @@ async def test_a_reply_is_stored_once_even_when_api_gateway_refuses_every_frame(
     peer = await rig.sockets.open()
     rig.tap.refuse_with = (403, "ForbiddenException")
     app = build_app(
-        fast_settings(),
+        fast_settings(AZUCHI_REPLY_LAUNCHER="inline"),
         overrides={"transport": await rig.transport()},
-        launcher=lambda replies: InlineReplyLauncher(replies.run_pending),
     )
     session_id = await app.chat.connect(peer.connection_id, None)
     await app.chat.put_message(peer.connection_id, {"message": "hi"})

@@ -11,7 +11,8 @@ from anyio.from_thread import start_blocking_portal
 from adapters.awslambda.launcher import LambdaInvokeLauncher
 from adapters.bootstrap import build_app
 from adapters.dynamodb.local import free_port
-from adapters.memory.launcher import InlineReplyLauncher
+from adapters.inprocess.launcher import InlineReplyLauncher
+from adapters.registry import UnknownAdapter
 from adapters.settings import SettingsError
 from core.domain import Role
 from handlers import connect, generate_reply, lambda_runtime, put_message, reply_worker
@@ -92,7 +93,7 @@ async def test_a_websocket_client_gets_its_reply_from_the_worker_through_connect
     Lambda's queue would) → the API Gateway transport → @connections → the client."""
     launcher = LambdaInvokeLauncher(WORKER, endpoint_url=stub.url)
     try:
-        async with aws_like_gateway(launcher=lambda replies: launcher) as gateway:
+        async with aws_like_gateway(launcher=launcher) as gateway:
             stub.on_event = lambda payload: reply_worker.handle(payload, gateway.app)
             client = await open_client(gateway)
             await client.send(action="putMessage", message="hello from the browser")
@@ -126,7 +127,7 @@ async def test_an_unknown_function_tells_the_user_and_the_message_waits(stub):
 async def test_an_unreachable_lambda_tells_the_user_and_keeps_the_message():
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     launcher = LambdaInvokeLauncher(WORKER, endpoint_url=dead, max_attempts=1)
-    app = build_app(fast_settings(), launcher=lambda replies: launcher)
+    app = build_app(fast_settings(), overrides={"launcher": launcher})
     try:
         outbox, session_id = await connected(app)
         await say(app, "hi")
@@ -143,8 +144,7 @@ async def test_an_unreachable_lambda_tells_the_user_and_keeps_the_message():
 
 
 def test_inline_is_the_default_launcher():
-    settings = fast_settings()
-    app = build_app(settings, launcher=lambda_runtime.reply_launcher(settings))
+    app = build_app(fast_settings(), runtime="lambda")
     assert isinstance(app.launcher, InlineReplyLauncher)
 
 
@@ -156,8 +156,8 @@ def test_inline_is_the_default_launcher():
     ],
 )
 def test_a_launcher_setting_azuchi_cannot_use_is_a_clear_error(env, words):
-    with pytest.raises(SettingsError, match=words):
-        lambda_runtime.reply_launcher(fast_settings(**env))
+    with pytest.raises((SettingsError, UnknownAdapter), match=words):
+        build_app(fast_settings(**env), runtime="lambda")
 
 
 # --- the Lambda entry points, settings from the environment --------------------------------
@@ -190,4 +190,4 @@ def test_the_lambda_handlers_chat_through_an_asynchronous_invoke(monkeypatch):
         app = lambda_runtime.lambda_app()
         stored = lambda_runtime._run(app.store.last_messages(payload["sessionId"], 10))
         assert [m.role for m in stored] == [Role.USER, Role.AGENT]
-        lambda_runtime._run(app.launcher.aclose())  # type: ignore[attr-defined]
+        lambda_runtime._run(app.aclose())

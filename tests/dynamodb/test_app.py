@@ -19,7 +19,7 @@ from tests.support import Client, fast_settings, running_app, settle
 
 pytestmark = pytest.mark.anyio
 
-LEAN = {"AZUCHI_STORAGE": "dynamodb", "AZUCHI_LOCK": "dynamodb", "AZUCHI_MEMORY": "dynamodb"}
+LEAN = {"AZUCHI_STORAGE": "dynamodb", "AZUCHI_LOCK": "dynamodb", "AZUCHI_AGENT_MEMORY": "dynamodb"}
 
 
 @asynccontextmanager
@@ -46,7 +46,7 @@ async def test_a_chat_lands_in_the_tables_with_ttl_set(
         assert first_done["status"] == second_done["status"] == "complete"
         session = await app.store.get_session(user.session_id)
         assert session is not None and session.title and not session.has_pending
-        history = await app.memory.recent_history(user.session_id)
+        history = await app.agent_memory.recent_history(user.session_id)
         assert [h.role for h in history] == ["user", "assistant", "user", "assistant"]
 
     response = await client.query(

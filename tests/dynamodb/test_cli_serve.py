@@ -33,7 +33,7 @@ def test_tables_create_then_serve_chats_into_dynamodb(dynamodb_endpoint: str) ->
         "AZUCHI_TABLE_PREFIX": prefix,
         "AZUCHI_STORAGE": "dynamodb",
         "AZUCHI_LOCK": "dynamodb",
-        "AZUCHI_MEMORY": "dynamodb",
+        "AZUCHI_AGENT_MEMORY": "dynamodb",
         "AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "0",
         "AWS_REGION": "us-east-1",
     }

@@ -5,12 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from adapters.registry import adapters_for, plugin_manager
+from adapters.bootstrap import plugin_manager
+from adapters.registry import adapters_for
 
 
 def test_dynamodb_is_registered_for_storage_lock_and_memory() -> None:
     manager = plugin_manager(load_entry_points=False)
-    for port in ("storage", "lock", "memory"):
+    for port in ("storage", "lock", "agent_memory"):
         assert "dynamodb" in adapters_for(manager, port)
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from adapters.memory.transport import Outbox
+from adapters.inprocess.transport import Outbox
 from handlers import (
     connect,
     default,

@@ -220,7 +220,7 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
     from adapters.dynamodb.client import DynamoConfig
     from adapters.dynamodb.lock import DynamoSessionLock
     from adapters.dynamodb.store import DynamoChatStore
-    from adapters.memory.launcher import InlineReplyLauncher
+    from adapters.inprocess.launcher import InlineReplyLauncher
     from adapters.settings import Settings
     from core.domain import Connection
     from handlers import (
@@ -247,11 +247,11 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
 
     app = build_app(
         settings,
-        launcher=lambda _replies: InlineReplyLauncher(note_launch),
         overrides={
+            "launcher": InlineReplyLauncher(note_launch),
             "storage": DynamoChatStore(recorder, tables),
             "lock": DynamoSessionLock(recorder, tables.locks),
-            "memory": DynamoAgentMemory(
+            "agent_memory": DynamoAgentMemory(
                 recorder, tables.agent_memory, max_items=20, response_id_ttl_s=86_400
             ),
         },

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from websockets.asyncio.client import connect
 
-from adapters.memory.scripted_model import ScriptedSettings
+from adapters.inprocess.scripted_model import ScriptedSettings
 from core.protocol import encode
 from load_tests.relay import PATH, Relay
 from tests.conftest import Client

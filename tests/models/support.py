@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
-from adapters.memory.transport import ConnectionHub
+from adapters.inprocess.transport import ConnectionHub
 from adapters.registry import BuildContext
 from adapters.settings import Settings
 from adapters.tools.builtin import CalculateTool

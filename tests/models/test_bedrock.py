@@ -11,7 +11,7 @@ import pytest
 from adapters.bedrock.config import DEFAULT_MODEL_ID
 from adapters.bedrock.model import BedrockChatModel
 from adapters.bedrock.plugin import _build
-from adapters.memory.transport import ConnectionHub
+from adapters.inprocess.transport import ConnectionHub
 from adapters.registry import BuildContext
 from adapters.settings import Settings
 from adapters.tools.builtin import CalculateTool, CurrentTimeTool
@@ -68,11 +68,11 @@ async def stub() -> AsyncIterator[BedrockStub]:
 async def bedrock(stub: BedrockStub | str, **extra: str) -> AsyncIterator[BedrockChatModel]:
     """The adapter as the plugin's factory builds it."""
     settings = Settings.from_env({"AZUCHI_MODEL": "bedrock", **stub_env(stub, **extra)})
-    model = _build(BuildContext(settings=settings, clock=SystemClock(), hub=ConnectionHub()))
+    ctx = BuildContext(settings=settings, clock=SystemClock(), hub=ConnectionHub())
     try:
-        yield model
+        yield _build(ctx)
     finally:
-        await model.aclose()
+        await ctx.resources.aclose()
 
 
 def ask(prompt: str, **fields: Any) -> ModelRequest:
@@ -341,11 +341,11 @@ async def test_the_sdk_finds_the_endpoint_variable_itself(
     for key, value in stub_env(stub).items():
         monkeypatch.setenv(key, value)
     settings = Settings.from_env({"AZUCHI_MODEL": "bedrock"})  # no AWS variables in it
-    model = _build(BuildContext(settings=settings, clock=SystemClock(), hub=ConnectionHub()))
+    ctx = BuildContext(settings=settings, clock=SystemClock(), hub=ConnectionHub())
     try:
-        events = await collect(model, ask("hello"))
+        events = await collect(_build(ctx), ask("hello"))
     finally:
-        await model.aclose()
+        await ctx.resources.aclose()
 
     assert events[-1] == StreamEnded("end_turn", None)
     assert len(stub.requests) == 1  # botocore itself read AWS_ENDPOINT_URL_BEDROCK_RUNTIME

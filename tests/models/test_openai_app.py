@@ -68,7 +68,7 @@ async def test_openai_replies_stream_are_stored_and_the_second_turn_chains_on_th
         assert "previous_response_id" not in first
         assert second["previous_response_id"] == stub.response_ids[0]
         assert second["input"] == [{"role": "user", "content": "And about gardens"}]
-        latest = await app.memory.get_previous_response_id(client.session_id)
+        latest = await app.agent_memory.get_previous_response_id(client.session_id)
         assert latest is not None and stub.stored[latest]["last_user"] == "And about gardens"
 
 

@@ -1,4 +1,4 @@
-"""The whole app with AZUCHI_LOCK=redis AZUCHI_MEMORY=redis: chats end to end, and keeps
+"""The whole app with AZUCHI_LOCK=redis AZUCHI_AGENT_MEMORY=redis: chats end to end, and keeps
 the user's message, says so and recovers by itself when Redis stops or stalls."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.anyio
 
 
 def redis_settings(**env: str) -> Settings:
-    return fast_settings(AZUCHI_LOCK="redis", AZUCHI_MEMORY="redis", **env)
+    return fast_settings(AZUCHI_LOCK="redis", AZUCHI_AGENT_MEMORY="redis", **env)
 
 
 def unavailable(frame: dict[str, Any]) -> bool:

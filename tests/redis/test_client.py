@@ -11,11 +11,11 @@ from pathlib import Path
 
 import anyio
 import pytest
+import redis.asyncio as aioredis
 
 from adapters.bootstrap import build_app
 from adapters.redis.client import RedisOptions, connect
 from adapters.redis.lock import RedisSessionLock
-from adapters.redis.plugin import _shared
 from adapters.settings import Settings
 from core.errors import BackendUnavailable
 from tests.redis.server import RedisServer, backend_missing, free_port
@@ -124,21 +124,35 @@ async def test_a_silent_redis_fails_within_the_timeout(own_server: RedisServer) 
     await client.aclose()
 
 
-def test_lock_and_memory_of_one_app_share_a_client_closed_once(redis_env: dict[str, str]) -> None:
-    settings = Settings.from_env({**redis_env, "AZUCHI_LOCK": "redis", "AZUCHI_MEMORY": "redis"})
+def test_lock_and_memory_of_one_app_share_a_client_closed_once(
+    redis_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[object] = []
+    original = aioredis.Redis.aclose
+
+    async def counting_close(self: aioredis.Redis) -> None:
+        closed.append(self)
+        await original(self)
+
+    monkeypatch.setattr(aioredis.Redis, "aclose", counting_close)
+    settings = Settings.from_env(
+        {**redis_env, "AZUCHI_LOCK": "redis", "AZUCHI_AGENT_MEMORY": "redis"}
+    )
     app = build_app(settings)
     other = build_app(Settings.from_env({**redis_env, "AZUCHI_LOCK": "redis"}))
-    assert app.lock._acquire.registered_client is app.memory._client  # type: ignore[attr-defined]
-    assert other.lock._acquire.registered_client is not app.memory._client  # type: ignore[attr-defined]
+    client = app.agent_memory._client  # type: ignore[attr-defined]
+    assert app.lock._acquire.registered_client is client  # type: ignore[attr-defined]
+    assert other.lock._acquire.registered_client is not client  # type: ignore[attr-defined]
 
-    async def close_both() -> None:
-        await app.lock.aclose()  # type: ignore[attr-defined]
-        assert any(s.client is app.memory._client for s in _shared.values())  # type: ignore[attr-defined]
+    async def close_one_then_the_other() -> None:
+        assert await app.lock.acquire("s", 1000)  # the pool is in use before it closes
         await app.aclose()
+        assert closed == [client]
+        assert await other.lock.acquire("s2", 1000)  # the other app's pool is still open
         await other.aclose()
 
-    anyio.run(close_both)
-    assert not any(s.ctx.settings in (settings, other.settings) for s in _shared.values())
+    anyio.run(close_one_then_the_other)
+    assert len(closed) == 2
 
 
 def test_without_the_redis_package_only_choosing_redis_fails() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from adapters.memory import MemoryChatStore
+from adapters.inprocess import InProcessChatStore
 from adapters.tools.builtin import CalculateTool
 from core.domain import (
     ModelEvent,
@@ -65,7 +65,9 @@ async def _run(model: ToolHappyModel, tools: dict, steps: int = 3) -> tuple[Agen
     sink = Sink()
     request = ModelRequest(system="s", history=(), prompt="p")
     agent = Agent(model, tools, steps)
-    outcome = await agent.run(request, sink, ReplyContext("s1", MemoryChatStore()), AgentOutcome())
+    outcome = await agent.run(
+        request, sink, ReplyContext("s1", InProcessChatStore()), AgentOutcome()
+    )
     return outcome, sink
 
 

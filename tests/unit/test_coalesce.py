@@ -7,8 +7,8 @@ import json
 import anyio
 import pytest
 
-from adapters.memory import ConnectionHub, InProcessTransport, MemoryChatStore
-from adapters.memory.transport import Outbox
+from adapters.inprocess import ConnectionHub, InProcessChatStore, InProcessTransport
+from adapters.inprocess.transport import Outbox
 from core.services.coalesce import DeltaStream
 from core.services.fanout import Fanout
 
@@ -19,7 +19,7 @@ def _stream(window_ms: int, max_bytes: int = 32 * 1024) -> tuple[DeltaStream, Ou
     hub = ConnectionHub()
     outbox = Outbox()
     hub.attach("c1", outbox)
-    fanout = Fanout(InProcessTransport(hub), MemoryChatStore(), ["c1"])
+    fanout = Fanout(InProcessTransport(hub), InProcessChatStore(), ["c1"])
     return DeltaStream(fanout, "s1", "r1", "CONVERSATION", window_ms, max_bytes), outbox
 
 

@@ -38,7 +38,7 @@ def test_core_imports_no_adapter_handler_or_vendor_sdk() -> None:
 
 
 def test_the_rule_catches_what_it_must() -> None:
-    source = "import boto3\nfrom adapters.memory import x\nfrom redis.asyncio import Redis\n"
+    source = "import boto3\nfrom adapters.inprocess import x\nfrom redis.asyncio import Redis\n"
     source += "import json\nfrom core.domain import Role\nimport anyio\n"
     source += "def f():\n    import openai\n"
-    assert forbidden_imports(source) == ["boto3", "adapters.memory", "redis.asyncio", "openai"]
+    assert forbidden_imports(source) == ["boto3", "adapters.inprocess", "redis.asyncio", "openai"]

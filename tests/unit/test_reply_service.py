@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
-from adapters.memory import MemorySessionLock, ScriptedChatModel
-from adapters.memory.scripted_model import ScriptedSettings
+from adapters.inprocess import InProcessSessionLock, ScriptedChatModel
+from adapters.inprocess.scripted_model import ScriptedSettings
 from core.domain import ModelEvent, ModelRequest, Role, TextDelta
 from core.errors import BackendUnavailable
 from core.ports import LeaseState
@@ -91,7 +91,7 @@ async def test_history_is_rebuilt_from_storage_when_agent_memory_is_lost() -> No
         client = await Client.connect(app, "c1")
         await client.say("remember me")
         await settle(app)
-        app.memory._history.clear()  # type: ignore[attr-defined]  # e.g. a cache flush
+        app.agent_memory._history.clear()  # type: ignore[attr-defined]  # e.g. a cache flush
         await client.say("what did I say?")
         await settle(app)
         last = [r for r in model.requests if r.purpose == "reply"][-1]
@@ -209,7 +209,7 @@ async def test_a_client_that_leaves_mid_reply_still_gets_its_reply_stored() -> N
         assert await app.store.get_connection("c1") is None  # gone connections are dropped
 
 
-class LosingLock(MemorySessionLock):
+class LosingLock(InProcessSessionLock):
     async def extend(self, session_id: str, token: str, lease_ms: int) -> LeaseState:
         return LeaseState.LOST
 
@@ -228,7 +228,7 @@ async def test_a_holder_that_loses_its_lock_stops_and_says_so() -> None:
         assert len([m for m in stored if m.role is Role.AGENT][-1].message.split()) < 300
 
 
-class DownLock(MemorySessionLock):
+class DownLock(InProcessSessionLock):
     async def acquire(self, session_id: str, lease_ms: int) -> str | None:
         raise BackendUnavailable("connection refused")
 
@@ -262,7 +262,7 @@ async def test_an_unexpected_error_is_reported_not_swallowed() -> None:
         assert "INTERNAL_ERROR" in next(m for m in stored if m.role is Role.SYSTEM).message
 
 
-class UnreleasableLock(MemorySessionLock):
+class UnreleasableLock(InProcessSessionLock):
     async def release(self, session_id: str, token: str) -> bool:
         raise BackendUnavailable("connection reset")
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from adapters.bootstrap import build_app
-from adapters.memory import MemoryChatStore
-from adapters.registry import UnknownAdapter, adapters_for, find_adapter, plugin_manager
+from adapters.bootstrap import build_app, plugin_manager
+from adapters.inprocess import InProcessChatStore
+from adapters.registry import UnknownAdapter, adapters_for, find_adapter
 from adapters.settings import Settings, SettingsError
 
 
 def test_defaults_give_the_all_in_memory_stack() -> None:
     app = build_app(Settings.from_env({}))
-    assert isinstance(app.store, MemoryChatStore)
+    assert isinstance(app.store, InProcessChatStore)
     assert app.model.model_id == "azuchi-scripted"
     assert set(app.tools) == {"current_time", "calculate", "search_messages"}
 
@@ -39,19 +39,56 @@ def test_an_unknown_adapter_is_a_startup_error_listing_the_known_ones() -> None:
     with pytest.raises(UnknownAdapter) as caught:
         build_app(Settings.from_env({"AZUCHI_STORAGE": "cassandra"}))
     assert "AZUCHI_STORAGE='cassandra'" in str(caught.value)
-    assert "memory" in str(caught.value)
+    assert "inprocess" in str(caught.value)
 
 
 def test_every_port_has_a_built_in_adapter() -> None:
     manager = plugin_manager()
     for port, name in [
-        ("storage", "memory"),
-        ("lock", "memory"),
-        ("memory", "memory"),
+        ("storage", "inprocess"),
+        ("lock", "inprocess"),
+        ("agent_memory", "inprocess"),
         ("model", "scripted"),
-        ("transport", "memory"),
+        ("transport", "inprocess"),
+        ("launcher", "background"),
+        ("launcher", "inline"),
+        ("launcher", "lambda"),
     ]:
         assert find_adapter(manager, port, name).name == name
+
+
+def test_the_old_names_still_work_for_one_release_with_a_warning() -> None:
+    with pytest.warns(DeprecationWarning, match="AZUCHI_MEMORY is now AZUCHI_AGENT_MEMORY"):
+        settings = Settings.from_env({"AZUCHI_MEMORY": "memory", "AZUCHI_STORAGE": "memory"})
+    assert (settings.storage, settings.agent_memory) == ("inprocess", "inprocess")
+    app = build_app(settings)
+    assert isinstance(app.store, InProcessChatStore)
+
+
+def test_the_root_chooses_the_launcher_for_its_runtime() -> None:
+    assert type(build_app(Settings.from_env({})).launcher).__name__ == "BackgroundReplyLauncher"
+    lambda_app = build_app(Settings.from_env({}), runtime="lambda")
+    assert type(lambda_app.launcher).__name__ == "InlineReplyLauncher"
+    with pytest.raises(SettingsError, match="cannot run replies under lambda"):
+        build_app(Settings.from_env({"AZUCHI_REPLY_LAUNCHER": "background"}), runtime="lambda")
+    with pytest.raises(SettingsError, match="AZUCHI_REPLY_FUNCTION"):
+        build_app(Settings.from_env({"AZUCHI_REPLY_LAUNCHER": "lambda"}), runtime="lambda")
+    with pytest.raises(UnknownAdapter, match="AZUCHI_REPLY_LAUNCHER='queue'"):
+        build_app(Settings.from_env({"AZUCHI_REPLY_LAUNCHER": "queue"}), runtime="lambda")
+
+
+@pytest.mark.anyio
+async def test_the_app_starts_its_launcher_and_closes_what_factories_registered() -> None:
+    app = build_app(Settings.from_env({}))
+    closed: list[str] = []
+
+    async def close() -> None:
+        closed.append("client")
+
+    app.resources.on_close(close)
+    async with app:
+        await app.launcher.launch("no-such-session")  # runs in the app's task group
+    assert closed == ["client"]
 
 
 def test_a_third_party_adapter_joins_through_the_entry_point_group(
@@ -60,10 +97,10 @@ def test_a_third_party_adapter_joins_through_the_entry_point_group(
     (tmp_path / "azuchi_fake_store.py").write_text(
         textwrap.dedent(
             """
-            from adapters.memory import MemoryChatStore
+            from adapters.inprocess import InProcessChatStore
             from adapters.registry import AdapterSpec, hookimpl
 
-            class FakeStore(MemoryChatStore):
+            class FakeStore(InProcessChatStore):
                 pass
 
             @hookimpl

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.memory import MemoryChatStore, ScriptedChatModel
-from adapters.memory.scripted_model import ScriptedSettings
+from adapters.inprocess import InProcessChatStore, ScriptedChatModel
+from adapters.inprocess.scripted_model import ScriptedSettings
 from adapters.tools.builtin import CalculateTool, CurrentTimeTool, SearchMessagesTool
 from core.domain import (
     HistoryItem,
@@ -22,7 +22,7 @@ from core.services.reply import ReplyContext
 from core.services.title import clean_title
 
 pytestmark = pytest.mark.anyio
-CTX = ReplyContext("s1", MemoryChatStore())
+CTX = ReplyContext("s1", InProcessChatStore())
 
 
 @pytest.mark.parametrize(
@@ -88,8 +88,8 @@ def test_titles_are_cleaned(raw: str, title: str | None) -> None:
     assert clean_title(raw) == title
 
 
-async def _store_with(texts: list[tuple[Role, str, str]]) -> MemoryChatStore:
-    store = MemoryChatStore()
+async def _store_with(texts: list[tuple[Role, str, str]]) -> InProcessChatStore:
+    store = InProcessChatStore()
     for role, message_type, text in texts:
         await store.append_message(MessageDraft("s1", role, message_type, text))
     return store

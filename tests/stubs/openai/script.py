@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.memory.scripted_model import ARITHMETIC
+from adapters.inprocess.scripted_model import ARITHMETIC
 from core.services.history import estimate_tokens
 from tests.stubs.openai.wire import throttled
 

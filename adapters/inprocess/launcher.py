@@ -15,7 +15,8 @@ RunPending = Callable[[str], Awaitable[object]]
 
 
 class BackgroundReplyLauncher:
-    """Runs each reply as a task of a task group the server owns (``running()``)."""
+    """Runs each reply as a task of a task group that lives while ``running()`` is entered
+    (the app enters it when it starts: ``Resources.while_open``)."""
 
     def __init__(self, run: RunPending) -> None:
         self._run = run
@@ -33,11 +34,6 @@ class BackgroundReplyLauncher:
             finally:
                 self._tg = None
                 tg.cancel_scope.cancel()
-
-    def wrap_run(self, wrapper: Callable[[RunPending], RunPending]) -> None:
-        """Wraps every later run (the local gateway counts and times them as invocations
-        of the reply worker)."""
-        self._run = wrapper(self._run)
 
     async def launch(self, session_id: str) -> None:
         if self._tg is None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from core.config import MAX_FRAME_BYTES
 from core.errors import ConnectionGone, PayloadTooLarge
@@ -79,3 +80,6 @@ class InProcessTransport:
             raise ConnectionGone(f"Connection {connection_id} is gone.")
         self._hub.detach(connection_id)
         await sink.close()
+
+    def bind_event(self, event: Mapping[str, Any]) -> None:
+        """Frames go straight to this process's sockets: nothing to learn from events."""

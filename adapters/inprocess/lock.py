@@ -17,7 +17,7 @@ class _Lease:
     stop: bool = False
 
 
-class MemorySessionLock:
+class InProcessSessionLock:
     """Leases with owner tokens and expiry, on a monotonic clock (injectable for tests)."""
 
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:

@@ -12,7 +12,7 @@ from core.ports import Clock
 DAY_S = 86_400
 
 
-class MemoryChatStore:
+class InProcessChatStore:
     """Sessions, connections and messages in dicts. Every method runs without awaiting,
     so each is atomic under the event loop, as the conditional writes of a real store are."""
 

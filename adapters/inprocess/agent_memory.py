@@ -11,7 +11,7 @@ from core.domain import HistoryItem
 RESPONSE_ID_TTL_S = 1_728_000  # 20 days, as the seed's Redis key
 
 
-class MemoryAgentMemory:
+class InProcessAgentMemory:
     """A capped deque per session and response ids with an expiry time."""
 
     def __init__(

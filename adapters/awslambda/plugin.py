@@ -1,0 +1,39 @@
+"""Registers the reply launcher of the AWS deployment (``AZUCHI_REPLY_LAUNCHER=lambda``):
+an asynchronous invocation of the reply worker. The factory imports aioboto3, so nothing
+else loads it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from adapters.registry import AdapterSpec, BuildContext, hookimpl
+from adapters.settings import SettingsError
+
+if TYPE_CHECKING:
+    from adapters.awslambda.launcher import LambdaInvokeLauncher
+
+
+def _launcher(ctx: BuildContext) -> LambdaInvokeLauncher:
+    function = (ctx.settings.env.get("AZUCHI_REPLY_FUNCTION") or "").strip()
+    if not function:
+        raise SettingsError(
+            "AZUCHI_REPLY_LAUNCHER=lambda needs AZUCHI_REPLY_FUNCTION: the name or ARN "
+            "of the reply worker function (handlers.reply_worker.handler)"
+        )
+    from adapters.awslambda.launcher import LambdaInvokeLauncher
+
+    launcher = LambdaInvokeLauncher.from_env(function, ctx.settings.env)
+    ctx.resources.on_close(launcher.aclose)
+    return launcher
+
+
+@hookimpl
+def azuchi_adapters() -> list[AdapterSpec]:
+    return [
+        AdapterSpec(
+            "launcher",
+            "lambda",
+            _launcher,
+            "an asynchronous Invoke of the reply worker (AZUCHI_REPLY_FUNCTION)",
+        )
+    ]
