@@ -24,7 +24,6 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.bootstrap import build_app
-from adapters.dynamodb import local
 from adapters.dynamodb.agent_memory import DynamoAgentMemory
 from adapters.dynamodb.client import DynamoConfig, LazyDynamoClient, MeteredClient
 from adapters.dynamodb.lock import DynamoSessionLock
@@ -32,6 +31,8 @@ from adapters.dynamodb.store import DynamoChatStore
 from adapters.dynamodb.tables_cli import create_tables
 from adapters.inprocess.transport import Outbox
 from adapters.settings import Settings
+from testsupport import dynamodb_local
+from testsupport.aws_credentials import use_dummy_credentials
 
 PRICE_WCU = 0.625 / 1e6  # on-demand, us-east-1, USD per write unit
 PRICE_RCU = 0.125 / 1e6
@@ -149,15 +150,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.turns < 2:
         parser.error("--turns must be at least 2")
-    local.use_dummy_credentials()
+    use_dummy_credentials()
     try:
-        endpoint = local.shared_endpoint()
-    except local.LocalUnavailable as exc:
+        endpoint = dynamodb_local.shared_endpoint()
+    except dynamodb_local.LocalUnavailable as exc:
         sys.exit(f"dynamodb_bench: {exc}")
     try:
         anyio.run(run, endpoint, args.turns)
     finally:
-        local.stop_shared()
+        dynamodb_local.stop_shared()
 
 
 if __name__ == "__main__":

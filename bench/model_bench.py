@@ -34,9 +34,9 @@ from adapters.bootstrap import build_app
 from adapters.local_gateway import serving
 from adapters.settings import Settings
 from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES
-from tests.stubs.bedrock import running_bedrock_stub
-from tests.stubs.openai import running_openai_stub
-from tests.stubs.thread import StubOnThread
+from testsupport.stubs.bedrock import running_bedrock_stub
+from testsupport.stubs.openai import running_openai_stub
+from testsupport.stubs.thread import StubOnThread
 
 StubFactory = Callable[[], AbstractAsyncContextManager[Any]]
 EnvFor = Callable[[Any], dict[str, str]]  # the adapter's variables for a running stub

@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/redis_bench.py [--iterations 2000] [--sessions 100] [--seconds 5]
 
-Uses AZUCHI_REDIS_URL, else 127.0.0.1:6379 if it answers, else starts redis-server on a
-free port. Keys live under a prefix of their own (azuchi-bench-<random>), deleted after.
+Uses AZUCHI_REDIS_URL when set, else starts a redis-server of its own on a free port (never
+whatever answers on 127.0.0.1:6379 unless the variable names it). Keys live under a prefix of
+their own (azuchi-bench-<random>), deleted after.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from adapters.registry import BuildContext
 from adapters.settings import Settings
 from core.clock import SystemClock
 from core.domain import HistoryItem
-from tests.redis.server import RedisServer, answers_ping, delete_keys
+from testsupport.redis_server import RedisUnavailable, delete_keys, find_redis
 
 Op = Callable[[], Awaitable[object]]
 
@@ -135,19 +136,16 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
-    server = None
-    url = os.environ.get("AZUCHI_REDIS_URL")
-    if not url and answers_ping("127.0.0.1", 6379):
-        url = "redis://127.0.0.1:6379/0"
-    if not url:
-        server = RedisServer().start()
-        url = server.url
+    try:
+        found = find_redis()
+    except RedisUnavailable as exc:
+        raise SystemExit(f"redis_bench: {exc}") from None
+    url = found.url
     try:
         info = redis.Redis.from_url(url).info("server")
         rows = anyio.run(bench, url, args.iterations, args.sessions, args.seconds)
     finally:
-        if server is not None:
-            server.stop()
+        found.close()
     print(f"Redis {info.get('redis_version')} at {redact(url)} · redis-py {redis.__version__} · "
           f"Python {platform.python_version()} · {os.cpu_count()} CPUs · "
           f"pool {RedisOptions.from_env(os.environ).max_connections} connections")  # fmt: skip

@@ -40,6 +40,15 @@ from contract_tests.providers import (
     new_id,
 )
 from contract_tests.transport_apigateway import ApiGatewayTransportProvider
+from testsupport import dynamodb_local
+from testsupport.aws_credentials import use_dummy_credentials
+from testsupport.redis_server import (
+    FoundRedis,
+    RedisUnavailable,
+    delete_keys,
+    find_redis,
+    run_prefix,
+)
 
 # --- in memory ----------------------------------------------------------------------------
 
@@ -81,18 +90,25 @@ class InProcessTransportProvider(TransportProvider):
 
 
 class RedisProvider(BackendProvider):
-    """One Redis for the whole run (``AZUCHI_REDIS_URL``, else 127.0.0.1:6379, else a
-    ``redis-server`` started on a free port), under a key prefix of the run's own."""
+    """One Redis for the whole run, under a key prefix of the run's own:
+    ``AZUCHI_REDIS_URL`` when set, else a ``redis-server`` this run starts on a free port
+    (never whatever answers on 127.0.0.1:6379), else ``backend_missing``."""
 
     def __init__(self) -> None:
         self._env: dict[str, str] | None = None
-        self._found: Any = None
+        self._found: FoundRedis | None = None
+
+    @property
+    def found(self) -> FoundRedis | None:
+        """The Redis ``environment`` found or started (None before it ran)."""
+        return self._found
 
     def environment(self) -> dict[str, str]:
         if self._env is None:
-            from tests.redis.server import find_redis, run_prefix
-
-            self._found = find_redis()  # skips (fails in CI) when there is no Redis
+            try:
+                self._found = find_redis()
+            except RedisUnavailable as exc:
+                backend_missing(f"no Redis: {exc}")
             self._env = {"AZUCHI_REDIS_URL": self._found.url, "AZUCHI_REDIS_PREFIX": run_prefix()}
         return self._env
 
@@ -101,9 +117,8 @@ class RedisProvider(BackendProvider):
         self._found = self._env = None
         if found is None or env is None:
             return
-        if found.owned is None:  # someone else's Redis: leave it as we found it
+        if found.shared:  # someone else's Redis: leave it as we found it
             from adapters.redis.client import RedisOptions
-            from tests.redis.server import delete_keys
 
             delete_keys(found.url, RedisOptions.from_env(env).keys.pattern())
         found.close()
@@ -127,24 +142,20 @@ class DynamoProvider(BackendProvider):
             import aioboto3  # noqa: F401
         except ImportError:
             backend_missing("aioboto3 is not installed (pip install 'aioboto3>=13')")
-        from adapters.dynamodb import local
-
         # The SDK reads credentials from the process environment; DynamoDB Local only
         # checks that some exist.
-        self._restore = local.use_dummy_credentials()
+        self._restore = use_dummy_credentials()
         try:
-            endpoint = local.shared_endpoint()
-        except local.LocalUnavailable as exc:
+            endpoint = dynamodb_local.shared_endpoint()
+        except dynamodb_local.LocalUnavailable as exc:
             backend_missing(f"DynamoDB Local unavailable: {exc}")
-        return local.fresh_tables(endpoint, "contract")
+        return dynamodb_local.fresh_tables(endpoint, "contract")
 
     def shutdown(self) -> None:
         if self._env is None:
             return
-        from adapters.dynamodb import local
-
         self._env = None
-        local.stop_shared()
+        dynamodb_local.stop_shared()
         self._restore()
 
 

@@ -1,5 +1,5 @@
 """The Bedrock model adapter's backend for the model suite: the ConverseStream stub
-(``tests/stubs/bedrock.py``), started once per run on a thread of its own, and reached
+(``testsupport/stubs/bedrock.py``), started once per run on a thread of its own, and reached
 through the SDK's own variable ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` with dummy credentials."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from contract_tests.providers import ModelProvider, ToolPrompt
 
 if TYPE_CHECKING:
-    from tests.stubs.bedrock import BedrockStub
-    from tests.stubs.thread import StubOnThread
+    from testsupport.stubs.bedrock import BedrockStub
+    from testsupport.stubs.thread import StubOnThread
 
 
 class BedrockModelProvider(ModelProvider):
@@ -26,8 +26,8 @@ class BedrockModelProvider(ModelProvider):
 
     def environment(self) -> dict[str, str]:
         if self._env is None:
-            from tests.stubs.bedrock import running_bedrock_stub
-            from tests.stubs.thread import StubOnThread
+            from testsupport.stubs.bedrock import running_bedrock_stub
+            from testsupport.stubs.thread import StubOnThread
 
             self._thread = StubOnThread(
                 lambda: running_bedrock_stub(tokens_per_second=0, reply_tokens=40)

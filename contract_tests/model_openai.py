@@ -1,13 +1,13 @@
-"""Backend providers for the OpenAI model adapters: one stub server (``tests.stubs.openai``,
+"""Backend providers for the OpenAI model adapters: one stub server (``testsupport.stubs.openai``,
 both APIs) started once for the run on a thread with its own event loop
-(``tests/stubs/thread.py``), since providers are synchronous and each test runs its own
+(``testsupport/stubs/thread.py``), since providers are synchronous and each test runs its own
 loop."""
 
 from __future__ import annotations
 
 from contract_tests.providers import ModelProvider, ToolPrompt
-from tests.stubs.openai import OpenAIStub, running_openai_stub
-from tests.stubs.thread import StubOnThread
+from testsupport.stubs.openai import OpenAIStub, running_openai_stub
+from testsupport.stubs.thread import StubOnThread
 
 _SHARED: StubOnThread[OpenAIStub] = StubOnThread(lambda: running_openai_stub(reply_tokens=40))
 _USERS: set[int] = set()

@@ -19,7 +19,7 @@ from core.clock import SystemClock
 from core.domain import ToolSpec
 from core.ports import ChatModel, Transport
 from core.services.agent import PLAN_TOOL
-from tests.backend import backend_missing as backend_missing  # providers call it here
+from testsupport.backend import backend_missing as backend_missing  # providers call it here
 
 # Test knobs a suite may ask for, and the setting each one becomes. Every adapter reads its
 # settings the same way, so one mechanism serves memory, DynamoDB and Redis alike.

@@ -9,10 +9,12 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from contract_tests.backends import PROVIDERS, adapter_under_test, registered
+from adapters.redis.client import RedisOptions, connect
+from contract_tests.backends import PROVIDERS, REDIS, adapter_under_test, registered
 from contract_tests.providers import backend_missing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +50,32 @@ def test_missing_backend_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="no Redis here"):
         backend_missing("no Redis here")
+
+
+@pytest.mark.anyio
+async def test_redis_suites_use_a_server_of_their_own_unless_a_url_names_one() -> None:
+    """Never whatever answers on 127.0.0.1:6379: the adapters under test reach the
+    ``redis-server`` process the provider started, on a port it chose."""
+    named = os.environ.get("AZUCHI_REDIS_URL")
+    env = (
+        adapter_under_test("lock", "redis")
+        .provider.context(registered("lock")["redis"])
+        .settings.env
+    )
+    found = REDIS.found
+    assert found is not None
+    if named:
+        assert (env["AZUCHI_REDIS_URL"], found.shared) == (named, True)
+        pytest.skip("AZUCHI_REDIS_URL names the server; this run owns none")
+    assert found.owned is not None
+    port = urlsplit(env["AZUCHI_REDIS_URL"]).port
+    assert port != 6379
+    client = connect(RedisOptions.from_env(env))  # how the adapters connect
+    try:
+        info = await client.info("server")
+    finally:
+        await client.aclose()
+    assert (info["process_id"], info["tcp_port"]) == (found.owned.pid, port)
 
 
 @pytest.mark.parametrize("port", SUITES)

@@ -100,7 +100,7 @@ class ApiGatewayTransportProvider(TransportProvider):
 
     def environment(self) -> dict[str, str]:
         if self._restore is None:
-            from adapters.dynamodb.local import use_dummy_credentials
+            from testsupport.aws_credentials import use_dummy_credentials
 
             # The SDK signs every request; the emulator, like DynamoDB Local, checks nothing.
             self._restore = use_dummy_credentials()

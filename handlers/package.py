@@ -51,10 +51,9 @@ BOTOCORE_SERVICES = ("dynamodb", "apigatewaymanagementapi", "lambda", "bedrock-r
 
 CODE_PACKAGES = ("core", "adapters", "handlers")
 CODE_SUFFIXES = (".py", ".yaml", ".json")
-# Local-only code: the API Gateway emulator, DynamoDB Local, the CLI and this command.
+# Local-only code: the API Gateway emulator, the CLI and this command.
 CODE_EXCLUDED = (
     "adapters/local_gateway",
-    "adapters/dynamodb/local.py",
     "adapters/dynamodb/tables_cli.py",
     "handlers/cli.py",
     "handlers/package.py",

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.dynamodb.local import DUMMY_CREDENTIALS
 from tests.aws.gateway import Rig, rigged
 from tests.aws.lambda_app import WORKER
 from tests.aws.lambda_stub import LambdaStub, serving_lambda
+from testsupport.aws_credentials import DUMMY_CREDENTIALS
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,6 @@ import pytest
 from adapters.apigateway import plugin
 from adapters.apigateway.transport import ApiGatewayOptions, ApiGatewayTransport, aioboto3_client
 from adapters.bootstrap import build_app
-from adapters.dynamodb.local import free_port
 from adapters.registry import PROJECT, AdapterSpecs, find_adapter
 from adapters.settings import SettingsError
 from core.domain import Role
@@ -20,6 +19,7 @@ from core.errors import ConnectionGone, PayloadTooLarge, TransportError
 from handlers import lambda_runtime
 from tests.aws.gateway import apigw_event, aws_like_gateway, build_context
 from tests.support import fast_settings
+from testsupport.ports import free_port
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,6 @@ from anyio.from_thread import start_blocking_portal
 
 from adapters.awslambda.launcher import LambdaInvokeLauncher
 from adapters.bootstrap import build_app
-from adapters.dynamodb.local import free_port
 from adapters.inprocess.launcher import InlineReplyLauncher
 from adapters.registry import UnknownAdapter
 from adapters.settings import SettingsError
@@ -21,6 +20,7 @@ from tests.aws.lambda_app import CID, WORKER, connected, frames, lambda_app, rol
 from tests.aws.lambda_stub import Invocation, serving_lambda
 from tests.handlers import samples
 from tests.support import fast_settings
+from testsupport.ports import free_port
 
 pytestmark = pytest.mark.anyio
 

@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.backend import backend_missing
+from testsupport.backend import backend_missing
+from testsupport.ports import NotReady, free_port, http_answers, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "reports"
@@ -67,29 +64,13 @@ def browser(chromium_path: str) -> Iterator[Any]:
         launched.close()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(200 <= response.status < 500)
-    except urllib.error.HTTPError as error:
-        return error.code < 500
-    except (OSError, urllib.error.URLError):
-        return False
-
-
 def _serve(tokens_per_second: int, **settings: str) -> Iterator[str]:
     """Run `python -m handlers.cli serve` on a free port with in-memory defaults."""
     override = os.environ.get("AZUCHI_BROWSER_BASE_URL")
     if override:
         yield override.rstrip("/") + "/"
         return
-    port = _free_port()
+    port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("AZUCHI_")}
     env["AZUCHI_SCRIPTED_TOKENS_PER_SECOND"] = str(tokens_per_second)
     env.update(settings)
@@ -109,14 +90,17 @@ def _serve(tokens_per_second: int, **settings: str) -> Iterator[str]:
         return Path(log.name).read_text(errors="replace")[-4000:]
 
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not _answers(url):
-            if process.poll() is not None:
-                pytest.fail(f"azuchi serve exited with {process.returncode}:\n{tail()}")
-            if time.monotonic() > deadline:
-                waited = SERVER_START_TIMEOUT_S
-                pytest.fail(f"azuchi serve did not answer {url} within {waited} s:\n{tail()}")
-            time.sleep(0.1)
+        try:
+            wait_ready(
+                lambda: http_answers(url),
+                what=f"azuchi serve at {url}",
+                timeout=SERVER_START_TIMEOUT_S,
+                process=process,
+                log=tail,
+                poll=0.1,
+            )
+        except NotReady as exc:
+            pytest.fail(str(exc), pytrace=False)
         yield url
     finally:
         process.terminate()

@@ -9,14 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from adapters.dynamodb.local import (
-    LocalUnavailable,
-    fresh_tables,
-    shared_endpoint,
-    stop_shared,
-    use_dummy_credentials,
-)
-from tests.backend import backend_missing
+from testsupport.aws_credentials import use_dummy_credentials
+from testsupport.backend import backend_missing
+from testsupport.dynamodb_local import LocalUnavailable, fresh_tables, shared_endpoint, stop_shared
 
 
 @pytest.fixture(scope="session")

@@ -5,24 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import boto3
 import websockets
 
+from testsupport.ports import free_port, http_answers, wait_ready
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_tables_create_then_serve_chats_into_dynamodb(dynamodb_endpoint: str) -> None:
@@ -48,7 +42,7 @@ def test_tables_create_then_serve_chats_into_dynamodb(dynamodb_endpoint: str) ->
     assert created.returncode == 0, created.stdout + created.stderr
     assert f"created {prefix}messages" in created.stdout
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "handlers.cli", "serve", "--port", str(port)],
         cwd=ROOT,
@@ -57,15 +51,14 @@ def test_tables_create_then_serve_chats_into_dynamodb(dynamodb_endpoint: str) ->
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "azuchi serve did not start"
-                assert server.poll() is None, server.stderr.read().decode()  # type: ignore[union-attr]
-                time.sleep(0.05)
+        wait_ready(
+            lambda: http_answers(f"http://127.0.0.1:{port}/healthz"),
+            what="azuchi serve",
+            timeout=30,
+            process=server,
+            # stderr is a pipe: read it only once the server has exited, or it blocks.
+            log=lambda: server.stderr.read().decode() if server.poll() is not None else "",  # type: ignore[union-attr]
+        )
         session_id = asyncio.run(_chat(port))
     finally:
         server.terminate()

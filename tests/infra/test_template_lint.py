@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from adapters.dynamodb.tables import TEMPLATE
-from tests.backend import backend_missing
+from testsupport.backend import backend_missing
 
 ROOT = TEMPLATE.parents[1]
 INFRA_BIN = ROOT / ".venv-infra" / "bin"

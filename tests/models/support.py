@@ -25,7 +25,7 @@ from core.domain import (
 )
 from core.ports import ChatModel
 from core.services.agent import PLAN_TOOL
-from tests.stubs.openai import OpenAIStub, running_openai_stub
+from testsupport.stubs.openai import OpenAIStub, running_openai_stub
 
 HISTORY = (HistoryItem("user", "Hi, I'm Ana."), HistoryItem("assistant", "Hello Ana!"))
 CALCULATE = CalculateTool.spec

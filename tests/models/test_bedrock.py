@@ -37,7 +37,7 @@ from core.errors import (
 )
 from core.services.agent import PLAN_TOOL
 from core.services.title import TITLE_PROMPT
-from tests.stubs.bedrock import BedrockStub, running_bedrock_stub
+from testsupport.stubs.bedrock import BedrockStub, running_bedrock_stub
 
 pytestmark = pytest.mark.anyio
 

@@ -13,8 +13,8 @@ from adapters.bedrock.model import BedrockChatModel
 from adapters.bootstrap import App
 from core.domain import Message, Role
 from tests.models.test_bedrock import stub_env
-from tests.stubs.bedrock import BedrockStub, running_bedrock_stub
 from tests.support import Client, fast_settings, running_app, settle
+from testsupport.stubs.bedrock import BedrockStub, running_bedrock_stub
 
 pytestmark = pytest.mark.anyio
 

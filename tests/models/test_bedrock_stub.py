@@ -14,8 +14,8 @@ import pytest
 from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 
 from tests.models.test_bedrock import ask, bedrock
-from tests.stubs.bedrock import Refused, running_bedrock_stub, validate
-from tests.stubs.eventstream import event, exception
+from testsupport.stubs.bedrock import Refused, running_bedrock_stub, validate
+from testsupport.stubs.eventstream import event, exception
 
 pytestmark = pytest.mark.anyio
 
@@ -123,7 +123,7 @@ async def test_first_byte_is_stamped_once_per_streamed_reply() -> None:
 
 
 async def test_the_stub_runs_on_its_own_for_azuchi_serve() -> None:
-    command = [sys.executable, "-m", "tests.stubs.bedrock", "--port", "0"]
+    command = [sys.executable, "-m", "testsupport.stubs.bedrock", "--port", "0"]
     process = await anyio.open_process(command, cwd=ROOT, stderr=None)
     try:
         assert process.stdout is not None

@@ -11,8 +11,8 @@ import pytest
 
 from adapters.bootstrap import App
 from core.domain import Message, MessageType, Role
-from tests.stubs.openai import OpenAIStub, running_openai_stub
 from tests.support import Client, fast_settings, running_app, settle
+from testsupport.stubs.openai import OpenAIStub, running_openai_stub
 
 pytestmark = pytest.mark.anyio
 

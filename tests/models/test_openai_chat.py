@@ -30,7 +30,7 @@ from tests.models.support import (
     text_of,
     usage_of,
 )
-from tests.stubs.openai import OpenAIStub, running_openai_stub
+from testsupport.stubs.openai import OpenAIStub, running_openai_stub
 
 pytestmark = pytest.mark.anyio
 

@@ -32,7 +32,7 @@ from tests.models.support import (
     openai_fixtures,
     text_of,
 )
-from tests.stubs.openai import OpenAIStub, running_openai_stub
+from testsupport.stubs.openai import OpenAIStub, running_openai_stub
 
 pytestmark = pytest.mark.anyio
 

@@ -24,9 +24,14 @@ URL = re.compile(r"(https?|wss?)://[\w.:/-]+")
 
 MODELS = {
     # AZUCHI_MODEL: (stub module, variable pointing the SDK at it, model id shown, priced?)
-    "bedrock": ("tests.stubs.bedrock", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "claude-sonnet", True),
-    "openai": ("tests.stubs.openai", "OPENAI_BASE_URL", "gpt-5-mini", True),
-    "openai-chat": ("tests.stubs.openai", "OPENAI_BASE_URL", "llama3.2", False),
+    "bedrock": (
+        "testsupport.stubs.bedrock",
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+        "claude-sonnet",
+        True,
+    ),
+    "openai": ("testsupport.stubs.openai", "OPENAI_BASE_URL", "gpt-5-mini", True),
+    "openai-chat": ("testsupport.stubs.openai", "OPENAI_BASE_URL", "llama3.2", False),
 }
 
 

@@ -15,8 +15,8 @@ from adapters.redis.client import RedisOptions
 from adapters.redis.lock import RedisSessionLock
 from adapters.settings import Settings
 from core.domain import Role
-from tests.redis.server import RedisServer
 from tests.support import Client, fast_settings, running_app, settle
+from testsupport.redis_server import RedisServer
 
 pytestmark = pytest.mark.anyio
 

@@ -18,7 +18,9 @@ from adapters.redis.client import RedisOptions, connect
 from adapters.redis.lock import RedisSessionLock
 from adapters.settings import Settings
 from core.errors import BackendUnavailable
-from tests.redis.server import RedisServer, backend_missing, free_port
+from testsupport.backend import backend_missing
+from testsupport.ports import free_port
+from testsupport.redis_server import RedisServer, RedisUnavailable, redis_server_binary
 
 pytestmark = pytest.mark.anyio
 
@@ -47,9 +49,13 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[RedisServer, Path]]:
     """TLS only (like ElastiCache in-transit encryption), with an ACL user and no default."""
     certs = make_certs(tmp_path)
     port = free_port()
+    try:
+        binary = redis_server_binary()
+    except RedisUnavailable as exc:
+        backend_missing(str(exc))
     server = RedisServer(
         port=0,
-        binary=RedisServer.binary_or_missing(),
+        binary=binary,
         extra_args=(
             "--tls-port", str(port), "--tls-cert-file", str(certs["srv"]),
             "--tls-key-file", str(certs["srv-key"]), "--tls-ca-cert-file", str(certs["ca"]),
@@ -59,7 +65,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[RedisServer, Path]]:
     )  # fmt: skip
     try:
         server.start()
-    except RuntimeError as exc:
+    except RedisUnavailable as exc:
         backend_missing(f"this redis-server cannot serve TLS: {exc}")
     yield server, certs["ca"]
     server.stop()

@@ -15,7 +15,7 @@ from adapters.redis.client import RedisOptions, connect
 from adapters.redis.lock import RedisSessionLock
 from core.errors import BackendUnavailable
 from core.ports import LeaseState
-from tests.redis.server import RedisServer
+from testsupport.redis_server import RedisServer
 
 pytestmark = pytest.mark.anyio
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.stubs import sse
-from tests.stubs.openai.endpoint import Body, endpoint
-from tests.stubs.openai.script import (
+from testsupport.stubs import sse
+from testsupport.stubs.openai.endpoint import Body, endpoint
+from testsupport.stubs.openai.script import (
     FAIL_AT,
     Answer,
     OpenAIStub,
@@ -20,7 +20,7 @@ from tests.stubs.openai.script import (
     spoken,
     usage_numbers,
 )
-from tests.stubs.openai.wire import SERVER_ERROR, error_response, now, text_of
+from testsupport.stubs.openai.wire import SERVER_ERROR, error_response, now, text_of
 
 
 def chat_turn(stub: OpenAIStub, body: Body) -> Turn | web.Response:

@@ -8,10 +8,10 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.stubs.openai.chat import chat_completions
-from tests.stubs.openai.endpoint import STUB
-from tests.stubs.openai.responses import responses
-from tests.stubs.openai.script import OpenAIStub
+from testsupport.stubs.openai.chat import chat_completions
+from testsupport.stubs.openai.endpoint import STUB
+from testsupport.stubs.openai.responses import responses
+from testsupport.stubs.openai.script import OpenAIStub
 
 
 @asynccontextmanager

@@ -11,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.stubs.openai.script import Answer, OpenAIStub, Turn
-from tests.stubs.openai.wire import error_response
+from testsupport.stubs.openai.script import Answer, OpenAIStub, Turn
+from testsupport.stubs.openai.wire import error_response
 
 STUB = web.AppKey("stub", OpenAIStub)
 

