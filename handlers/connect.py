@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from adapters.bootstrap import App
 from core.errors import AzuchiError
-from handlers.events import OK, Event, Response, connection_id, error_response, query
+from handlers.events import Response, WebSocketEvent
 from handlers.lambda_runtime import lambda_entry
+from handlers.prelude import OK, error_response, websocket_route
 
 
-async def handle(event: Event, app: App) -> Response:
+@websocket_route
+async def handle(event: WebSocketEvent, app: App) -> Response:
     try:
-        await app.chat.connect(connection_id(event), query(event, "sessionId"))
+        await app.chat.connect(event.connection_id, event.query.get("sessionId"))
     except AzuchiError as error:
         return error_response(error)  # a non-2xx refuses the handshake
     return OK

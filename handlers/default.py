@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from adapters.bootstrap import App
 from core.protocol import parse_client_frame
-from handlers.events import Event, Response, frame_route
+from handlers.events import Response, WebSocketEvent
 from handlers.lambda_runtime import lambda_entry
+from handlers.prelude import frame_route, websocket_route
 
 
-def _note(body: object) -> str:
-    frame = parse_client_frame(body if isinstance(body, str) else None)
+def _note(body: str | None) -> str:
+    frame = parse_client_frame(body)
     if frame is None:
         return 'That frame is not a JSON object; send {"action": <route>, ...}.'
     action = frame.get("action")
@@ -18,8 +19,9 @@ def _note(body: object) -> str:
     return f"Unknown action {str(action)[:64]!r}; use one of the routes listed."
 
 
-async def handle(event: Event, app: App) -> Response:
-    note = _note(event.get("body"))
+@websocket_route
+async def handle(event: WebSocketEvent, app: App) -> Response:
+    note = _note(event.body)
     return await frame_route(event, app, lambda cid, _frame: app.chat.default_route(cid, note))
 
 

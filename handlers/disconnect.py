@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from adapters.bootstrap import App
-from handlers.events import OK, Event, Response, connection_id
+from handlers.events import Response, WebSocketEvent
 from handlers.lambda_runtime import lambda_entry
+from handlers.prelude import OK, websocket_route
 
 
-async def handle(event: Event, app: App) -> Response:
-    await app.chat.disconnect(connection_id(event))
+@websocket_route
+async def handle(event: WebSocketEvent, app: App) -> Response:
+    await app.chat.disconnect(event.connection_id)
     return OK
 
 

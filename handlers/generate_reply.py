@@ -9,18 +9,15 @@ from __future__ import annotations
 from adapters.bootstrap import App
 from core.errors import AzuchiError, InvalidInput
 from core.protocol import parse_client_frame
-from handlers.events import Event, Response, error_response
+from handlers.events import Response, RestEvent
 from handlers.lambda_runtime import lambda_entry
+from handlers.prelude import error_response, rest_route
 
 
-async def handle(event: Event, app: App) -> Response:
-    session_id = str((event.get("pathParameters") or {}).get("sessionId", ""))
-    raw = event.get("body")
-    if event.get("isBase64Encoded") and raw:
-        import base64
-
-        raw = base64.b64decode(raw).decode("utf-8", "replace")
-    frame = parse_client_frame(raw) if raw else {}
+@rest_route
+async def handle(event: RestEvent, app: App) -> Response:
+    session_id = event.path_parameters.get("sessionId", "")
+    frame = parse_client_frame(event.body) if event.body else {}
     try:
         if frame is None:
             raise InvalidInput(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from adapters.bootstrap import App
-from handlers.events import Event, Response, frame_route
+from handlers.events import Response, WebSocketEvent
 from handlers.lambda_runtime import lambda_entry
+from handlers.prelude import frame_route, websocket_route
 
 
-async def handle(event: Event, app: App) -> Response:
+@websocket_route
+async def handle(event: WebSocketEvent, app: App) -> Response:
     return await frame_route(event, app, app.chat.get_messages)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.bootstrap import App
-from handlers.events import Event, Response, frame_route
+from handlers.events import Response, WebSocketEvent
 from handlers.lambda_runtime import lambda_entry
+from handlers.prelude import frame_route, websocket_route
 
 
-async def handle(event: Event, app: App) -> Response:
+@websocket_route
+async def handle(event: WebSocketEvent, app: App) -> Response:
     async def stop(cid: str, _frame: dict[str, Any]) -> None:
         await app.chat.stop_generation(cid)
 

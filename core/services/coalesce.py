@@ -1,29 +1,40 @@
-"""Coalescing a reply's text deltas into few frames.
+"""Coalescing a reply's text deltas into few frames: the anyio driver of ``Coalescer``.
 
-A model emits a token every ~20 ms; API Gateway bills every frame (in 32 KB units), so one
-frame per token is the costliest way to stream. The first delta of a reply goes out at once
-(time to first text matters most); then it sends what gathered as one frame per ``window_ms``,
-split so that no frame passes ``max_frame_bytes``. Windows are counted from the start of each
-flush, so time spent sending does not stretch them (a 300-token reply at 50 tokens/s with the
-default 250 ms window is 1 + 24 frames, not 300).
+The policy (first delta at once, then one flush per window counted from each flush's start,
+chunks that fit the frame budget) lives in ``core.services.coalescer`` and is tested on a
+fake clock; this loop only sleeps until its deadlines and sends what it hands out.
 """
 
 from __future__ import annotations
 
 import math
 from types import TracebackType
+from typing import Protocol
 
 import anyio
 import anyio.abc
 
-from core.protocol import delta_frame, encoded_size
-from core.services.fanout import Fanout
+from core.protocol import Frame, delta_frame, encoded_size
+from core.services.coalescer import Coalescer
+
+# The envelope is sized with the widest seq a reply could reach, so that a late frame whose
+# seq has more digits still fits the budget.
+_WIDEST_SEQ = 10**9
+
+
+class FrameSink(Protocol):
+    """Where delta frames go (``core.services.fanout.Fanout`` in the reply service)."""
+
+    async def send(self, frame: Frame) -> None: ...
 
 
 class DeltaStream:
+    """Sends one reply's text deltas as ``delta`` frames, numbered from 0 (``seq``), while
+    the reply streams; closing it sends what is left at once."""
+
     def __init__(
         self,
-        fanout: Fanout,
+        fanout: FrameSink,
         session_id: str,
         reply_id: str,
         message_type: str,
@@ -34,13 +45,11 @@ class DeltaStream:
         self._session_id = session_id
         self._reply_id = reply_id
         self._message_type = message_type
-        self._window = window_ms / 1000
-        self._max_frame_bytes = max_frame_bytes
-        self._buffer: list[str] = []
+        envelope = encoded_size(delta_frame(session_id, reply_id, _WIDEST_SEQ, message_type, ""))
+        self._coalescer = Coalescer(window_ms / 1000, max_frame_bytes - envelope)
         self._seq = 0
         self._wake = anyio.Event()
         self._closing = False
-        self._sleep_scope: anyio.CancelScope | None = None
         self._tg: anyio.abc.TaskGroup | None = None
 
     @property
@@ -48,9 +57,10 @@ class DeltaStream:
         return self._seq
 
     def push(self, text: str) -> None:
-        if text:
-            self._buffer.append(text)
-            self._wake.set()
+        idle = self._coalescer.next_deadline is None
+        self._coalescer.push(text, anyio.current_time())
+        if idle and self._coalescer.next_deadline is not None:
+            self._wake.set()  # a first delta after a quiet spell may be due at once
 
     async def __aenter__(self) -> DeltaStream:
         self._tg = anyio.create_task_group()
@@ -66,55 +76,26 @@ class DeltaStream:
     ) -> bool | None:
         self._closing = True
         self._wake.set()
-        if self._sleep_scope is not None:
-            self._sleep_scope.cancel()
         assert self._tg is not None
         return await self._tg.__aexit__(exc_type, exc, tb)
 
     async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
+        while not self._closing:
+            deadline = self._coalescer.next_deadline
+            now = anyio.current_time()
+            if deadline is not None and deadline <= now:
+                await self._send(self._coalescer.due(now))
+                continue
+            # Until the deadline, the first push after a quiet spell, or the close.
+            with anyio.move_on_at(math.inf if deadline is None else deadline):
+                await self._wake.wait()
             self._wake = anyio.Event()
-            started = anyio.current_time()
-            await self._flush()
-            if self._closing:
-                await self._flush()
-                return
-            with anyio.CancelScope() as scope:
-                self._sleep_scope = scope
-                await anyio.sleep(max(0.0, started + self._window - anyio.current_time()))
-            self._sleep_scope = None
-            if self._buffer:
-                self._wake.set()
+        await self._send(self._coalescer.flush())
 
-    async def _flush(self) -> None:
-        if not self._buffer:
-            return
-        text = "".join(self._buffer)
-        self._buffer.clear()
-        for chunk in self._split(text):
+    async def _send(self, chunks: list[str]) -> None:
+        for chunk in chunks:
             frame = delta_frame(
                 self._session_id, self._reply_id, self._seq, self._message_type, chunk
             )
             self._seq += 1
             await self._fanout.send(frame)
-
-    def _split(self, text: str) -> list[str]:
-        """Chunks whose frames fit ``max_frame_bytes`` (JSON escaping included)."""
-        envelope = encoded_size(
-            delta_frame(self._session_id, self._reply_id, 10**9, self._message_type, "")
-        )
-        budget = self._max_frame_bytes - envelope
-        chunks: list[str] = []
-        rest = text
-        while rest:
-            size = encoded_size({"t": rest}) - 8  # the text's own encoded size
-            if size <= budget:
-                chunks.append(rest)
-                break
-            take = max(1, math.floor(len(rest) * budget / size))
-            while take > 1 and encoded_size({"t": rest[:take]}) - 8 > budget:
-                take = take * 9 // 10
-            chunks.append(rest[:take])
-            rest = rest[take:]
-        return chunks

@@ -16,6 +16,7 @@ from handlers import (
     put_message,
     stop_generation,
 )
+from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES
 from tests.handlers import samples
 from tests.support import running_app, settle
 
@@ -153,6 +154,23 @@ async def test_agent_rest_api_refuses_bad_requests(session_id, body, status) -> 
         assert json.loads(response["body"])["message"]
 
 
+@pytest.mark.parametrize("route", [*WEBSOCKET_ROUTES, *REST_ROUTES])
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"body": '{"action": "putMessage", "message": "hi"}'},  # no requestContext
+        {"requestContext": {"connectionId": 7}, "body": "{}"},
+        {"requestContext": "abc=", "pathParameters": {"sessionId": "x"}},
+    ],
+)
+async def test_a_malformed_event_is_answered_400_on_every_route(route: str, event: dict) -> None:
+    handle = {**WEBSOCKET_ROUTES, **REST_ROUTES}[route]
+    async with running_app() as app:
+        response = await handle(event, app)
+        assert response["statusCode"] == 400
+        assert json.loads(response["body"])["code"] == "MALFORMED_EVENT"
+
+
 def test_lambda_entry_points_run_synchronously_with_settings_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -165,3 +183,4 @@ def test_lambda_entry_points_run_synchronously_with_settings_from_the_environmen
     # A frame to a connection no socket holds: answered 200, the gone client is dropped.
     event = samples.message("lambda-conn=", "$default", "hi")
     assert default.handler(event, None) == {"statusCode": 200}
+    assert put_message.handler({"body": "{}"}, None)["statusCode"] == 400  # no requestContext

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import uuid
 from typing import Any
@@ -14,7 +15,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from core.config import ROUTES
-from handlers.routes import WEBSOCKET_ROUTES
+from handlers.events import RestEvent, WebSocketEvent
+from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES
 
 pytestmark = pytest.mark.anyio
 
@@ -230,9 +232,7 @@ async def test_boto3_is_refused_a_payload_over_128_kb(gateway, open_client):
 # --- events as API Gateway shapes them ----------------------------------------------------
 
 
-async def test_handlers_get_api_gateway_shaped_events(start_gateway, open_client):
-    events: list[dict[str, Any]] = []
-
+def _recording(routes: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
     def recording(handle: Any) -> Any:
         async def wrapped(event: dict[str, Any], app: Any) -> dict[str, Any]:
             events.append(event)
@@ -240,8 +240,13 @@ async def test_handlers_get_api_gateway_shaped_events(start_gateway, open_client
 
         return wrapped
 
-    routes = {key: recording(handle) for key, handle in WEBSOCKET_ROUTES.items()}
-    gateway = await start_gateway(websocket_routes=routes)
+    return {key: recording(handle) for key, handle in routes.items()}
+
+
+async def test_handlers_get_api_gateway_shaped_events(start_gateway, open_client):
+    """What the gateway builds parses through the handlers' own view of an event."""
+    raw: list[dict[str, Any]] = []
+    gateway = await start_gateway(websocket_routes=_recording(WEBSOCKET_ROUTES, raw))
     first = await open_client(gateway)
     session_id = await first.session_id()
     second = await open_client(gateway, session_id)
@@ -249,45 +254,60 @@ async def test_handlers_get_api_gateway_shaped_events(start_gateway, open_client
     await second.ws.send(body)
     await second.recv_type("history")
     await second.ws.close(code=1000, reason="bye")
-    await until(
-        lambda: _async(any(e["requestContext"]["eventType"] == "DISCONNECT" for e in events))
-    )
+    await until(lambda: _async(any(e["requestContext"]["eventType"] == "DISCONNECT" for e in raw)))
 
+    events = [WebSocketEvent.parse(event) for event in raw]
     connect_plain, _default, connect_query, message, disconnect = events
     host = f"127.0.0.1:{gateway.port}"
-    for event in events:
-        context = event["requestContext"]
-        assert GATEWAY_ID.match(context["connectionId"])
-        assert GATEWAY_ID.match(context["requestId"])
-        assert context["stage"] == "local"
-        assert context["domainName"] == host
-        assert context["messageDirection"] == "IN"
-        assert context["identity"]["sourceIp"] == "127.0.0.1"
-        assert isinstance(context["connectedAt"], int)
-        assert context["requestTimeEpoch"] >= context["connectedAt"]
-        assert re.match(r"^\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000$", context["requestTime"])
-        assert event["isBase64Encoded"] is False
+    for event, shaped in zip(events, raw, strict=True):
+        assert GATEWAY_ID.match(event.connection_id)
+        assert GATEWAY_ID.match(event.request_id)
+        assert (event.stage, event.domain_name) == ("local", host)
+        assert event.identity.source_ip == "127.0.0.1"
+        assert event.identity.user_agent  # the client's own User-Agent header
+        assert event.request_time_epoch >= event.connected_at
+        assert shaped["requestContext"]["messageDirection"] == "IN"
+        requested = shaped["requestContext"]["requestTime"]
+        assert re.match(r"^\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000$", requested)
+        assert shaped["isBase64Encoded"] is False
+    assert len({e.api_id for e in events}) == 1
 
-    assert connect_plain["requestContext"]["routeKey"] == "$connect"
-    assert connect_plain["requestContext"]["eventType"] == "CONNECT"
-    assert "queryStringParameters" not in connect_plain
-    assert connect_plain["headers"]["Host"] == host
-    assert connect_plain["multiValueHeaders"]["Host"] == [host]
-    assert connect_query["queryStringParameters"] == {"sessionId": session_id}
-    assert connect_query["multiValueQueryStringParameters"] == {"sessionId": [session_id]}
+    assert (connect_plain.route_key, connect_plain.event_type) == ("$connect", "CONNECT")
+    assert "queryStringParameters" not in raw[0] and connect_plain.query == {}
+    assert connect_plain.headers["Host"] == host
+    assert raw[0]["multiValueHeaders"]["Host"] == [host]
+    assert connect_query.query == {"sessionId": session_id}
+    assert raw[2]["multiValueQueryStringParameters"] == {"sessionId": [session_id]}
 
-    assert message["requestContext"]["routeKey"] == "getMessages"
-    assert message["requestContext"]["eventType"] == "MESSAGE"
-    assert GATEWAY_ID.match(message["requestContext"]["messageId"])
-    assert message["body"] == body
-    assert (
-        message["requestContext"]["connectionId"] == connect_query["requestContext"]["connectionId"]
-    )
+    assert (message.route_key, message.event_type) == ("getMessages", "MESSAGE")
+    assert message.message_id is not None and GATEWAY_ID.match(message.message_id)
+    assert message.body == body
+    assert message.connection_id == connect_query.connection_id
+    assert message.connected_at == connect_query.connected_at
 
-    assert disconnect["requestContext"]["routeKey"] == "$disconnect"
-    assert disconnect["requestContext"]["disconnectStatusCode"] == 1000
-    assert "'1000'" in disconnect["requestContext"]["disconnectReason"]
-    assert "bye" in disconnect["requestContext"]["disconnectReason"]
+    assert (disconnect.route_key, disconnect.event_type) == ("$disconnect", "DISCONNECT")
+    assert disconnect.connection_id == connect_query.connection_id
+    assert disconnect.disconnect_status_code == 1000
+    assert disconnect.disconnect_reason is not None
+    assert "'1000'" in disconnect.disconnect_reason and "bye" in disconnect.disconnect_reason
+
+
+async def test_the_rest_handler_gets_an_api_gateway_shaped_event(start_gateway, open_client):
+    raw: list[dict[str, Any]] = []
+    gateway = await start_gateway(rest_routes=_recording(REST_ROUTES, raw))
+    session_id = await (await open_client(gateway)).session_id()
+    url = f"{gateway.management_url}/api/v1/chat/sessions/{session_id}/reply/generate?x=1"
+    async with aiohttp.ClientSession() as http, http.post(url, json={"message": "日本"}) as r:
+        assert r.status == 202
+
+    (event,) = [RestEvent.parse(e) for e in raw]
+    assert (event.http_method, event.path_parameters) == ("POST", {"sessionId": session_id})
+    assert event.resource == "/api/v1/chat/sessions/{sessionId}/reply/generate"
+    assert event.path == f"/api/v1/chat/sessions/{session_id}/reply/generate"
+    assert json.loads(event.body or "") == {"message": "日本"}
+    assert event.query == {"x": "1"}
+    assert event.headers["Content-Type"].startswith("application/json")
+    assert event.stage == "local" and event.identity.source_ip == "127.0.0.1"
 
 
 async def _async(value: bool) -> bool:

@@ -1,0 +1,89 @@
+"""What every handler does first and last: parse the event once, map errors to answers.
+
+``websocket_route`` and ``rest_route`` turn a handler of a typed event into the entry
+API Gateway (and the local gateway, and ``lambda_entry``) calls with the raw event: the
+event is parsed once there, and a malformed one is answered 400 without reaching the
+handler.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from adapters.bootstrap import App
+from core.errors import AzuchiError, ConnectionGone, InvalidInput, NotFound
+from core.protocol import parse_client_frame
+from handlers.events import Event, Handle, MalformedEvent, Response, RestEvent, WebSocketEvent
+
+log = logging.getLogger(__name__)
+
+OK: Response = {"statusCode": 200}
+
+
+def status_for(error: AzuchiError) -> int:
+    if isinstance(error, InvalidInput):
+        return 400
+    if isinstance(error, NotFound):
+        return 404
+    return 500
+
+
+def error_response(error: AzuchiError) -> Response:
+    body = {"code": error.code, "message": error.message}
+    return {
+        "statusCode": status_for(error),
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(body),
+    }
+
+
+def _malformed(error: MalformedEvent, raw: object) -> Response:
+    log.error("refused a malformed event (%s): %.200r", error, raw)
+    return error_response(error)
+
+
+def websocket_route(handle: Callable[[WebSocketEvent, App], Awaitable[Response]]) -> Handle:
+    """The raw-event entry of a WebSocket route handler."""
+
+    @functools.wraps(handle)
+    async def entry(raw: Event, app: App) -> Response:
+        try:
+            event = WebSocketEvent.parse(raw)
+        except MalformedEvent as error:
+            return _malformed(error, raw)
+        return await handle(event, app)
+
+    return entry
+
+
+def rest_route(handle: Callable[[RestEvent, App], Awaitable[Response]]) -> Handle:
+    """The raw-event entry of a REST route handler."""
+
+    @functools.wraps(handle)
+    async def entry(raw: Event, app: App) -> Response:
+        try:
+            event = RestEvent.parse(raw)
+        except MalformedEvent as error:
+            return _malformed(error, raw)
+        return await handle(event, app)
+
+    return entry
+
+
+async def frame_route(
+    event: WebSocketEvent, app: App, run: Callable[[str, dict[str, Any]], Awaitable[object]]
+) -> Response:
+    """A client frame's route: parse, run, and turn a domain error into an ``error`` frame
+    for that client. The answer to API Gateway is 200 either way (the client was told)."""
+    frame = parse_client_frame(event.body) or {}
+    try:
+        await run(event.connection_id, frame)
+    except ConnectionGone:
+        pass  # the client left; nothing to tell
+    except AzuchiError as error:
+        await app.chat.report(event.connection_id, error, frame)
+    return OK
