@@ -7,7 +7,8 @@
     http://HOST:PORT/_azuchi/stats                 counters for the cost model (stats.py)
 
 The routes are handed in (``handlers.routes`` in production), so the same handler functions
-that run in Lambda run here unchanged, and this package never imports the handlers.
+that run in Lambda run here unchanged, and this package never imports the handlers; so are
+the functions they run as (``handlers.functions``), which the stats count by.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from adapters.local_gateway.events import new_api_id
 from adapters.local_gateway.frontend import DEFAULT_FRONTEND_DIR, Frontend
 from adapters.local_gateway.management import ManagementApi
 from adapters.local_gateway.rest import RestApi
-from adapters.local_gateway.stats import STATS_PATH, GatewayStats
+from adapters.local_gateway.stats import STATS_PATH, DeployedFunction, GatewayStats
 from adapters.local_gateway.websocket import RouteHandler, WebSocketApi
 
 log = logging.getLogger(__name__)
@@ -100,14 +101,17 @@ async def serving(
     *,
     websocket_routes: Mapping[str, RouteHandler],
     rest_routes: Mapping[str, RouteHandler],
+    functions: Sequence[DeployedFunction] = (),
     host: str = "127.0.0.1",
     port: int = 8000,
     frontend_dir: Path = DEFAULT_FRONTEND_DIR,
 ) -> AsyncIterator[RunningGateway]:
     """Serves ``app`` on host:port (port 0: any free port) until the block ends, with the
-    app's reply launcher running for as long. On exit every client is closed with 1001."""
+    app's reply launcher running for as long. On exit every client is closed with 1001.
+    ``functions`` (``handlers.functions.FUNCTIONS``) name what each route runs as in the
+    stats the cost model reads."""
     connections: dict[str, ClientConnection] = {}
-    stats = GatewayStats()
+    stats = GatewayStats(functions)
     wrap_run = getattr(app.launcher, "wrap_run", None)
     if callable(wrap_run):
         wrap_run(stats.wrap_reply_run)
