@@ -55,7 +55,8 @@ $(INFRA_VENV)/.stamp:
 infra-lint: $(INFRA_VENV)/.stamp $(VENV)/.dev
 	$(BIN)/python -m pytest tests/infra/test_template_lint.py -q
 
-# The Lambda folders infra/template.yaml deploys: make package [PROFILE=redis] [MODEL=openai]
+# The Lambda folders infra/template.yaml deploys (tooling/package.py, one per function of
+# handlers/functions.py): make package [PROFILE=redis] [MODEL=openai]
 PROFILE ?= lean
 MODEL   ?= bedrock
 package: $(VENV)/.runtime

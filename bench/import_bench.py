@@ -22,16 +22,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HANDLERS = (
-    "handlers.connect",
-    "handlers.disconnect",
-    "handlers.default",
-    "handlers.put_message",
-    "handlers.get_messages",
-    "handlers.stop_generation",
-    "handlers.generate_reply",
-    "handlers.reply_worker",
-)
+sys.path.insert(0, str(ROOT))
+
+from handlers.functions import FUNCTIONS  # noqa: E402  (pure data: imports nothing)
+
+HANDLERS = tuple(f.module for f in FUNCTIONS)
 BASELINES = ("boto3", "aioboto3")
 
 

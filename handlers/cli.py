@@ -2,6 +2,7 @@
 
     azuchi serve [--host 127.0.0.1] [--port 8000] [--stage local]
     azuchi tables create
+    azuchi load | cost | package ...   (from a checkout: load_tests/, costmodel/, tooling/)
 
 runs the whole stack in one process: the local API Gateway (WebSocket, @connections, REST)
 in front of the same handlers Lambda runs, and the frontend. Settings come from ``AZUCHI_*``
@@ -23,30 +24,59 @@ _IMPORTED_AT = time.perf_counter()  # first, so the startup time covers the impo
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import contextlib  # noqa: E402
-import importlib  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
 from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 from adapters.bootstrap import App, build_app  # noqa: E402
 from adapters.local_gateway import serving  # noqa: E402
 from adapters.registry import UnknownAdapter  # noqa: E402
 from adapters.settings import Settings, SettingsError  # noqa: E402
+from handlers.functions import FUNCTIONS  # noqa: E402
 from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES  # noqa: E402
 
 log = logging.getLogger("azuchi")
 
-# Commands that live with their feature. Each module has ``register(commands)``, which adds
-# its subparser and sets ``run`` (taking the parsed args, returning an exit code); it keeps
-# heavy imports inside ``run`` so that ``azuchi serve`` starts no slower.
-EXTRA_COMMANDS = ("load_tests.cli", "load_tests.cost_cli", "handlers.package")
-
 EXIT_USAGE = 2  # a setting azuchi cannot use (argparse uses 2 for bad flags too)
 EXIT_CANNOT_LISTEN = 1
+EXIT_UNAVAILABLE = 1
+
+Register = Callable[[Any], None]  # adds a subparser to argparse's subcommands; sets ``run``
+
+
+# Commands that run from a checkout: their code lives outside the runtime packages, in
+# load_tests/, costmodel/ and tooling/. Each module's ``register(commands)`` adds its
+# subparser and sets ``run``, keeping heavy imports inside ``run`` so that ``azuchi serve``
+# starts no slower. Each is an import statement, not a string, and only its own package
+# missing makes a stand-in (``_add_checkout_command``): any other import error is raised.
+def _load_command() -> Register:
+    from load_tests.cli import register
+
+    return register
+
+
+def _cost_command() -> Register:
+    from costmodel.cli import register
+
+    return register
+
+
+def _package_command() -> Register:
+    from tooling.package import register
+
+    return register
+
+
+CHECKOUT_COMMANDS: tuple[tuple[str, str, Callable[[], Register]], ...] = (
+    ("load", "load_tests", _load_command),
+    ("cost", "costmodel", _cost_command),
+    ("package", "tooling", _package_command),
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,9 +108,43 @@ def _parser() -> argparse.ArgumentParser:
     )
     tables.add_argument("action", choices=["create"], help="create the missing tables, TTL on")
     tables.set_defaults(run=_tables)
-    for module_name in EXTRA_COMMANDS:
-        importlib.import_module(module_name).register(commands)
+    for name, package, find in CHECKOUT_COMMANDS:
+        _add_checkout_command(commands, name, package, find)
     return parser
+
+
+def _add_checkout_command(
+    commands: Any, name: str, package: str, find: Callable[[], Register]
+) -> None:
+    """Registers ``azuchi <name>``; if ``package`` is not importable (azuchi installed
+    without its checkout), a stand-in that says so. Any other import error is a bug and
+    is raised as it is."""
+    try:
+        register = find()
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] != package:
+            raise
+        reason = str(error)  # ``error`` is unbound once the except block ends
+        missing = commands.add_parser(
+            name,
+            help=f"(needs an azuchi checkout: {package}/ is not installed)",
+            add_help=False,
+            prefix_chars="\0",  # no flag of the real command is an error here: all are ignored
+        )
+        missing.add_argument("ignored", nargs="*", help=argparse.SUPPRESS)
+        missing.set_defaults(run=lambda _args: _unavailable(name, package, reason))
+        return
+    register(commands)
+
+
+def _unavailable(name: str, package: str, reason: str) -> int:
+    print(
+        f"azuchi {name}: this command runs from a checkout of azuchi, and its package "
+        f"{package}/ is not importable here ({reason}). In a clone, `make .venv/.dev` "
+        f"installs it; then run .venv/bin/azuchi {name}.",
+        file=sys.stderr,
+    )
+    return EXIT_UNAVAILABLE
 
 
 def _tables(args: argparse.Namespace) -> int:
@@ -160,7 +224,12 @@ async def _run(app: App, host: str, port: int) -> None:
 
 async def _serve_until(stop: asyncio.Event, app: App, host: str, port: int) -> None:
     async with serving(
-        app, websocket_routes=WEBSOCKET_ROUTES, rest_routes=REST_ROUTES, host=host, port=port
+        app,
+        websocket_routes=WEBSOCKET_ROUTES,
+        rest_routes=REST_ROUTES,
+        functions=FUNCTIONS,
+        host=host,
+        port=port,
     ) as gateway:
         ready_ms = (time.perf_counter() - _IMPORTED_AT) * 1000
         age_ms = _process_age_ms()

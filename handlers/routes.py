@@ -1,28 +1,32 @@
-"""Which handler serves which API Gateway route (the template maps the same names)."""
+"""Which handler serves which API Gateway route, as the deployment facts say.
+
+The route keys and the function serving each come from ``handlers.functions`` (the template
+is checked against the same list); here they become the ``handle`` coroutines the local
+gateway calls. A function's module is imported by its name, as Lambda resolves the
+template's ``Handler``, so that the list of functions is written once.
+"""
 
 from __future__ import annotations
 
-from handlers import (
-    connect,
-    default,
-    disconnect,
-    generate_reply,
-    get_messages,
-    put_message,
-    stop_generation,
-)
+import importlib
+
 from handlers.events import Handle
+from handlers.functions import FUNCTIONS, LambdaFunction, Trigger
 
-WEBSOCKET_ROUTES: dict[str, Handle] = {
-    "$connect": connect.handle,
-    "$disconnect": disconnect.handle,
-    "$default": default.handle,
-    "putMessage": put_message.handle,
-    "getMessages": get_messages.handle,
-    "stopGeneration": stop_generation.handle,
-}
 
-# REST route key, as API Gateway writes it for a proxy resource.
-REST_ROUTES: dict[str, Handle] = {
-    "POST /api/v1/chat/sessions/{sessionId}/reply/generate": generate_reply.handle,
-}
+def _routes(trigger: Trigger) -> dict[str, Handle]:
+    def handle(function: LambdaFunction) -> Handle:
+        found: Handle = importlib.import_module(function.module).handle
+        return found
+
+    return {
+        route: handle(function)
+        for function in FUNCTIONS
+        if function.trigger == trigger
+        for route in function.routes
+    }
+
+
+WEBSOCKET_ROUTES: dict[str, Handle] = _routes("websocket")
+# REST route keys, as API Gateway writes them for a proxy resource ("POST /api/...").
+REST_ROUTES: dict[str, Handle] = _routes("rest")

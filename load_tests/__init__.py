@@ -1,1 +1,2 @@
-"""Load tests of concurrent sessions, and the cost model built on what they measure."""
+"""The load generator: concurrent chat sessions against azuchi, checked and measured
+(``azuchi load``). Its ``operations`` record is what the cost model (``costmodel``) prices."""

@@ -23,15 +23,8 @@ from load_tests.checks import Tally, check_live, check_session
 from load_tests.client import Traffic, WsClient
 from load_tests.harness import LoadConfig, User
 from load_tests.local import ScriptedLoad, local_azuchi, local_relay
-from load_tests.stats import (
-    Metrics,
-    client_operations,
-    coalescing,
-    compare,
-    percentile,
-    server_operations,
-    summary,
-)
+from load_tests.operations import client_operations, server_operations
+from load_tests.stats import Metrics, coalescing, compare, percentile, summary
 
 STATS_PATH = "/_azuchi/stats"
 LAG_TICK_S = 0.1

@@ -1,4 +1,5 @@
-"""Latency figures of a run, the ``operations`` record, and the relay comparison.
+"""Latency figures of a run and the relay comparison (the ``operations`` record the cost
+model reads is ``load_tests.operations``).
 
 Times are taken on the client when a frame is read, so they include the client's own
 event-loop delay; the harness measures that delay too (``loop_lag_ms``) so a reader can
@@ -11,10 +12,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from load_tests.client import Traffic
-
-MEMORY_MB = {"connect": 128, "disconnect": 128, "reply_worker": 512}
-DEFAULT_MEMORY_MB = 256
 USAGE_KEYS = {
     "inputTokens": "input_tokens",
     "outputTokens": "output_tokens",
@@ -83,81 +80,6 @@ def coalescing(metrics: Metrics) -> dict[str, Any]:
         "output_tokens": int(tokens),
         "frames_per_token": round(frames / tokens, 4) if tokens else None,
     }
-
-
-def client_operations(metrics: Metrics, traffic: Traffic, duration_s: float) -> dict[str, Any]:
-    """Estimates from what the clients saw (a deployed target has no stats endpoint).
-    Handler durations are client round trips, so upper bounds; a disconnect is billed the
-    1 ms minimum since the client cannot see it run."""
-    gets = len(metrics.history_ms)
-
-    def fn(name: str, invocations: int, duration_ms: float) -> dict[str, Any]:
-        memory = MEMORY_MB.get(name, DEFAULT_MEMORY_MB)
-        return {
-            "invocations": invocations,
-            "duration_ms": round(duration_ms, 3),
-            "memory_mb": memory,
-        }
-
-    return {
-        "source": "client",
-        "duration_s": round(duration_s, 3),
-        "turns": metrics.replies,
-        "apigw": {
-            "inbound_messages": traffic.units_out,
-            "outbound_messages": traffic.units_in,
-            "connection_minutes": round(traffic.connected_ms / 60_000, 6),
-        },
-        "lambda": {
-            "connect": fn("connect", traffic.connects, traffic.connect_ms),
-            "disconnect": fn("disconnect", traffic.connects, float(traffic.connects)),
-            "put_message": fn("put_message", len(metrics.put_ms), sum(metrics.put_ms)),
-            "get_messages": fn("get_messages", gets, sum(metrics.history_ms)),
-            "reply_worker": fn("reply_worker", len(metrics.put_ms), sum(metrics.reply_ms)),
-        },
-        "dynamodb": {"read_units": 0.0, "write_units": 0.0, "measured": False},
-        "redis": {"commands": 0, "measured": False},
-        "model": model_usage(metrics),
-    }
-
-
-def server_operations(
-    before: dict[str, Any], after: dict[str, Any], metrics: Metrics
-) -> dict[str, Any]:
-    """The difference of two ``/_azuchi/stats`` snapshots, plus model usage from done frames."""
-    apigw_b, apigw_a = before["apigw"], after["apigw"]
-    functions: dict[str, Any] = {}
-    for name, entry in after["lambda"].items():
-        old = before["lambda"].get(name, {"invocations": 0, "duration_ms": 0.0})
-        invocations = entry["invocations"] - old["invocations"]
-        if invocations:
-            functions[name] = {
-                "invocations": invocations,
-                "duration_ms": round(entry["duration_ms"] - old["duration_ms"], 3),
-                "memory_mb": entry.get("memory_mb", MEMORY_MB.get(name, DEFAULT_MEMORY_MB)),
-            }
-    dyn_b, dyn_a = before["dynamodb"], after["dynamodb"]
-    return {
-        "source": "server",
-        "duration_s": round((after["at_ms"] - before["at_ms"]) / 1000, 3),
-        "turns": metrics.replies,
-        "apigw": {
-            key: round(apigw_a[key] - apigw_b[key], 6)
-            for key in ("inbound_messages", "outbound_messages", "connection_minutes")
-        },
-        "lambda": functions,
-        "dynamodb": {
-            "read_units": round(dyn_a["read_units"] - dyn_b["read_units"], 3),
-            "write_units": round(dyn_a["write_units"] - dyn_b["write_units"], 3),
-            "measured": bool(dyn_a.get("measured")),
-        },
-        "redis": after.get("redis", {"commands": 0, "measured": False}),
-        "model": model_usage(metrics),
-    }
-
-
-def model_usage(metrics: Metrics) -> dict[str, Any]:
-    return {"model_id": metrics.model_id, **metrics.usage}
 
 
 def compare(azuchi: dict[str, Any], relay: dict[str, Any]) -> dict[str, Any]:

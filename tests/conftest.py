@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from adapters.bootstrap import build_app
 from adapters.local_gateway import RunningGateway, serving
 from adapters.settings import Settings
+from handlers.functions import FUNCTIONS
 from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES
 
 # The scripted model streams as fast as it can, deltas coalesce over 20 ms and a stop is
@@ -87,6 +88,7 @@ async def start_gateway() -> AsyncIterator[Callable[..., Any]]:
                     app,
                     websocket_routes=websocket_routes or WEBSOCKET_ROUTES,
                     rest_routes=rest_routes or REST_ROUTES,
+                    functions=FUNCTIONS,
                     host="127.0.0.1",
                     port=0,
                 )

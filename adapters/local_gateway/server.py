@@ -7,14 +7,15 @@
     http://HOST:PORT/_azuchi/stats                 counters for the cost model (stats.py)
 
 The routes are handed in (``handlers.routes`` in production), so the same handler functions
-that run in Lambda run here unchanged, and this package never imports the handlers.
+that run in Lambda run here unchanged, and this package never imports the handlers; so are
+the functions they run as (``handlers.functions``), which the stats count by.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from adapters.local_gateway.events import new_api_id
 from adapters.local_gateway.frontend import DEFAULT_FRONTEND_DIR, Frontend
 from adapters.local_gateway.management import ManagementApi
 from adapters.local_gateway.rest import RestApi
-from adapters.local_gateway.stats import STATS_PATH, GatewayStats
+from adapters.local_gateway.stats import STATS_PATH, DeployedFunction, GatewayStats
 from adapters.local_gateway.websocket import RouteHandler, WebSocketApi
 
 log = logging.getLogger(__name__)
@@ -98,15 +99,18 @@ async def serving(
     *,
     websocket_routes: Mapping[str, RouteHandler],
     rest_routes: Mapping[str, RouteHandler],
+    functions: Sequence[DeployedFunction] = (),
     host: str = "127.0.0.1",
     port: int = 8000,
     frontend_dir: Path = DEFAULT_FRONTEND_DIR,
 ) -> AsyncIterator[RunningGateway]:
     """Serves ``app`` on host:port (port 0: any free port) for as long as the block runs,
     inside ``async with app`` (the app starts with the server and closes with it: its
-    launcher, its clients). On exit every client is closed with 1001."""
+    launcher, its clients). On exit every client is closed with 1001. ``functions``
+    (``handlers.functions.FUNCTIONS``) name what each route runs as in the stats the cost
+    model reads."""
     connections: dict[str, ClientConnection] = {}
-    stats = GatewayStats(app.meters)
+    stats = GatewayStats(functions, app.meters)
     app.observe_replies(stats.wrap_reply_run)
     web_app, sockets = build_web_app(
         app, websocket_routes, rest_routes, connections, frontend_dir, stats

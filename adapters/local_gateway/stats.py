@@ -8,11 +8,13 @@ takes the difference (``load_tests``), so concurrent readers never reset each ot
 Where each figure comes from:
 - inbound messages and the route functions: every handler invocation is wrapped
   (``wrap_routes``); a MESSAGE event's body is one inbound message, ⌈bytes / 32 KB⌉ units;
+  which function a route runs as, and its memory size, are the deployment facts handed in
+  (``handlers.functions`` in production);
 - outbound messages: every frame a client socket sends (``sent``), whether it came through
   the in-process transport or a POST to @connections;
 - connection minutes: from each connection's ``connectedAt`` to its ``$disconnect``, plus
   the open time so far of connections still open when read;
-- reply_worker: each run of the reply launcher (``wrap_reply_run``) — on AWS one
+- the reply worker: each run of the reply launcher (``wrap_reply_run``) — on AWS one
   asynchronous invocation per launch, lasting as long as the reply streams;
 - DynamoDB: the app's ``dynamodb`` meter, which the DynamoDB plugin opens when
   ``AZUCHI_DYNAMODB_METER`` is on.
@@ -23,9 +25,9 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -34,18 +36,22 @@ from core.config import BILLING_FRAME_BYTES
 
 STATS_PATH = "/_azuchi/stats"
 
-# The function each route runs as on AWS (the template's names), and its memory size.
-FUNCTION_NAMES = {
-    "$connect": "connect",
-    "$disconnect": "disconnect",
-    "$default": "default",
-    "putMessage": "put_message",
-    "getMessages": "get_messages",
-    "stopGeneration": "stop_generation",
-}
-MEMORY_MB = {"connect": 128, "disconnect": 128, "reply_worker": 512}
-DEFAULT_MEMORY_MB = 256
-REPLY_WORKER = "reply_worker"
+REPLY_RUNS = "reply runs"  # the name reply runs are counted under when no function is given
+
+
+class DeployedFunction(Protocol):
+    """What the stats need of a deployment fact (``handlers.functions.LambdaFunction``,
+    handed in by the caller so that this package never imports the handlers)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def trigger(self) -> str: ...  # "websocket", "rest" or "launcher"
+    @property
+    def routes(self) -> tuple[str, ...]: ...
+    @property
+    def memory_mb(self) -> int: ...
+
 
 Handler = Callable[[dict[str, Any], Any], Awaitable[dict[str, Any]]]
 RunPending = Callable[[str], Awaitable[object]]
@@ -56,31 +62,33 @@ def billing_units(size: int) -> int:
     return max(1, math.ceil(size / BILLING_FRAME_BYTES))
 
 
-def function_name(route_key: str) -> str:
-    """``putMessage`` → ``put_message``; REST keys (``POST /api/...``) → ``generate_reply``."""
-    if route_key in FUNCTION_NAMES:
-        return FUNCTION_NAMES[route_key]
-    return "generate_reply" if " " in route_key else route_key
-
-
 @dataclass(slots=True)
 class FunctionStats:
     invocations: int = 0
     duration_ms: float = 0.0
+    memory_mb: int | None = None  # the deployed size; None when no fact was given
 
-    def to_json(self, name: str) -> dict[str, Any]:
-        return {
-            "invocations": self.invocations,
-            "duration_ms": round(self.duration_ms, 3),
-            "memory_mb": MEMORY_MB.get(name, DEFAULT_MEMORY_MB),
-        }
+    def to_json(self) -> dict[str, Any]:
+        counted = {"invocations": self.invocations, "duration_ms": round(self.duration_ms, 3)}
+        return counted if self.memory_mb is None else {**counted, "memory_mb": self.memory_mb}
 
 
 class GatewayStats:
-    """Monotonic counters of one gateway; ``snapshot()`` is what the endpoint returns."""
+    """Monotonic counters of one gateway; ``snapshot()`` is what the endpoint returns.
 
-    def __init__(self, meters: Mapping[str, Meter] | None = None) -> None:
+    ``functions`` say which function each route runs as on AWS and its memory size; without
+    them each route is counted under its own key, reply runs under ``REPLY_RUNS``, with no
+    memory size (the cost model then asks for one). ``meters`` are the app's."""
+
+    def __init__(
+        self, functions: Iterable[DeployedFunction] = (), meters: Mapping[str, Meter] | None = None
+    ) -> None:
         self._meters: Mapping[str, Meter] = meters if meters is not None else {}
+        facts = tuple(functions)
+        self._function_of = {route: f.name for f in facts for route in f.routes}
+        self._memory_mb = {f.name: f.memory_mb for f in facts}
+        launched = [f.name for f in facts if f.trigger == "launcher"]
+        self._reply_worker = launched[0] if launched else REPLY_RUNS
         self.started_at_ms = _now_ms()
         self.inbound_frames = 0
         self.inbound_units = 0
@@ -108,12 +116,12 @@ class GatewayStats:
             try:
                 return await run(session_id)
             finally:
-                self._record(REPLY_WORKER, started)
+                self._record(self._reply_worker, started)
 
         return timed
 
     def _timed_route(self, route_key: str, handler: Handler) -> Handler:
-        name = function_name(route_key)
+        name = self._function_of.get(route_key, route_key)
 
         async def timed(event: dict[str, Any], context: Any) -> dict[str, Any]:
             ctx = event.get("requestContext") or {}
@@ -137,7 +145,9 @@ class GatewayStats:
         return timed
 
     def _record(self, name: str, started: float) -> None:
-        entry = self.functions.setdefault(name, FunctionStats())
+        entry = self.functions.get(name)
+        if entry is None:
+            entry = self.functions[name] = FunctionStats(memory_mb=self._memory_mb.get(name))
         entry.invocations += 1
         entry.duration_ms += (time.perf_counter() - started) * 1000
 
@@ -160,7 +170,7 @@ class GatewayStats:
                 "outbound_bytes": self.outbound_bytes,
                 "open_connections": len(self._open),
             },
-            "lambda": {name: f.to_json(name) for name, f in sorted(self.functions.items())},
+            "lambda": {name: f.to_json() for name, f in sorted(self.functions.items())},
             "dynamodb": dynamodb_units(self._meters),
             "redis": {"commands": 0, "measured": False},
         }

@@ -69,6 +69,10 @@ def broken(change) -> dict[str, Any]:
             "operations.lambda.put_message.duration_ms must be a number",
         ),
         (
+            broken(lambda o: o["lambda"].update(warmer={"invocations": 1, "duration_ms": 5})),
+            "operations.lambda.warmer has no memory_mb and is not a function of the template",
+        ),
+        (
             broken(lambda o: o["model"].update(model_id=42)),
             "operations.model.model_id must be a model id string",
         ),

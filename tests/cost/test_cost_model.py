@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from adapters.pricing.table import load_price_table
-from load_tests import cost
-from load_tests.cost_inputs import Shape, Traffic, parse_operations, read_traffic
-from load_tests.cost_reference import REFERENCE_RUN
-from load_tests.cost_units import run_units, state_units
+from costmodel import pricing
+from costmodel.inputs import Shape, Traffic, parse_operations, read_traffic
+from costmodel.reference import REFERENCE_RUN
+from costmodel.units import run_units, state_units
+from handlers.functions import BY_NAME
 
 PRICES = load_price_table()
 SHAPE = Shape(heartbeat_ms=1_000, history_items=20, message_ttl_days=7, memory_ttl_days=20)
@@ -72,12 +73,12 @@ def traffic(tmp_path: Path) -> Traffic:
     return read_traffic(path)
 
 
-def bill(profile: str, traffic: Traffic, record: dict[str, Any] = RECORD) -> cost.ProfileCost:
+def bill(profile: str, traffic: Traffic, record: dict[str, Any] = RECORD) -> pricing.ProfileCost:
     units = run_units(parse_operations(record, "test"), traffic, SHAPE)
-    return cost.price_profile(profile, units, traffic, SHAPE, PRICES)
+    return pricing.price_profile(profile, units, traffic, SHAPE, PRICES)
 
 
-def line(b: cost.ProfileCost, label: str) -> cost.LineItem:
+def line(b: pricing.ProfileCost, label: str) -> pricing.LineItem:
     return next(i for i in b.items if i.label.startswith(label))
 
 
@@ -142,7 +143,7 @@ def test_a_run_with_the_lock_and_memory_on_dynamodb_leaves_the_storage_its_own_u
 
 def test_lean_idles_at_zero_but_for_what_it_stores(traffic) -> None:
     assert bill("lean", traffic).idle_floor == 0.0  # nothing kept, no frontend: nothing at all
-    default = read_traffic(Path(cost.__file__).with_name("traffic.yaml"))
+    default = read_traffic(Path(pricing.__file__).with_name("traffic.yaml"))
     lean = bill("lean", default, REFERENCE_RUN)
     stored = {"DynamoDB storage", "Frontend (S3)"}
     assert all(i.idle == 0.0 for i in lean.items if i.label not in stored)
@@ -180,12 +181,31 @@ def test_redis_idles_at_the_cache_minimum_the_nat_gateway_and_the_endpoints(traf
 
 def test_seed_ones_estimate_is_compared_at_the_same_traffic(traffic) -> None:
     lean = bill("lean", traffic)
-    seed = cost.seed_one(lean)
+    seed = pricing.seed_one(lean)
     assert seed["seed_one_per_month"] == 2.30
     assert seed["lean_per_month"] == pytest.approx(lean.infra_per_month)
     reach = seed["lean_reaches_seed_one_at_turns"]
     assert reach is not None
     assert reach * lean.infra_per_1000_turns / 1000 + lean.idle_floor == pytest.approx(2.30)
+
+
+def test_a_function_counted_without_a_size_is_priced_at_its_deployed_memory(traffic) -> None:
+    # default and stop_generation are deployed at 128 MB (they were priced at 256 MB when
+    # the sizes were written in five places).
+    record = copy.deepcopy(RECORD)
+    record["operations"]["lambda"]["default"] = {"invocations": 1000, "duration_ms": 10_000.0}
+    record["operations"]["lambda"]["stop_generation"] = {"invocations": 100, "duration_ms": 2000}
+    units = run_units(parse_operations(record, "test"), traffic, SHAPE)
+    # per turn: 10 s x 0.125 GB over 1,000 turns, and 2 s x 0.125 GB
+    assert units.functions["default"].gb_s == pytest.approx(10 * 0.125 / 1000)
+    assert units.functions["stop_generation"].gb_s == pytest.approx(2 * 0.125 / 1000)
+    assert BY_NAME["default"].memory_mb == BY_NAME["stop_generation"].memory_mb == 128
+
+
+def test_the_reference_run_was_measured_at_the_deployed_sizes() -> None:
+    # docs/cost.md's figures come from it: they hold for what the template deploys
+    for name, counted in REFERENCE_RUN["operations"]["lambda"].items():
+        assert counted["memory_mb"] == BY_NAME[name].memory_mb, name
 
 
 def test_history_grows_with_the_session_until_it_is_capped() -> None:

@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from handlers import package
-from handlers.package import BOTOCORE_SERVICES, FUNCTIONS, ROOT
+from handlers.functions import BY_NAME
+from tooling import package
+from tooling.package import BOTOCORE_SERVICES, CODE_EXCLUDED, CODE_PACKAGES, ROOT
+
+FUNCTIONS = list(BY_NAME)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -66,12 +69,12 @@ def test_the_size_table_lists_every_function(built: tuple[Path, str]) -> None:
         assert f"{function} " in table and str(out / function) in table
 
 
-@pytest.mark.parametrize("function", list(FUNCTIONS))
+@pytest.mark.parametrize("function", FUNCTIONS)
 def test_each_folder_imports_its_handler_with_nothing_else_on_the_path(
     built: tuple[Path, str], function: str
 ) -> None:
     out, _ = built
-    packages = WORKER if FUNCTIONS[function] else ALL_FUNCTIONS
+    packages = WORKER if BY_NAME[function].talks_to_model else ALL_FUNCTIONS
     command = [sys.executable, "-I", "-S", "-B", "-c", IMPORT_ALL, str(out / function)]
     result = subprocess.run(
         [*command, f"handlers.{function}", *packages],
@@ -88,11 +91,14 @@ def test_only_the_worker_carries_the_model_sdk_and_no_folder_carries_local_code(
     assert (out / "reply_worker" / "openai").is_dir()
     for function in FUNCTIONS:
         folder = out / function
-        assert (folder / "openai").exists() == FUNCTIONS[function], function
+        assert (folder / "openai").exists() == BY_NAME[function].talks_to_model, function
         assert (folder / "redis").is_dir()  # the redis profile's lock and memory
         for absent in ("tests", "infra", "frontend", "bin", "adapters/local_gateway"):
             assert not (folder / absent).exists(), f"{function}/{absent}"
         assert not (folder / "handlers" / "cli.py").exists()
+        for checkout_only in ("tooling", "load_tests", "costmodel"):
+            assert not (folder / checkout_only).exists(), f"{function}/{checkout_only}"
+        assert (folder / "handlers" / "functions.py").is_file()  # routes read it at import
         assert not list(folder.rglob("__pycache__")), function
 
 
@@ -124,6 +130,13 @@ def test_botocore_keeps_only_the_services_azuchi_calls_and_can_build_their_clien
         text=True,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_every_excluded_path_is_local_only_code_that_exists() -> None:
+    # A moved module would leave its entry behind, excluding nothing or a newcomer.
+    for excluded in CODE_EXCLUDED:
+        assert excluded.split("/")[0] in CODE_PACKAGES, excluded
+        assert (ROOT / excluded).exists(), f"{excluded} is gone: drop it from CODE_EXCLUDED"
 
 
 def test_lean_functions_need_no_redis() -> None:

@@ -1,4 +1,6 @@
-"""infra/template.yaml agrees with the code: routes, handlers, settings and IAM.
+"""infra/template.yaml agrees with the code: the deployment facts (handlers/functions.py:
+each function's handler, folder, memory, timeout and the ports behind its grants), routes,
+settings and IAM.
 
 The IAM check is measured, not restated: every handler runs on DynamoDB Local through a
 client that records each call's table and action, and each function's policy must grant
@@ -7,6 +9,7 @@ exactly the tables its code path touched, with every action it used.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import re
 from collections.abc import Iterator
@@ -15,7 +18,7 @@ from typing import Any
 import pytest
 
 from adapters.dynamodb.tables import TEMPLATE, CfnTag, load_template, table_specs
-from handlers.package import FUNCTIONS
+from handlers.functions import BY_NAME
 from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES
 from tests.dynamodb.conftest import dynamo_env, dynamodb_endpoint  # noqa: F401  (fixtures)
 
@@ -28,6 +31,7 @@ FUNCTION_RESOURCES = {
     if r["Type"] == "AWS::Serverless::Function"
 }
 LEAN = {"LeanProfile": True, "RedisProfile": False, "BedrockModel": True}
+REDIS = {"LeanProfile": False, "RedisProfile": True, "BedrockModel": True}
 
 
 def _refs(value: Any) -> list[str]:
@@ -50,15 +54,134 @@ def _handler_module(props: dict[str, Any]) -> str:
     return module
 
 
-def test_every_function_names_an_importable_handler_and_its_packaged_folder() -> None:
-    folders = set()
-    for name, props in FUNCTION_RESOURCES.items():
-        module = _handler_module(props)
-        assert callable(importlib.import_module(module).handler), name
-        folder = module.removeprefix("handlers.")
-        assert props["CodeUri"] == f"../build/lambda/{folder}/", name
-        folders.add(folder)
-    assert folders == set(FUNCTIONS)  # azuchi package builds exactly these
+def _when(value: Any, conditions: dict[str, bool]) -> Any:
+    """``value`` with a top-level ``!If`` resolved (None for ``AWS::NoValue``)."""
+    if isinstance(value, CfnTag) and value.name == "If":
+        condition, when_true, when_false = value.value
+        value = when_true if conditions[condition] else when_false
+    if isinstance(value, CfnTag) and value.name == "Ref" and value.value == "AWS::NoValue":
+        return None
+    return value
+
+
+def _statements(props: dict[str, Any], conditions: dict[str, bool]) -> Iterator[dict[str, Any]]:
+    for policy in props["Policies"]:
+        for statement in policy["Statement"]:
+            if (resolved := _when(statement, conditions)) is not None:
+                yield resolved
+
+
+def ports_granted(props: dict[str, Any]) -> set[str]:
+    """The ports a function's template entry gives it the means to use: tables of the lean
+    profile, the VPC of the redis profile (lock and memory live in ElastiCache there),
+    @connections, invoking the worker, and the model (Bedrock, its variable)."""
+    ports = set()
+    tables: set[str] = set()
+    actions: set[str] = set()
+    for statement in _statements(props, LEAN):
+        actions |= set(statement["Action"])
+        resources = statement["Resource"]
+        for resource in resources if isinstance(resources, list) else [resources]:
+            tables |= {TABLE_OF[r] for r in _refs(resource) if r in TABLE_OF}
+    if tables & {"sessions", "connections", "messages"}:
+        ports.add("storage")
+    if "locks" in tables:
+        ports.add("lock")
+    if "agent_memory" in tables:
+        ports.add("memory")
+    if "execute-api:ManageConnections" in actions:
+        ports.add("transport")
+    if "lambda:InvokeFunction" in actions:
+        ports.add("launcher")
+    variables = (props.get("Environment") or {}).get("Variables", {})
+    if any(a.startswith("bedrock:") for a in actions) or "AZUCHI_MODEL" in variables:
+        ports.add("model")
+    in_vpc = _when(props.get("VpcConfig"), REDIS) is not None
+    assert in_vpc == bool(ports & {"lock", "memory"}), "only lock and memory need the VPC"
+    assert ("AZUCHI_REPLY_LAUNCHER" in variables) == ("launcher" in ports)
+    return ports
+
+
+def drift(template: dict[str, Any]) -> list[str]:
+    """Every way ``template``'s functions differ from handlers/functions.py, one line each."""
+    defaults = template["Globals"]["Function"]
+    deployed: dict[str, dict[str, Any]] = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        name = _handler_module(props).removeprefix("handlers.")
+        deployed[name] = {
+            "handler": props["Handler"],
+            "code_uri": props["CodeUri"],
+            "memory_mb": props.get("MemorySize", defaults["MemorySize"]),
+            "timeout_s": props.get("Timeout", defaults["Timeout"]),
+            "ports": ports_granted(props),
+            "resource": logical_id,
+        }
+    found = []
+    if set(deployed) != set(BY_NAME):
+        found.append(f"the template deploys {sorted(deployed)}, the facts list {sorted(BY_NAME)}")
+    for name, fact in BY_NAME.items():
+        if name not in deployed:
+            continue
+        expected = {
+            "handler": fact.handler,
+            "code_uri": f"../build/lambda/{fact.name}/",
+            "memory_mb": fact.memory_mb,
+            "timeout_s": fact.timeout_s,
+            "ports": set(fact.ports),
+        }
+        got = deployed[name]
+        found += [
+            f"{got['resource']} ({name}): the template's {key} is {got[key]!r}, "
+            f"handlers/functions.py says {want!r}"
+            for key, want in expected.items()
+            if got[key] != want
+        ]
+    return found
+
+
+def test_the_template_deploys_each_function_as_the_deployment_facts_say() -> None:
+    assert drift(TEMPLATE_DOC) == []
+    for fact in BY_NAME.values():
+        assert callable(importlib.import_module(fact.module).handler), fact.name
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda r: r["DefaultFunction"]["Properties"].update(MemorySize=256), "memory_mb is 256"),
+        (lambda r: r["ConnectFunction"]["Properties"].pop("Timeout"), "timeout_s is 10"),
+        (lambda r: r["ReplyWorkerFunction"]["Properties"].update(Timeout=900), "timeout_s is 900"),
+        (lambda r: r["GetMessagesFunction"]["Properties"].pop("MemorySize"), "memory_mb is 128"),
+        (
+            lambda r: r["PutMessageFunction"]["Properties"].update(CodeUri="../build/lambda/x/"),
+            "code_uri",
+        ),
+        (lambda r: r.pop("StopGenerationFunction"), "the template deploys"),
+    ],
+)
+def test_a_template_that_drifts_from_the_facts_is_named(change: Any, named: str) -> None:
+    template = copy.deepcopy(TEMPLATE_DOC)
+    change(template["Resources"])
+    (problem,) = drift(template)
+    assert named in problem
+
+
+def test_a_function_granted_a_port_it_does_not_declare_is_named() -> None:
+    template = copy.deepcopy(TEMPLATE_DOC)
+    statements = template["Resources"]["GetMessagesFunction"]["Properties"]["Policies"][0]
+    statements["Statement"].append(
+        {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": "*"}
+    )
+    variables = {"AZUCHI_REPLY_LAUNCHER": "lambda"}
+    template["Resources"]["GetMessagesFunction"]["Properties"]["Environment"] = {
+        "Variables": variables
+    }
+    (problem,) = drift(template)
+    assert "GetMessagesFunction (get_messages): the template's ports" in problem
+    assert "launcher" in problem
 
 
 def test_websocket_routes_are_the_codes_routes_each_on_its_handler() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from adapters.local_gateway.stats import billing_units
+from adapters.local_gateway.stats import REPLY_RUNS, GatewayStats, billing_units
+from handlers.functions import FUNCTIONS
 
 pytestmark = pytest.mark.anyio
 
@@ -29,6 +30,7 @@ async def test_a_chat_is_counted_as_frames_invocations_and_connection_time(gatew
     await client.send(action="putMessage", message="hello", clientMessageId="m1")
     received = await client.recv_type("done")
     await client.history()  # one more frame each way
+    await client.session_id()  # an unknown action: $default answers with the routes
     await client.ws.close()
 
     async def settled() -> dict:
@@ -41,7 +43,7 @@ async def test_a_chat_is_counted_as_frames_invocations_and_connection_time(gatew
 
     after = await settled()
     apigw = after["apigw"]
-    assert apigw["inbound_messages"] - before["apigw"]["inbound_messages"] == 2
+    assert apigw["inbound_messages"] - before["apigw"]["inbound_messages"] == 3
     # every frame the client read, plus the title frame that may follow done
     assert apigw["outbound_frames"] >= len(received) + 1
     assert apigw["outbound_messages"] == apigw["outbound_frames"]  # all under 32 KB
@@ -52,11 +54,35 @@ async def test_a_chat_is_counted_as_frames_invocations_and_connection_time(gatew
     assert functions["connect"]["memory_mb"] == 128
     assert functions["put_message"]["invocations"] == 1
     assert functions["get_messages"]["invocations"] == 1
+    # each at the size the template deploys it (handlers/functions.py)
+    assert functions["default"]["invocations"] == 1
+    assert functions["default"]["memory_mb"] == 128
+    assert functions["put_message"]["memory_mb"] == 256
     worker = functions["reply_worker"]
     assert worker["invocations"] == 1
     assert worker["memory_mb"] == 512
     assert worker["duration_ms"] > functions["put_message"]["duration_ms"]
     assert after["dynamodb"] == {"read_units": 0.0, "write_units": 0.0, "measured": False}
+
+
+async def test_the_stats_name_functions_by_the_facts_and_without_them_by_route_key():
+    async def handler(event, context):
+        return {"statusCode": 200}
+
+    async def run(session_id):
+        return None
+
+    for facts, route_name, reply_name in (
+        ((), "putMessage", REPLY_RUNS),
+        (FUNCTIONS, "put_message", "reply_worker"),
+    ):
+        stats = GatewayStats(facts)
+        routes = stats.wrap_routes({"putMessage": handler})
+        await routes["putMessage"]({"requestContext": {"eventType": "MESSAGE"}, "body": "{}"}, None)
+        await stats.wrap_reply_run(run)("s1")
+        counted = stats.snapshot()["lambda"]
+        assert set(counted) == {route_name, reply_name}
+        assert ("memory_mb" in counted[route_name]) == bool(facts)
 
 
 async def anyio_sleep() -> None:

@@ -82,3 +82,65 @@ def test_serve_prints_where_to_chat_answers_and_stops_on_sigterm():
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+# --- the checkout commands (load, cost, package) -------------------------------------------
+
+WITHOUT_CHECKOUT = """
+import sys
+for package in ("load_tests", "costmodel", "tooling"):
+    sys.modules[package] = None  # as in an install that has only the runtime packages
+from handlers.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "package"), [("cost", "costmodel"), ("package", "tooling"), ("load", "load_tests")]
+)
+def test_a_checkout_command_without_its_package_says_so_plainly(command, package):
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_CHECKOUT, command, "--from", "run.json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()  # one sentence, no traceback
+    assert line.startswith(f"azuchi {command}: this command runs from a checkout of azuchi")
+    assert f"{package}/ is not importable here" in line
+    assert result.stdout == ""
+
+
+def test_serve_still_starts_its_parser_without_the_checkout_packages():
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_CHECKOUT, "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0
+    assert "serve" in result.stdout
+    assert "cost      (needs an azuchi checkout: costmodel/ is not installed)" in result.stdout
+
+
+def test_a_broken_import_inside_a_checkout_command_is_not_taken_for_a_missing_checkout():
+    from handlers.cli import _add_checkout_command
+
+    def find():
+        raise ModuleNotFoundError("No module named 'yaml'", name="yaml")
+
+    with pytest.raises(ModuleNotFoundError, match="yaml"):
+        _add_checkout_command(None, "cost", "costmodel", find)
+
+
+def test_building_the_parser_leaves_the_commands_heavy_modules_unimported():
+    probe = (
+        "import sys, handlers.cli as cli; cli._parser()\n"
+        "heavy = ['costmodel.pricing', 'costmodel.inputs', 'load_tests.run', 'load_tests.local']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

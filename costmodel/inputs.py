@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from adapters.local_gateway.stats import DEFAULT_MEMORY_MB, MEMORY_MB
+from handlers.functions import BY_NAME
 
 TOKEN_KINDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
@@ -40,9 +40,11 @@ TRAFFIC_COUNTS = "deployment"  # a section of whole numbers (endpoints, AZs, gat
 TRAFFIC_RENAMED = {"log_bytes_per_invocation": "bytes_per_invocation"}  # field -> YAML key
 
 
-def memory_mb(function: str) -> int:
-    """The template's memory size of ``function``, for counters that carry none."""
-    return MEMORY_MB.get(function, DEFAULT_MEMORY_MB)
+def memory_mb(function: str) -> int | None:
+    """The deployed memory size of ``function`` (``handlers.functions``), for counters that
+    carry none; None for a function the template does not have (its counter must say)."""
+    fact = BY_NAME.get(function)
+    return None if fact is None else fact.memory_mb
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +182,11 @@ def parse_operations(document: Any, where: str) -> Operations:
     functions = {}
     for name, entry in _mapping(ops, "lambda", at, required=False).items():
         fn = _mapping({name: entry}, name, f"{at}.lambda")
+        if "memory_mb" not in fn and memory_mb(name) is None:
+            raise CostInputError(
+                f"{at}.lambda.{name} has no memory_mb and is not a function of the template "
+                f"({', '.join(BY_NAME)}): say its memory size"
+            )
         functions[str(name)] = Measured(
             invocations=_number(fn, "invocations", f"{at}.lambda.{name}"),
             duration_ms=_number(fn, "duration_ms", f"{at}.lambda.{name}"),

@@ -3,9 +3,9 @@
 A load run (``azuchi load --json``) records what AWS bills for: API Gateway messages (32 KB
 units) and connection-minutes, Lambda invocations and their duration, DynamoDB capacity
 units, Redis commands and model tokens (its ``operations`` record, read by
-``load_tests.cost_inputs``). Those counts, divided by the turns the run completed (a turn:
-one user message and its reply; ``load_tests.cost_units``), are here scaled to a traffic
-profile (``traffic.yaml``), priced with the dated price table (``adapters/pricing``), and
+``costmodel.inputs``). Those counts, divided by the turns the run completed (a turn: one
+user message and its reply; ``costmodel.units``), are here scaled to a traffic profile
+(``costmodel/traffic.yaml``), priced with the dated price table (``adapters/pricing``), and
 joined by what a deployment profile costs while idle:
 
 - lean: no VPC; lock and agent memory in DynamoDB; nothing is billed by the hour.
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from adapters.pricing.table import PriceTable
 from core.domain import Usage
-from load_tests.cost_inputs import TOKEN_KINDS, Shape, Traffic
-from load_tests.cost_units import PER_CONNECTION, RunUnits, history_bytes
+from costmodel.inputs import TOKEN_KINDS, Shape, Traffic
+from costmodel.units import PER_CONNECTION, RunUnits, history_bytes
 
 PROFILES = ("lean", "redis")
 DAYS_PER_MONTH = 30.4

@@ -1,6 +1,6 @@
 """``azuchi cost``: a load run's operations, priced per 1,000 turns and per month.
 
-    azuchi cost --from load.json [--traffic load_tests/traffic.yaml] [--turns-per-month N]
+    azuchi cost --from load.json [--traffic costmodel/traffic.yaml] [--turns-per-month N]
                 [--prices FILE] [--profile lean|redis|both] [--model ID] [--json PATH]
 
 Reads the ``operations`` record of ``azuchi load --json`` (without ``--from``, a built-in
@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from adapters.pricing.table import PriceTable
-    from load_tests.cost import ProfileCost
-    from load_tests.cost_inputs import Operations, Shape, Traffic
-    from load_tests.cost_units import RunUnits
+    from costmodel.inputs import Operations, Shape, Traffic
+    from costmodel.pricing import ProfileCost
+    from costmodel.units import RunUnits
 
 DEFAULT_TRAFFIC = Path(__file__).with_name("traffic.yaml")
 EXIT_BAD_INPUT = 2
@@ -64,16 +64,16 @@ def run(args: argparse.Namespace) -> int:
 
     from adapters.pricing.table import PriceTableError, load_price_table
     from adapters.settings import Settings, SettingsError
-    from load_tests import cost
-    from load_tests.cost_inputs import (
+    from costmodel import pricing
+    from costmodel.inputs import (
         CostInputError,
         Shape,
         parse_operations,
         read_json,
         read_traffic,
     )
-    from load_tests.cost_reference import REFERENCE_RUN, REFERENCE_SOURCE
-    from load_tests.cost_units import run_units
+    from costmodel.reference import REFERENCE_RUN, REFERENCE_SOURCE
+    from costmodel.units import run_units
 
     try:
         settings = Settings.from_env()
@@ -95,15 +95,17 @@ def run(args: argparse.Namespace) -> int:
         memory_ttl_days=settings.response_id_ttl_s / 86_400,
     )
     units = run_units(ops, traffic, shape)
-    wanted = cost.PROFILES if args.profile == "both" else (args.profile,)
+    wanted = pricing.PROFILES if args.profile == "both" else (args.profile,)
     try:
-        bills = [cost.price_profile(p, units, traffic, shape, prices, args.model) for p in wanted]
-        lean = cost.price_profile("lean", units, traffic, shape, prices, args.model)
+        bills = [
+            pricing.price_profile(p, units, traffic, shape, prices, args.model) for p in wanted
+        ]
+        lean = pricing.price_profile("lean", units, traffic, shape, prices, args.model)
     except PriceTableError as error:
         print(f"azuchi cost: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     source = args.source or f"{REFERENCE_SOURCE} (docs/cost.md; pass --from for yours)"
-    report = as_json(source, ops, units, traffic, shape, prices, bills, cost.seed_one(lean))
+    report = as_json(source, ops, units, traffic, shape, prices, bills, pricing.seed_one(lean))
     print(render(report))
     if args.json:
         try:

@@ -4,9 +4,10 @@
                    [--platform lambda|local]
     azuchi package --frontend --ws-url wss://{api}.execute-api.{region}.amazonaws.com/{stage}
 
-One self-contained folder per function (``build/lambda/<module>/``, the template's CodeUri):
-azuchi's code without the local-only parts, and the third-party packages that function
-needs, installed as manylinux aarch64 wheels for CPython 3.13. Why folders and not a shared
+One self-contained folder per function of ``handlers.functions`` (``build/lambda/<name>/``,
+the template's CodeUri): azuchi's runtime packages without their local-only modules, and
+the third-party packages that function needs, installed as manylinux aarch64 wheels for
+CPython 3.13. Why folders and not a shared
 layer: the functions differ only in what they may import (openai only in the worker, and
 only for an OpenAI model; redis only in the redis profile), one folder is one thing to test
 (``python -I -S`` with that folder alone), and duplicated bytes cost nothing at runtime.
@@ -31,19 +32,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from handlers.functions import BY_NAME, FUNCTIONS
 
-# Function folder (= handler module under handlers/) -> does it run replies (talk to a model)?
-FUNCTIONS: dict[str, bool] = {
-    "connect": False,
-    "disconnect": False,
-    "default": False,
-    "put_message": False,
-    "get_messages": False,
-    "stop_generation": False,
-    "generate_reply": False,
-    "reply_worker": True,
-}
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "infra" / "template.yaml"  # beside it only in a checkout
 BASE_REQUIREMENTS = ("anyio", "pluggy", "aioboto3", "pyyaml")
 PROFILE_REQUIREMENTS = {"lean": (), "redis": ("redis",)}
 MODEL_REQUIREMENTS = {"bedrock": (), "openai": ("openai",), "openai-chat": ("openai",)}
@@ -51,12 +43,13 @@ BOTOCORE_SERVICES = ("dynamodb", "apigatewaymanagementapi", "lambda", "bedrock-r
 
 CODE_PACKAGES = ("core", "adapters", "handlers")
 CODE_SUFFIXES = (".py", ".yaml", ".json")
-# Local-only code: the API Gateway emulator, the CLI and this command.
+# Local-only modules inside the runtime packages: the API Gateway emulator, the table
+# command and the CLI. Checkout tooling (tooling/, testsupport/, load_tests/, costmodel/)
+# is outside CODE_PACKAGES already.
 CODE_EXCLUDED = (
     "adapters/local_gateway",
     "adapters/dynamodb/tables_cli.py",
     "handlers/cli.py",
-    "handlers/package.py",
 )
 LAMBDA_PLATFORM = ("--platform", "manylinux2014_aarch64", "--implementation", "cp")
 LAMBDA_PYTHON = "3.13"
@@ -103,6 +96,11 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 def run(args: argparse.Namespace) -> int:
     try:
+        if not TEMPLATE.is_file():
+            raise PackageError(
+                f"azuchi package builds from a checkout of azuchi; {TEMPLATE} is missing "
+                "(run it in a clone, after `make .venv/.dev`)"
+            )
         if args.frontend:
             site = build_site(args.out or ROOT / "build" / "site", args.ws_url)
             print(f"frontend ready in {site} (config.json -> {args.ws_url})")
@@ -136,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
 def requirements(function: str, profile: str, model: str) -> list[str]:
     """The pinned third-party requirements of one function's folder."""
     names = [*BASE_REQUIREMENTS, *PROFILE_REQUIREMENTS[profile]]
-    if FUNCTIONS[function]:
+    if BY_NAME[function].talks_to_model:
         names += MODEL_REQUIREMENTS[model]
     return [f"{name}=={metadata.version(name)}" for name in names]
 
@@ -147,7 +145,7 @@ def build_functions(
     out.mkdir(parents=True, exist_ok=True)
     deps_root = out / ".deps"
     artefacts = []
-    for function in FUNCTIONS:
+    for function in (f.name for f in FUNCTIONS):
         reqs = requirements(function, profile, model)
         deps = install(reqs, deps_root, platform=platform, pip_cache=pip_cache)
         folder = out / function

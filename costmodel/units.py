@@ -13,9 +13,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from load_tests.cost_inputs import Operations, Shape, Traffic, memory_mb
+from costmodel.inputs import Operations, Shape, Traffic
+from handlers.functions import BY_NAME, FUNCTIONS
 
-PER_CONNECTION = ("connect", "disconnect")  # scale with connections, not with turns
+# The functions API Gateway runs once per connection: they scale with connections, not turns.
+PER_CONNECTION = tuple(f.name for f in FUNCTIONS if {"$connect", "$disconnect"} & set(f.routes))
 MB_PER_GB_MEMORY = 1024  # Lambda's GB-second counts memory in binary units
 
 # Storage (sessions, connections, messages) per turn when the run did not use DynamoDB:
@@ -150,7 +152,7 @@ def _functions(ops: Operations, turns: float) -> tuple[dict[str, Function], list
             functions[name] = Function(fn.invocations / turns, gb_s / turns)
     for name in PER_CONNECTION:
         if name not in functions:
-            gb_s = ASSUMED_CONNECTION_CALL_MS / 1000 * memory_mb(name) / MB_PER_GB_MEMORY
+            gb_s = ASSUMED_CONNECTION_CALL_MS / 1000 * BY_NAME[name].memory_mb / MB_PER_GB_MEMORY
             functions[name] = Function(1.0, gb_s)
             notes.append(
                 f"the run counted no {name} calls: assumed {ASSUMED_CONNECTION_CALL_MS:g} ms each"
