@@ -28,14 +28,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.apigateway.endpoint import endpoint_from_event
 from adapters.aws.clients import LazyClient, shared_session
-from adapters.dynamodb.errors import RetryPolicy, error_code
+from adapters.aws.retry import RetryPolicy, error_code, throttled
+from adapters.backoff import RetriesExhausted, retrying
 from adapters.settings import EnvReader
 from core.config import MAX_FRAME_BYTES
 from core.errors import ConnectionGone, PayloadTooLarge, TransportError
-
-THROTTLING_CODES = frozenset(
-    {"LimitExceededException", "TooManyRequestsException", "ThrottlingException", "Throttling"}
-)
 
 # Opens a management API client for an endpoint URL (aioboto3's, or a test's stub).
 OpenClient = Callable[[str], AbstractAsyncContextManager[Any]]
@@ -140,28 +137,29 @@ class ApiGatewayTransport:
         await self._lazy.aclose()
 
     async def _call(self, operation: str, what: str, connection_id: str, **params: Any) -> None:
-        policy = self.options.retry
-        last: ClientError | None = None
-        for attempt in range(policy.max_attempts):
-            if attempt:
-                await self._sleep(policy.delay(attempt - 1))
+        endpoint = self.endpoint
+
+        async def attempt() -> None:
+            nonlocal endpoint
             client, endpoint = await self._connected()
-            try:
-                await getattr(client, operation)(ConnectionId=connection_id, **params)
-                return
-            except ClientError as exc:
-                if not _throttled(exc):
-                    raise _mapped(exc, what, connection_id, endpoint) from exc
-                last = exc
-            except (BotoCoreError, OSError) as exc:
-                raise TransportError(
-                    f"Could not {what} connection {connection_id}: API Gateway's management "
-                    f"API at {endpoint} did not answer ({type(exc).__name__}: {exc})."
-                ) from exc
-        raise TransportError(
-            f"API Gateway kept throttling requests to {what} connection {connection_id}: "
-            f"{error_code(last) if last else 'throttled'} after {policy.max_attempts} attempts."
-        ) from last
+            await getattr(client, operation)(ConnectionId=connection_id, **params)
+
+        try:
+            await retrying(attempt, self.options.retry, _throttled, self._sleep)
+        except RetriesExhausted as exhausted:
+            last = exhausted.last
+            code = error_code(last) if isinstance(last, ClientError) else "throttled"
+            raise TransportError(
+                f"API Gateway kept throttling requests to {what} connection {connection_id}: "
+                f"{code} after {exhausted.attempts} attempts."
+            ) from last
+        except ClientError as exc:
+            raise _mapped(exc, what, connection_id, endpoint or "?") from exc
+        except (BotoCoreError, OSError) as exc:
+            raise TransportError(
+                f"Could not {what} connection {connection_id}: API Gateway's management "
+                f"API at {endpoint} did not answer ({type(exc).__name__}: {exc})."
+            ) from exc
 
     async def _connected(self) -> tuple[Any, str]:
         endpoint = self.endpoint
@@ -177,9 +175,9 @@ class ApiGatewayTransport:
         return client, endpoint
 
 
-def _throttled(exc: ClientError) -> bool:
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return error_code(exc) in THROTTLING_CODES or status == 429
+def _throttled(exc: BaseException) -> bool:
+    # Only throttling is retried: a post that timed out may have been delivered already.
+    return isinstance(exc, ClientError) and throttled(exc)
 
 
 def _mapped(exc: ClientError, what: str, connection_id: str, endpoint: str) -> Exception:

@@ -19,7 +19,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.aws.clients import LazyClient, shared_session
-from adapters.dynamodb.errors import error_code
+from adapters.aws.retry import RetryPolicy, error_code, transient
+from adapters.backoff import RetriesExhausted, retrying
 from core.errors import BackendUnavailable
 
 SAVED = "Your message is saved; send another message to try again."
@@ -45,10 +46,11 @@ class LambdaInvokeLauncher:
         self.function_name = function_name
         self._endpoint_url = endpoint_url
         self._region = region
-        # botocore's standard retries (throttling, 5xx, connection errors) with its own
-        # jittered backoff: a repeated Event invocation is harmless (see the module doc).
+        # Throttling, 5xx and connection errors are retried on azuchi's one schedule
+        # (botocore's own retries off): a repeated Event invocation is harmless (module doc).
+        self._retry = RetryPolicy(max_attempts=max_attempts, base_delay_s=0.05, max_delay_s=1.0)
         self._config = Config(
-            retries={"total_max_attempts": max_attempts, "mode": "standard"},
+            retries={"total_max_attempts": 1, "mode": "standard"},
             connect_timeout=connect_timeout_s,
             read_timeout=read_timeout_s,
         )
@@ -67,11 +69,22 @@ class LambdaInvokeLauncher:
 
     async def launch(self, session_id: str) -> None:
         payload = json.dumps({"sessionId": session_id}).encode("utf-8")
-        try:
+
+        async def attempt() -> Any:
             client = await self._connected()
-            answer = await client.invoke(
+            return await client.invoke(
                 FunctionName=self.function_name, InvocationType="Event", Payload=payload
             )
+
+        try:
+            answer = await retrying(attempt, self._retry, transient)
+        except RetriesExhausted as exhausted:
+            last = exhausted.last
+            why = error_code(last) if isinstance(last, ClientError) else type(last).__name__
+            raise BackendUnavailable(
+                f"The reply could not be started: AWS Lambda could not be reached to invoke "
+                f"{self.function_name} ({why}, {exhausted.attempts} attempts). {SAVED}"
+            ) from last
         except ClientError as exc:
             message = exc.response.get("Error", {}).get("Message", "")
             raise BackendUnavailable(

@@ -40,6 +40,8 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.parsers import ResponseParserError
 
+from adapters.aws.retry import error_code as error_code
+from adapters.aws.retry import http_status
 from core.errors import (
     ModelError,
     ModelInvalidRequest,
@@ -62,13 +64,7 @@ SERVER = frozenset(
 )
 
 
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _status(exc: ClientError) -> int:
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    return status if isinstance(status, int) else 0
+_status = http_status
 
 
 # Everything the SDK and its HTTP library raise; the model maps these and nothing else.

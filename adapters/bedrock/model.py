@@ -8,11 +8,11 @@ from typing import Any
 
 import anyio
 
+from adapters.backoff import RetryPolicy
 from adapters.bedrock.config import BedrockConfig
 from adapters.bedrock.convert import build_request
 from adapters.bedrock.errors import VENDOR_ERRORS, is_retryable, map_error
 from adapters.bedrock.events import StreamReader
-from adapters.dynamodb.errors import RetryPolicy
 from adapters.model_common import retry_until_first_event
 from core.domain import ModelEvent, ModelRequest
 

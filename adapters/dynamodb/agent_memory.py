@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import anyio
 
+from adapters.backoff import full_jitter
 from adapters.dynamodb.errors import Caller, ConditionFailed, RetryPolicy
 from adapters.dynamodb.items import MAX_ITEM_BYTES, check_size, item_size, to_attr, to_item
 from core.domain import HistoryItem
@@ -98,7 +98,7 @@ class DynamoAgentMemory:
                 return
             except ConditionFailed:
                 # Another append won the race: read its result and apply ours on top.
-                await anyio.sleep(random.uniform(0, 0.005 * 2 ** min(conflict, 6)))
+                await anyio.sleep(full_jitter(conflict, 0.005, 0.32))
         raise BackendUnavailable(
             f"agent memory of session {session_id} changed under {MAX_CONFLICTS} appends in a row"
         )

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.config import Config
 
 from adapters.aws.clients import LazyClient, shared_session
-from adapters.dynamodb.errors import RetryPolicy
+from adapters.backoff import RetryPolicy
 from adapters.dynamodb.tables import DEFAULT_PREFIX, TableNames
 
 

@@ -13,28 +13,27 @@
         no credentials, access denied)
 
 ``ConditionFailed`` and ``TransactionCancelled`` never leave the adapters. botocore's own
-retries are switched off (client.py) so that these are the only ones, and they can be tested.
+retries are switched off (client.py) so that these are the only ones, and they can be tested;
+the schedule is ``adapters/backoff.py``'s, shared by every adapter.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from adapters.aws.retry import RetryPolicy as RetryPolicy
+from adapters.aws.retry import error_code as error_code
+from adapters.aws.retry import transient
+from adapters.backoff import RetriesExhausted, retrying
 from core.errors import BackendUnavailable
 
+# DynamoDB's own codes worth retrying, beyond the throttling every AWS service shares.
 THROTTLING_CODES = frozenset(
     {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "LimitExceededException",
         "TransactionConflictException",
         "TransactionInProgressException",
         "InternalServerError",
@@ -68,19 +67,6 @@ class TransactionCancelled(Exception):
         self.reasons = reasons
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Attempts in all (first try included) and the backoff between them."""
-
-    max_attempts: int = 6
-    base_delay_s: float = 0.025
-    max_delay_s: float = 1.0
-
-    def delay(self, retry: int, rand: Callable[[], float] = random.random) -> float:
-        """Full jitter: uniform in [0, min(cap, base * 2**retry)]."""
-        return rand() * min(self.max_delay_s, self.base_delay_s * 2.0**retry)
-
-
 class Caller:
     """Calls one operation of an injected DynamoDB client, with the mapping above."""
 
@@ -95,40 +81,30 @@ class Caller:
         self._sleep = sleep
 
     async def __call__(self, operation: str, **params: Any) -> dict[str, Any]:
-        last: BaseException | None = None
-        for attempt in range(self.policy.max_attempts):
-            if attempt:
-                await self._sleep(self.policy.delay(attempt - 1))
-            try:
-                result: dict[str, Any] = await getattr(self.client, operation)(**params)
-                return result
-            except ClientError as exc:
-                if not _retryable(exc):
-                    raise _mapped(operation, params, exc) from exc
-                last = exc
-            except (BotoConnectionError, HTTPClientError, OSError) as exc:
-                last = exc
-            except BotoCoreError as exc:  # no credentials, bad parameters: retrying won't help
-                raise BackendUnavailable(f"DynamoDB {operation} failed: {exc}") from exc
-        raise BackendUnavailable(
-            f"DynamoDB is unavailable: {operation} still failed after "
-            f"{self.policy.max_attempts} attempts ({_describe(last)})."
-        ) from last
+        async def attempt() -> dict[str, Any]:
+            result: dict[str, Any] = await getattr(self.client, operation)(**params)
+            return result
+
+        try:
+            return await retrying(attempt, self.policy, _retryable, self._sleep)
+        except RetriesExhausted as exhausted:
+            raise BackendUnavailable(
+                f"DynamoDB is unavailable: {operation} still failed after "
+                f"{exhausted.attempts} attempts ({_describe(exhausted.last)})."
+            ) from exhausted.last
+        except ClientError as exc:
+            raise _mapped(operation, params, exc) from exc
+        except BotoCoreError as exc:  # no credentials, bad parameters: retrying won't help
+            raise BackendUnavailable(f"DynamoDB {operation} failed: {exc}") from exc
 
 
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _retryable(exc: ClientError) -> bool:
-    code = error_code(exc)
-    if code == "TransactionCanceledException":
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, ClientError) and error_code(exc) == "TransactionCanceledException":
         reasons = _reasons(exc)
         return (
             any(r in RETRYABLE_REASONS for r in reasons) and "ConditionalCheckFailed" not in reasons
         )
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    return code in THROTTLING_CODES or (isinstance(status, int) and status >= 500)
+    return transient(exc, THROTTLING_CODES)
 
 
 def _reasons(exc: ClientError) -> list[str]:

@@ -11,12 +11,12 @@ already seen.
 from __future__ import annotations
 
 import logging
-import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from adapters.backoff import full_jitter
 from adapters.model_common import common_model_fields, output_tokens
 from adapters.settings import EnvReader, SettingsError
 from core.domain import ModelRequest
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 KEYLESS_PLACEHOLDER = "azuchi-no-key"  # local servers (Ollama, vLLM) ignore the key
 MAX_RETRY_AFTER_S = 20.0
+MAX_BACKOFF_S = 20.0  # the longest of our own waits, like the longest hint we follow
 _SECRET = re.compile(r"\b(sk-[A-Za-z0-9_*\-]{3,})")
 
 
@@ -112,7 +113,7 @@ def retry_delay(attempt: int, base_s: float, exc: BaseException) -> float:
             continue
         if 0 <= hinted <= MAX_RETRY_AFTER_S:
             return hinted
-    return random.uniform(0, base_s * 2 ** (attempt - 1))
+    return full_jitter(attempt - 1, base_s, MAX_BACKOFF_S)
 
 
 def map_error(exc: BaseException, where: str, secret: str | None = None) -> ModelError:

@@ -18,8 +18,8 @@ import aiohttp
 from aiohttp import web
 
 from adapters.apigateway.transport import ApiGatewayOptions, ApiGatewayTransport
+from adapters.backoff import RetryPolicy
 from adapters.bootstrap import build_app
-from adapters.dynamodb.errors import RetryPolicy
 from adapters.inprocess.transport import ConnectionHub
 from adapters.local_gateway import RunningGateway, serving
 from adapters.registry import BuildContext

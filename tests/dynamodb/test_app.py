@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from adapters.backoff import RetryPolicy
 from adapters.bootstrap import App
 from adapters.dynamodb.client import DynamoConfig
-from adapters.dynamodb.errors import RetryPolicy
 from adapters.dynamodb.lock import DynamoSessionLock
 from adapters.dynamodb.store import DynamoChatStore
 from tests.dynamodb.stubs import StubClient, client_error
