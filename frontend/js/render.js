@@ -1,6 +1,10 @@
 // The message list in the DOM. Message text only ever goes in as text (textContent or text
 // nodes), never as HTML. Stored messages sit in createdAt order; local bubbles (the user's
-// unacknowledged messages, replies still streaming) sit after them.
+// unacknowledged messages, replies still streaming) sit after them. Replies are markdown,
+// built as DOM nodes by js/markdown.js.
+
+import { copyText } from './clipboard.js';
+import { MarkdownStream, renderMarkdown } from './markdown.js';
 
 const STATUS_TEXT = {
   stopped: 'Stopped',
@@ -64,8 +68,19 @@ function buildMessage({ role, type, text, createdAt, streaming }) {
   } else {
     const bubble = el('div', 'bubble');
     const textEl = el('div', 'text');
-    li.textNode = document.createTextNode(body);
-    textEl.append(li.textNode);
+    if (role === 'AGENT' && (type || 'CONVERSATION') === 'CONVERSATION') {
+      textEl.classList.add('markdown');
+      if (streaming) {
+        li.markdown = new MarkdownStream(textEl);
+        li.streamText = body;
+        li.markdown.update(body);
+      } else {
+        textEl.append(renderMarkdown(body));
+      }
+    } else {
+      li.textNode = document.createTextNode(body);
+      textEl.append(li.textNode);
+    }
     if (role === 'AGENT') {
       bubble.classList.add('with-avatar'); // the avatar is drawn by CSS, so it is not part of the text
       bubble.append(textEl);
@@ -123,6 +138,19 @@ export class View {
       if (event.deltaY < 0) this.stick = false;
     }, { passive: true });
     jump.addEventListener('click', () => this.scrollToEnd());
+    list.addEventListener('click', (event) => {
+      const button = event.target.closest('.copy-code');
+      if (button) this.copyCode(button);
+    });
+    this.dirty = new Set(); // streaming bubbles whose text grew since the last frame
+  }
+
+  async copyCode(button) {
+    const code = button.closest('.code-block').querySelector('code');
+    if (await copyText(code.textContent)) {
+      button.textContent = 'Copied';
+      setTimeout(() => { button.textContent = 'Copy'; }, 1500);
+    }
   }
 
   clear() {
@@ -198,7 +226,20 @@ export class View {
   streamAppend(key, text) {
     const li = this.byKey.get(`s:${key}`);
     if (!li || typeof text !== 'string') return;
-    li.textNode.appendData(text);
+    if (li.markdown) {
+      li.streamText += text;
+      this.dirty.add(li);
+      if (this.dirty.size === 1) requestAnimationFrame(() => this.paint());
+    } else {
+      li.textNode.appendData(text);
+    }
+    this.changed();
+  }
+
+  /** Once per animation frame: re-render the bubbles whose text grew (the last block of each). */
+  paint() {
+    for (const li of this.dirty) li.markdown.update(li.streamText);
+    this.dirty.clear();
     this.changed();
   }
 
