@@ -1,5 +1,5 @@
 """npm packages the browser tests read (never the page): installed once under ``.cache/npm/``
-with the machine's npm, as DynamoDB Local is (adapters/dynamodb/local.py)."""
+with the machine's npm, as DynamoDB Local is (testsupport/dynamodb_local.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.backend import backend_missing
+from testsupport.backend import backend_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "npm"
