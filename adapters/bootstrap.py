@@ -54,6 +54,7 @@ from core.services.reply import ReplyService
 # third party's plugin is exactly as able. Each imports its SDK only inside its factories.
 BUILTIN_PLUGINS = (
     "adapters.inprocess.plugin",
+    "adapters.sqlite.plugin",
     "adapters.dynamodb.plugin",
     "adapters.redis.plugin",
     "adapters.openai.plugin",

@@ -19,6 +19,9 @@ A provider (base classes in ``providers.py``) for a real backend:
 from __future__ import annotations
 
 import functools
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -159,7 +162,25 @@ class DynamoProvider(BackendProvider):
         self._restore()
 
 
+class SqliteProvider(BackendProvider):
+    """A fresh SQLite file per adapter instance, under the run's own temporary directory."""
+
+    def __init__(self) -> None:
+        self._dir: str | None = None
+
+    def environment(self) -> dict[str, str]:
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="azuchi-sqlite-")
+        return {"AZUCHI_SQLITE_PATH": os.path.join(self._dir, f"{new_id()}.db")}
+
+    def shutdown(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
 REDIS = RedisProvider()
+SQLITE = SqliteProvider()
 DYNAMODB = DynamoProvider()
 
 # --- the registry of providers ------------------------------------------------------------
@@ -176,6 +197,9 @@ PROVIDERS: dict[tuple[str, str], BackendProvider] = {
     ("transport", "apigateway"): ApiGatewayTransportProvider(),
     ("lock", "redis"): REDIS,
     ("agent_memory", "redis"): REDIS,
+    ("storage", "sqlite"): SQLITE,
+    ("lock", "sqlite"): SQLITE,
+    ("agent_memory", "sqlite"): SQLITE,
     ("storage", "dynamodb"): DYNAMODB,
     ("lock", "dynamodb"): DYNAMODB,
     ("agent_memory", "dynamodb"): DYNAMODB,

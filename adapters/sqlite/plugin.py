@@ -1,0 +1,59 @@
+"""Registers the sqlite adapters: storage, agent memory and lock in one local file.
+
+``AZUCHI_SQLITE_PATH`` names the file (default ``$XDG_DATA_HOME/azuchi/azuchi.db``, i.e.
+``~/.local/share/azuchi/azuchi.db``); the ports of one app share one connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from adapters.registry import AdapterSpec, BuildContext, hookimpl
+from adapters.sqlite.agent_memory import SqliteAgentMemory
+from adapters.sqlite.database import SqliteDatabase
+from adapters.sqlite.lock import SqliteSessionLock
+from adapters.sqlite.store import SqliteChatStore
+
+NAME = "sqlite"
+
+
+def sqlite_path(env: Mapping[str, str]) -> Path:
+    """Where the database lives, from ``AZUCHI_SQLITE_PATH`` or the XDG data directory."""
+    explicit = (env.get("AZUCHI_SQLITE_PATH") or "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    data_home = (env.get("XDG_DATA_HOME") or "").strip() or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "azuchi" / "azuchi.db"
+
+
+def _database(ctx: BuildContext) -> SqliteDatabase:
+    path = sqlite_path(ctx.settings.env)
+
+    def make() -> SqliteDatabase:
+        db = SqliteDatabase(path)
+        ctx.resources.on_close(db.aclose)
+        return db
+
+    return ctx.resources.shared(("sqlite", str(path)), make)
+
+
+def _store(ctx: BuildContext) -> SqliteChatStore:
+    s = ctx.settings
+    return SqliteChatStore(_database(ctx), ctx.clock, s.message_ttl_s, s.connection_ttl_s)
+
+
+def _agent_memory(ctx: BuildContext) -> SqliteAgentMemory:
+    s = ctx.settings
+    return SqliteAgentMemory(_database(ctx), s.history_items, s.response_id_ttl_s)
+
+
+@hookimpl
+def azuchi_adapters() -> list[AdapterSpec]:
+    return [
+        AdapterSpec("storage", NAME, _store, "one local SQLite file (AZUCHI_SQLITE_PATH)"),
+        AdapterSpec("agent_memory", NAME, _agent_memory, "capped history in SQLite"),
+        AdapterSpec(
+            "lock", NAME, lambda ctx: SqliteSessionLock(_database(ctx)), "lease rows in SQLite"
+        ),
+    ]
