@@ -176,35 +176,37 @@ class SqliteChatStore:
         return await self._db.run(write)
 
     async def last_messages(self, session_id: str, limit: int) -> list[Message]:
-        if limit <= 0:
-            return []
-        now_s = self._now_s()
-
-        def read(conn: sqlite3.Connection) -> list[Message]:
-            rows = conn.execute(
-                "SELECT session_id, created_at, expire_at, body FROM messages"
-                " WHERE session_id = ? AND expire_at > ? ORDER BY created_at DESC LIMIT ?",
-                (session_id, now_s, limit),
-            ).fetchall()
-            return [_message(row) for row in reversed(rows)]
-
-        return await self._db.run(read)
+        newest = await self._messages(session_id, -1, limit, newest_first=True)
+        return newest[::-1]
 
     async def messages_after(self, session_id: str, after: int | None, limit: int) -> list[Message]:
+        # A cursor past SQLite's 64-bit integers (a hostile client's 40 digits) is past
+        # every key: nothing comes after it, rather than an OverflowError.
+        cursor = -1 if after is None else min(after, MAX_INTEGER)
+        return await self._messages(session_id, cursor, limit)
+
+    async def _messages(
+        self, session_id: str, after: int, limit: int, newest_first: bool = False
+    ) -> list[Message]:
+        """Unexpired messages of the session after ``after``, an index range either way."""
         if limit <= 0:
             return []
         now_s = self._now_s()
+        order = "DESC" if newest_first else "ASC"
 
         def read(conn: sqlite3.Connection) -> list[Message]:
             rows = conn.execute(
                 "SELECT session_id, created_at, expire_at, body FROM messages"
                 " WHERE session_id = ? AND created_at > ? AND expire_at > ?"
-                " ORDER BY created_at LIMIT ?",
-                (session_id, -1 if after is None else after, now_s, limit),
+                f" ORDER BY created_at {order} LIMIT ?",
+                (session_id, after, now_s, limit),
             ).fetchall()
             return [_message(row) for row in rows]
 
         return await self._db.run(read)
+
+
+MAX_INTEGER = 2**63 - 1  # SQLite's largest INTEGER
 
 
 def _body(message: Message) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -40,3 +41,20 @@ def test_a_corrupt_file_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
         SqliteDatabase(path)
     assert str(path) in str(caught.value)
     assert path.read_bytes().startswith(b"this is not a database")
+
+
+@pytest.mark.anyio
+async def test_a_cursor_past_every_key_pages_to_nothing_instead_of_failing(tmp_path: Path) -> None:
+    """A getMessages ``after`` of 40 digits is valid JSON and a valid cursor; SQLite's
+    integers stop at 2**63 - 1, so the store must answer "nothing after it", not raise."""
+    from adapters.inprocess.transport import Outbox
+
+    async with build_app(_settings(tmp_path / "azuchi.db")) as app:
+        session_id = await app.chat.connect("c1", None)
+        outbox = Outbox()
+        app.hub.attach("c1", outbox)
+        await app.chat.put_message("c1", {"message": "hello"})
+        assert len(await app.store.messages_after(session_id, None, 10)) >= 1
+        await app.chat.get_messages("c1", {"after": 10**40})
+        history = [f for f in map(json.loads, outbox.frames) if f["type"] == "history"]
+        assert history and history[-1]["messages"] == [] and history[-1]["next"] is None
