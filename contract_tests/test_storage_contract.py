@@ -13,6 +13,7 @@ import pytest
 from contract_tests.backends import AdapterUnderTest
 from contract_tests.providers import new_id
 from core.domain import Connection, Message, MessageDraft, Role, Session, Usage
+from core.errors import TextNotEncodable
 from core.ports import ChatStore
 
 pytestmark = pytest.mark.anyio
@@ -277,3 +278,51 @@ async def test_message_expire_at_is_epoch_seconds(store: ChatStore) -> None:
     assert stored.expire_at is not None
     expected = time.time() + MESSAGE_TTL_DAYS * 86_400
     assert abs(stored.expire_at - expected) < SLACK_S
+
+
+# --- hostile input: refused with a domain error, nothing stored ----------------------------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"message": "x\ud800y"},
+        {"message": "\udfff"},
+        {"client_message_id": "\ud800"},
+        {"message_type": "CONVERSATION\udc00"},
+        {"connection_id": "c\ud83d"},
+        {"model": "m\udead"},
+    ],
+    ids=["message", "message-alone", "clientMessageId", "messageType", "connectionId", "model"],
+)
+async def test_text_that_cannot_be_encoded_is_refused_and_stores_nothing(
+    store: ChatStore, fields: dict[str, Any]
+) -> None:
+    """A lone surrogate is valid JSON and a valid Python ``str``, but no store may keep it:
+    it could never be sent back, and would poison every later read of the session."""
+    session_id = new_id()
+    fields = dict(fields)  # the same parameters serve every adapter
+    text = fields.pop("message", "hello")
+    with pytest.raises(TextNotEncodable):
+        await store.append_message(draft(session_id, text, **fields))
+    assert await store.last_messages(session_id, 10) == []
+    # The session takes a good message afterwards, and reads back whole.
+    (good,) = await append_texts(store, session_id, ["fine"])
+    assert await store.messages_after(session_id, None, 10) == [good]
+
+
+async def test_a_title_that_cannot_be_encoded_is_refused(store: ChatStore) -> None:
+    session = Session(new_id(), created_at=now_ms())
+    await store.create_session(session)
+    with pytest.raises(TextNotEncodable):
+        await store.set_session_title(session.session_id, "bad \ud800 title")
+    assert await store.get_session(session.session_id) == session
+
+
+@pytest.mark.parametrize("cursor", [2**63 - 1, 2**63, 10**38, int("1234567890" * 4)])
+async def test_a_cursor_past_every_key_pages_to_nothing(store: ChatStore, cursor: int) -> None:
+    """A huge cursor is a page past the end, never a backend error (DynamoDB Numbers stop
+    at 38 digits, SQLite's INTEGER at 2**63 - 1)."""
+    session_id = new_id()
+    await append_texts(store, session_id, ["a", "b"])
+    assert await store.messages_after(session_id, cursor, 10) == []

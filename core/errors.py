@@ -3,7 +3,12 @@
     AzuchiError                      code: a stable string clients may match on
     ├── InvalidInput                 the caller sent something wrong (4xx)
     │   ├── InvalidSessionId         malformed sessionId (400 on $connect)
-    │   └── MessageRejected          putMessage text missing, empty, not a string, too large
+    │   ├── MessageRejected          putMessage text missing, empty, not a string, too large
+    │   ├── FrameRejected            a frame that is not JSON, not an object, or nested too deep
+    │   ├── TextNotEncodable         text holding a lone surrogate, which UTF-8 cannot encode
+    │   ├── ClientMessageIdReused    a clientMessageId already stored with another text
+    │   ├── NothingToStop            stopGeneration while no reply is running
+    │   └── ValueNotStorable         a value the store cannot hold (a number past its range)
     ├── NotFound
     │   ├── SessionNotFound          well-formed but unknown sessionId (404 on $connect)
     │   └── ConnectionNotFound       a frame from a connection the store does not know
@@ -51,6 +56,39 @@ class InvalidSessionId(InvalidInput):
 
 class MessageRejected(InvalidInput):
     code = "MESSAGE_REJECTED"
+
+
+class FrameRejected(InvalidInput):
+    """The frame cannot be read: ``FRAME_NOT_JSON``, ``FRAME_NOT_OBJECT``, ``FRAME_TOO_DEEP``."""
+
+    code = "FRAME_NOT_JSON"
+
+
+class TextNotEncodable(InvalidInput):
+    """Text that UTF-8 cannot encode (a lone surrogate such as ``"\\ud800"``, valid JSON
+    but no character): refused before anything is stored, as no frame could carry it back."""
+
+    code = "TEXT_NOT_ENCODABLE"
+
+
+class ClientMessageIdReused(InvalidInput):
+    """A putMessage repeats a stored ``clientMessageId`` with another text; the first
+    message stays as it was."""
+
+    code = "CLIENT_MESSAGE_ID_REUSED"
+
+
+class NothingToStop(InvalidInput):
+    """stopGeneration while the session has no reply running."""
+
+    code = "NOTHING_RUNNING"
+
+
+class ValueNotStorable(InvalidInput):
+    """The store refused a value as out of its range or malformed (DynamoDB's
+    ValidationException): the request is wrong, retrying will not help, the backend is up."""
+
+    code = "VALUE_NOT_STORABLE"
 
 
 class NotFound(AzuchiError):

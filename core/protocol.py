@@ -7,8 +7,15 @@ from typing import Any
 
 from core.config import ROUTES
 from core.domain import Message, Usage
+from core.errors import FrameRejected, TextNotEncodable
+from core.text import encodable
 
 Frame = dict[str, Any]
+
+# No route reads past the first level; a client's deeper structure is still accepted up to
+# here, and refused beyond it before any code walks it recursively.
+MAX_FRAME_DEPTH = 32
+_NOT_OBJECT = 'That frame is not a JSON object; send {"action": <route>, ...}.'
 
 
 def encode(frame: Frame) -> str:
@@ -20,20 +27,67 @@ def encoded_size(frame: Frame) -> int:
 
 
 def parse_client_frame(body: str | None) -> dict[str, Any] | None:
-    """The frame as a JSON object, or None when the body is not one."""
-    if not body:
+    """The frame as a JSON object, or None when the body is not one (or is refused)."""
+    try:
+        return read_client_frame(body)
+    except (FrameRejected, TextNotEncodable):
         return None
+
+
+def read_client_frame(body: str | None) -> Frame:
+    """The frame as a JSON object, or the reason it cannot be one, as a domain error:
+    ``FrameRejected`` (``FRAME_NOT_JSON``, ``FRAME_NOT_OBJECT``, ``FRAME_TOO_DEEP``) or
+    ``TextNotEncodable`` (a lone surrogate in any key or string, at any depth)."""
+    if not body:
+        raise FrameRejected(_NOT_OBJECT, code="FRAME_NOT_JSON")
+    if not encodable(body):
+        raise TextNotEncodable("The frame holds text that cannot be encoded as UTF-8.")
     try:
         value = json.loads(body)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+    except RecursionError:
+        raise FrameRejected(_too_deep(), code="FRAME_TOO_DEEP") from None
+    except ValueError:  # also a number past int's digit limit
+        raise FrameRejected(_NOT_OBJECT, code="FRAME_NOT_JSON") from None
+    if not isinstance(value, dict):
+        raise FrameRejected(_NOT_OBJECT, code="FRAME_NOT_OBJECT")
+    _check_tree(value)
+    return value
 
 
-def routes_frame(session_id: str, note: str | None = None) -> Frame:
+def _check_tree(root: object) -> None:
+    """Walks the parsed frame without recursion: depth bounded, every string encodable
+    (JSON's ``\\ud800`` escapes decode into lone surrogates the raw body did not show)."""
+    stack: list[tuple[object, int]] = [(root, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            items: list[object] = [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            items = value
+        else:
+            if isinstance(value, str) and not encodable(value):
+                raise TextNotEncodable(
+                    "The frame holds text that cannot be encoded as UTF-8 (a lone surrogate); "
+                    "nothing was stored."
+                )
+            continue
+        if depth > MAX_FRAME_DEPTH:
+            raise FrameRejected(_too_deep(), code="FRAME_TOO_DEEP")
+        stack.extend((item, depth + 1) for item in items)
+
+
+def _too_deep() -> str:
+    return f"The frame is nested more than {MAX_FRAME_DEPTH} levels deep."
+
+
+def routes_frame(session_id: str, note: str | None = None, code: str | None = None) -> Frame:
+    """The $default answer; ``code`` says what was wrong with the frame (FRAME_NOT_JSON,
+    FRAME_TOO_DEEP, TEXT_NOT_ENCODABLE, NO_ACTION, UNKNOWN_ACTION ...)."""
     frame: Frame = {"type": "routes", "sessionId": session_id, "routes": list(ROUTES)}
     if note:
         frame["message"] = note
+    if code:
+        frame["code"] = code
     return frame
 
 

@@ -7,25 +7,16 @@ what the session has pending. Answers 202 with no body once the reply has starte
 from __future__ import annotations
 
 from adapters.bootstrap import App
-from core.errors import AzuchiError, InvalidInput
-from core.protocol import parse_client_frame
 from handlers.events import Response, RestEvent
 from handlers.lambda_runtime import lambda_entry
-from handlers.prelude import error_response, rest_route
+from handlers.prelude import read_body, rest_route
 
 
 @rest_route
 async def handle(event: RestEvent, app: App) -> Response:
+    """Domain errors become their 4xx/5xx answer in ``rest_route``."""
     session_id = event.path_parameters.get("sessionId", "")
-    frame = parse_client_frame(event.body) if event.body else {}
-    try:
-        if frame is None:
-            raise InvalidInput(
-                'The body must be a JSON object such as {"message": "hi"}.', code="INVALID_BODY"
-            )
-        await app.chat.generate(session_id, frame)
-    except AzuchiError as error:
-        return error_response(error)
+    await app.chat.generate(session_id, read_body(event.body))
     return {"statusCode": 202, "body": ""}
 
 

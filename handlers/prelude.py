@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from adapters.bootstrap import App
-from core.errors import AzuchiError, ConnectionGone, InvalidInput, NotFound
-from core.protocol import parse_client_frame
+from core.errors import AzuchiError, ConnectionGone, FrameRejected, InvalidInput, NotFound
+from core.protocol import Frame, read_client_frame
 from handlers.events import Event, Handle, MalformedEvent, Response, RestEvent, WebSocketEvent
 
 log = logging.getLogger(__name__)
@@ -69,21 +69,55 @@ def rest_route(handle: Callable[[RestEvent, App], Awaitable[Response]]) -> Handl
             event = RestEvent.parse(raw)
         except MalformedEvent as error:
             return _malformed(error, raw)
-        return await handle(event, app)
+        try:
+            return await handle(event, app)
+        except AzuchiError as error:
+            return error_response(error)
+        except Exception:  # a bug, not the caller's fault: still an answer, and logged
+            log.exception("REST handler %s failed", handle.__name__)
+            return error_response(AzuchiError("Internal error; it was logged."))
 
     return entry
 
 
+def read_body(body: str | None) -> Frame:
+    """A REST body as a JSON object (none is ``{}``); refused with a 400 code otherwise."""
+    if not body:
+        return {}
+    try:
+        return read_client_frame(body)
+    except FrameRejected as error:
+        if error.code == "FRAME_TOO_DEEP":
+            raise
+        raise InvalidInput(
+            'The body must be a JSON object such as {"message": "hi"}.', code="INVALID_BODY"
+        ) from error
+
+
 async def frame_route(
-    event: WebSocketEvent, app: App, run: Callable[[str, dict[str, Any]], Awaitable[object]]
+    event: WebSocketEvent,
+    app: App,
+    run: Callable[[str, dict[str, Any]], Awaitable[object]],
+    *,
+    read: bool = True,
 ) -> Response:
     """A client frame's route: parse, run, and turn a domain error into an ``error`` frame
-    for that client. The answer to API Gateway is 200 either way (the client was told)."""
-    frame = parse_client_frame(event.body) or {}
+    for that client. A frame that cannot be read (not JSON, nested too deep, a lone
+    surrogate) is refused before ``run``, so nothing is stored for it. The answer to API
+    Gateway is 200 either way (the client was told). ``read=False``: ``run`` gets ``{}``
+    and reads the body itself ($default answers any body with the routes)."""
+    frame: Frame = {}
     try:
+        if read:
+            frame = read_client_frame(event.body)
         await run(event.connection_id, frame)
     except ConnectionGone:
         pass  # the client left; nothing to tell
     except AzuchiError as error:
         await app.chat.report(event.connection_id, error, frame)
+    except Exception:  # a bug: the client still gets an answer, and the log says why
+        log.exception("frame route failed for %s", event.connection_id)
+        await app.chat.report(
+            event.connection_id, AzuchiError("Internal error; it was logged."), frame
+        )
     return OK

@@ -1,4 +1,5 @@
-"""stopGeneration: end the session's running reply, keeping its partial text."""
+"""stopGeneration: end the session's running reply, keeping its partial text (or say that
+nothing is running)."""
 
 from __future__ import annotations
 

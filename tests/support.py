@@ -64,6 +64,20 @@ class Client:
                 await anyio.sleep(0.005)
 
 
+async def connected(app: App, connection_id: str) -> tuple[Outbox, str]:
+    """Connects through the $connect handler (a full API Gateway event): the connection's
+    frames, and its new session's id."""
+    from handlers import connect
+    from tests.handlers import samples
+
+    assert await connect.handle(samples.connect(connection_id), app) == {"statusCode": 200}
+    outbox = Outbox()
+    app.hub.attach(connection_id, outbox)
+    connection = await app.store.get_connection(connection_id)
+    assert connection is not None
+    return outbox, connection.session_id
+
+
 async def settle(app: App) -> None:
     """Waits until every reply launched in the app has finished."""
     with anyio.fail_after(10):

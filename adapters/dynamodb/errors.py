@@ -9,7 +9,10 @@
     │                                               domain meaning (key taken, lock held ...)
     ├── TransactionCanceledException                TransactionCancelled(reasons), one reason
     │                                               per item, for the caller to read
-    └── anything else (missing table, validation,   BackendUnavailable at once, saying why
+    ├── ValidationException                         core.errors.ValueNotStorable: the request
+    │                                               is wrong (a number past 38 digits ...);
+    │                                               the backend is up, retrying won't help
+    └── anything else (missing table,               BackendUnavailable at once, saying why
         no credentials, access denied)
 
 ``ConditionFailed`` and ``TransactionCancelled`` never leave the adapters. botocore's own
@@ -29,7 +32,7 @@ from adapters.aws.retry import RetryPolicy as RetryPolicy
 from adapters.aws.retry import error_code as error_code
 from adapters.aws.retry import transient
 from adapters.backoff import RetriesExhausted, retrying
-from core.errors import BackendUnavailable
+from core.errors import BackendUnavailable, ValueNotStorable
 
 # DynamoDB's own codes worth retrying, beyond the throttling every AWS service shares.
 THROTTLING_CODES = frozenset(
@@ -124,6 +127,8 @@ def _mapped(operation: str, params: dict[str, Any], exc: ClientError) -> Excepti
             f"DynamoDB table {table} does not exist ({message}); "
             "create the tables with `azuchi tables create`."
         )
+    if code == "ValidationException":
+        return ValueNotStorable(f"DynamoDB refused a value of {operation}: {message}")
     return BackendUnavailable(f"DynamoDB refused {operation}: {code}: {message}")
 
 

@@ -10,7 +10,9 @@ from adapters.dynamodb.items import check_size, from_item, to_attr, to_item
 from core.domain import AppendResult, Message, MessageDraft, Role, Usage
 from core.errors import BackendUnavailable
 from core.ports import Clock
+from core.text import require_storable
 
+MAX_NUMBER = 10**38  # DynamoDB Numbers hold 38 significant digits; createdAt stays far below
 MAX_KEY_ATTEMPTS = 200  # createdAt collisions tolerated for one append
 GUARD_SEPARATOR = "#client#"
 
@@ -40,6 +42,7 @@ class MessageLog:
         self._ttl_s = ttl_s
 
     async def append(self, draft: MessageDraft) -> AppendResult:
+        require_storable(draft)  # DynamoDB would refuse it, but only as a vendor error
         sid = draft.session_id
         fields = message_fields(draft)
         # With the largest key and TTL a message can get, the check covers every attempt.
@@ -127,6 +130,8 @@ class MessageLog:
         return [_message(item) for item in reversed(items)]
 
     async def after(self, session_id: str, after: int | None, limit: int) -> list[Message]:
+        if after is not None and after >= MAX_NUMBER:
+            return []  # past every key (and past what a DynamoDB Number holds): nothing after
         return [
             _message(i) for i in await self._query(session_id, after, limit, newest_first=False)
         ]

@@ -11,6 +11,7 @@ from adapters.dynamodb.tables import BY_SESSION, TableNames
 from core.clock import SystemClock
 from core.domain import AppendResult, Connection, Message, MessageDraft, Session
 from core.ports import Clock
+from core.text import require_encodable
 
 DAY_S = 86_400
 
@@ -85,6 +86,7 @@ class DynamoChatStore:
         )
 
     async def set_session_title(self, session_id: str, title: str) -> None:
+        require_encodable((("title", title),))
         check_size({"title": to_attr(title)}, "session title")
         await self._update_session(session_id, "title", title, "attribute_exists(sessionId)")
 

@@ -8,6 +8,7 @@ import dataclasses
 from core.clock import SystemClock
 from core.domain import AppendResult, Connection, Message, MessageDraft, Session
 from core.ports import Clock
+from core.text import require_encodable, require_storable
 
 DAY_S = 86_400
 
@@ -37,6 +38,7 @@ class InProcessChatStore:
         return self._sessions.get(session_id)
 
     async def set_session_title(self, session_id: str, title: str) -> None:
+        require_encodable((("title", title),))
         self._update(session_id, title=title)
 
     async def record_user_message(self, session_id: str, created_at: int) -> None:
@@ -70,6 +72,7 @@ class InProcessChatStore:
         return [c for c in self._connections.values() if c.session_id == session_id]
 
     async def append_message(self, draft: MessageDraft) -> AppendResult:
+        require_storable(draft)
         if draft.client_message_id is not None:
             earlier = self._by_client_id.get((draft.session_id, draft.client_message_id))
             if earlier is not None:

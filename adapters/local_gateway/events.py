@@ -55,7 +55,7 @@ def select_route(body: str, route_keys: Collection[str]) -> str:
     route goes there; anything else (not JSON, no action, unknown action) to ``$default``."""
     try:
         frame = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         return DEFAULT_ROUTE
     action = frame.get("action") if isinstance(frame, dict) else None
     if isinstance(action, str) and action in route_keys and action not in LIFECYCLE_ROUTES:

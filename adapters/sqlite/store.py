@@ -10,6 +10,7 @@ from adapters.sqlite.database import SqliteDatabase
 from core.clock import SystemClock
 from core.domain import AppendResult, Connection, Message, MessageDraft, Role, Session, Usage
 from core.ports import Clock
+from core.text import require_encodable, require_storable
 
 DAY_S = 86_400
 PURGE_EVERY_MS = 60_000  # expired rows are invisible at once; deleting them can wait
@@ -64,6 +65,7 @@ class SqliteChatStore:
         return await self._db.run(read)
 
     async def set_session_title(self, session_id: str, title: str) -> None:
+        require_encodable((("title", title),))
         await self._execute("UPDATE sessions SET title = ? WHERE session_id = ?", title, session_id)
 
     async def record_user_message(self, session_id: str, created_at: int) -> None:
@@ -129,6 +131,7 @@ class SqliteChatStore:
         return await self._db.run(read)
 
     async def append_message(self, draft: MessageDraft) -> AppendResult:
+        require_storable(draft)
         now_ms = self._clock.now_ms()
         purge = now_ms - self._purged_at_ms >= PURGE_EVERY_MS
         if purge:

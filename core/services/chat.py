@@ -20,11 +20,14 @@ from core.domain import (
 )
 from core.errors import (
     AzuchiError,
+    BackendUnavailable,
+    ClientMessageIdReused,
     ConnectionGone,
     ConnectionNotFound,
     InvalidInput,
     InvalidSessionId,
     MessageRejected,
+    NothingToStop,
     SessionNotFound,
 )
 from core.ports import ChatStore, Clock, ReplyLauncher, SessionLock, Transport
@@ -38,10 +41,14 @@ from core.protocol import (
     session_frame,
 )
 from core.services.fanout import Fanout
+from core.text import encodable, require_encodable
 
 log = logging.getLogger(__name__)
 
 MAX_CLIENT_MESSAGE_ID = 128
+# The largest cursor: every store holds it (SQLite's INTEGER, DynamoDB's 38 digits); a
+# createdAt in epoch ms stays far below it.
+MAX_CURSOR = 2**63 - 1
 
 
 class ChatService:
@@ -86,9 +93,11 @@ class ChatService:
     async def disconnect(self, connection_id: str) -> None:
         await self._store.delete_connection(connection_id)
 
-    async def default_route(self, connection_id: str, note: str | None = None) -> None:
+    async def default_route(
+        self, connection_id: str, note: str | None = None, code: str | None = None
+    ) -> None:
         connection = await self._connection(connection_id)
-        await self._send(connection_id, routes_frame(connection.session_id, note))
+        await self._send(connection_id, routes_frame(connection.session_id, note, code))
 
     # --- putMessage ---------------------------------------------------------------
 
@@ -116,6 +125,11 @@ class ChatService:
             )
         )
         echo = message_frame(result.message)
+        if not result.created and result.message.message != text:
+            raise ClientMessageIdReused(
+                f"clientMessageId {client_message_id!r} was already used for another message; "
+                "that one stays as it was. Send a new message with a new clientMessageId."
+            )
         if not result.created:  # a retry of a message already stored: tell the sender only
             if connection_id is not None:
                 await self._send(connection_id, echo)
@@ -151,6 +165,7 @@ class ChatService:
             raise MessageRejected('"message" must be a string.', code="MESSAGE_NOT_STRING")
         if not text.strip():
             raise MessageRejected('"message" is empty.', code="MESSAGE_EMPTY")
+        require_encodable((("message", text),))
         size = len(text.encode("utf-8"))
         if size > self._config.max_message_bytes:
             raise MessageRejected(
@@ -168,6 +183,7 @@ class ChatService:
                 f'"clientMessageId" must be a string of 1 to {MAX_CLIENT_MESSAGE_ID} characters.',
                 code="INVALID_CLIENT_MESSAGE_ID",
             )
+        require_encodable((("clientMessageId", value),))
         return value
 
     @staticmethod
@@ -186,10 +202,10 @@ class ChatService:
         after = frame.get("after")
         limit = frame.get("limit", self._config.page_default)
         if after is not None and (
-            not isinstance(after, int) or isinstance(after, bool) or after < 0
+            not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_CURSOR
         ):
             raise InvalidInput(
-                '"after" must be a createdAt cursor (a non-negative integer).',
+                f'"after" must be a createdAt cursor (an integer from 0 to {MAX_CURSOR}).',
                 code="INVALID_CURSOR",
             )
         if (
@@ -229,9 +245,12 @@ class ChatService:
 
     # --- stopGeneration ----------------------------------------------------------
 
-    async def stop_generation(self, connection_id: str) -> bool:
+    async def stop_generation(self, connection_id: str) -> None:
+        """Flags the running reply (it ends with ``done`` status stopped); raises
+        ``NothingToStop`` when no reply of the session is running, so the client hears so."""
         connection = await self._connection(connection_id)
-        return await self._lock.request_stop(connection.session_id)
+        if not await self._lock.request_stop(connection.session_id):
+            raise NothingToStop("No reply is running in this session; there is nothing to stop.")
 
     # --- errors and helpers --------------------------------------------------------
 
@@ -240,12 +259,15 @@ class ChatService:
     ) -> None:
         """Tells the client what went wrong, as an ``error`` frame naming the action and,
         for a putMessage, the ``clientMessageId`` it refused."""
-        connection = await self._store.get_connection(connection_id)
+        try:
+            connection = await self._store.get_connection(connection_id)
+        except BackendUnavailable:  # the error is still told, without the session's id
+            connection = None
         session_id = connection.session_id if connection else None
         extra = {}
         for key in ("action", "clientMessageId"):
             value = (frame or {}).get(key)
-            if isinstance(value, str) and len(value) <= MAX_CLIENT_MESSAGE_ID:
+            if isinstance(value, str) and len(value) <= MAX_CLIENT_MESSAGE_ID and encodable(value):
                 extra[key] = value
         try:
             await self._send(

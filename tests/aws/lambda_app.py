@@ -11,8 +11,9 @@ from typing import Any
 from adapters.bootstrap import App, build_app
 from adapters.inprocess.transport import Outbox
 from core.domain import Role
-from handlers import connect, put_message
+from handlers import put_message
 from tests.handlers import samples
+from tests.support import connected as connected_through_handler
 from tests.support import fast_settings
 
 WORKER = "azuchi-dev-ReplyWorkerFunction"
@@ -33,12 +34,7 @@ async def lambda_app(endpoint: str, function: str = WORKER) -> AsyncIterator[App
 
 async def connected(app: App) -> tuple[Outbox, str]:
     """Connects ``CID`` through the $connect handler: its frames and its session id."""
-    assert await connect.handle(samples.connect(CID), app) == {"statusCode": 200}
-    outbox = Outbox()
-    app.hub.attach(CID, outbox)
-    connection = await app.store.get_connection(CID)
-    assert connection is not None
-    return outbox, connection.session_id
+    return await connected_through_handler(app, CID)
 
 
 async def say(app: App, text: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from adapters.dynamodb.lock import DynamoSessionLock
 from adapters.dynamodb.store import DynamoChatStore
 from adapters.dynamodb.tables import TableNames
 from core.domain import MessageDraft, Role, Session
-from core.errors import BackendUnavailable, MessageRejected
+from core.errors import BackendUnavailable, MessageRejected, ValueNotStorable
 from core.ports import LeaseState
 from tests.dynamodb.stubs import StubClient, client_error
 
@@ -126,3 +126,15 @@ async def test_an_oversize_item_is_refused_before_any_write() -> None:
         await store.append_message(draft("x" * 410_000))
     assert refused.value.code == "ITEM_TOO_LARGE"
     assert stub.calls == []
+
+
+async def test_a_validation_exception_is_a_validation_error_not_backend_unavailable() -> None:
+    """DynamoDB refusing a value (a number past 38 digits ...) is the request's fault: it
+    is not retried and is never reported to a client as BACKEND_UNAVAILABLE."""
+    refused = client_error("ValidationException", status=400)
+    stub = StubClient(default=refused)
+    store = DynamoChatStore(stub, TableNames(), retry=FAST)
+    with pytest.raises(ValueNotStorable) as failed:
+        await store.get_session("s-1")
+    assert failed.value.code == "VALUE_NOT_STORABLE"
+    assert len(stub.calls) == 1

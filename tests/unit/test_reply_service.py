@@ -10,7 +10,7 @@ import pytest
 from adapters.inprocess import InProcessSessionLock, ScriptedChatModel
 from adapters.inprocess.scripted_model import ScriptedSettings
 from core.domain import ModelEvent, ModelRequest, Role, TextDelta
-from core.errors import BackendUnavailable
+from core.errors import BackendUnavailable, NothingToStop
 from core.ports import LeaseState
 from tests.support import Client, fast_settings, running_app, settle
 
@@ -137,7 +137,7 @@ async def test_stop_ends_the_reply_and_keeps_the_partial_text() -> None:
         client = await Client.connect(app, "c1")
         await client.say("talk for a long time")
         await client.wait_for(lambda f: f["type"] == "delta")
-        assert await app.chat.stop_generation("c1") is True
+        await app.chat.stop_generation("c1")  # a reply is running: no NothingToStop
         await settle(app)
         (done,) = client.of_type("done")
         assert done["status"] == "stopped"
@@ -152,7 +152,8 @@ async def test_stop_ends_the_reply_and_keeps_the_partial_text() -> None:
 async def test_stop_with_nothing_running_says_so_and_spoils_nothing() -> None:
     async with running_app() as app:
         client = await Client.connect(app, "c1")
-        assert await app.chat.stop_generation("c1") is False
+        with pytest.raises(NothingToStop):
+            await app.chat.stop_generation("c1")
         await client.say("hello")
         await settle(app)
         assert client.of_type("done")[-1]["status"] == "complete"
