@@ -48,6 +48,7 @@ class Settings:
             history_items=read.int("AZUCHI_HISTORY_ITEMS", 20, low=1),
             history_token_budget=read.int("AZUCHI_HISTORY_TOKEN_BUDGET", 12_000, low=0),
             max_agent_steps=read.int("AZUCHI_MAX_AGENT_STEPS", 6, low=1),
+            tool_timeout_s=read.float("AZUCHI_TOOL_TIMEOUT_S", 20.0, low=0.01),
             system_prompt=env.get("AZUCHI_SYSTEM_PROMPT") or ChatConfig().system_prompt,
             make_titles=read.bool("AZUCHI_TITLES", True),
         )

@@ -30,6 +30,8 @@ class ChatConfig:
     page_default: int = 50
     page_max: int = 200
     max_agent_steps: int = 6  # model calls per reply (tool round trips + final answer)
+    tool_timeout_s: float = 20.0  # one tool call; past it the step fails and the reply goes on
+    max_tool_result_chars: int = 8_000  # a tool's answer is cut here (model input, AGENT_LOG)
     max_reply_bytes: int = 300_000  # stored reply text is cut here, UTF-8 (DynamoDB: 400 KB items)
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     make_titles: bool = True

@@ -32,7 +32,10 @@ FILLER = (
     "azuchi streams replies in coalesced frames, keeps every message in its store, lets a "
     "reconnecting client resume where it left off, and runs one reply per session at a time. "
 )
-ARITHMETIC = re.compile(r"(\d+(?:\.\d+)?\s*[-+*/]\s*)+\d+(?:\.\d+)?")
+NUMBER = r"\d+(?:\.\d+)?"
+# "12 * 7", "(1 + 2) ** 3", "((((9**64)**64)**64)**64)": numbers joined by operators, with
+# parentheses around either side.
+ARITHMETIC = re.compile(rf"\(*{NUMBER}(?:\)*\s*(?:\*\*|//|[-+*/%])\s*\(*{NUMBER})+\)*")
 
 
 @dataclass(frozen=True, slots=True)

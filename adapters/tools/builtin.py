@@ -3,11 +3,11 @@ session's own messages. All are read-only."""
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
-import operator
 from typing import Any
 
+from adapters.tools.arithmetic import MAX_EXPRESSION, calculate, check
+from adapters.tools.worker import off_loop
 from core.domain import MessageType, Role, ToolSpec
 from core.ports import ToolContext
 
@@ -23,22 +23,9 @@ class CurrentTimeTool:
         return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
-_OPERATORS: dict[type, Any] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
-    ast.USub: operator.neg,
-    ast.UAdd: operator.pos,
-}
-MAX_EXPRESSION = 200
-
-
 class CalculateTool:
-    """Arithmetic on numbers only: parsed, never ``eval``-ed."""
+    """Arithmetic on numbers only (``adapters.tools.arithmetic``): sized before it is
+    computed, and computed in a worker process, off the event loop."""
 
     spec = ToolSpec(
         name="calculate",
@@ -52,27 +39,9 @@ class CalculateTool:
 
     async def run(self, arguments: dict[str, Any], context: ToolContext) -> str:
         expression = arguments.get("expression")
-        if not isinstance(expression, str) or len(expression) > MAX_EXPRESSION:
-            raise ValueError(f"expression must be a string of at most {MAX_EXPRESSION} characters")
-        value = _evaluate(ast.parse(expression, mode="eval").body)
-        return (
-            f"{expression} = {value:g}" if isinstance(value, float) else f"{expression} = {value}"
-        )
-
-
-def _evaluate(node: ast.AST) -> int | float:
-    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-        if isinstance(node.value, bool):
-            raise ValueError("only numbers and + - * / // % ** are allowed")
-        return node.value
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-        left, right = _evaluate(node.left), _evaluate(node.right)
-        if isinstance(node.op, ast.Pow) and abs(right) > 64:
-            raise ValueError("exponent too large")
-        return _OPERATORS[type(node.op)](left, right)  # type: ignore[no-any-return]
-    if isinstance(node, ast.UnaryOp) and type(node.op) in _OPERATORS:
-        return _OPERATORS[type(node.op)](_evaluate(node.operand))  # type: ignore[no-any-return]
-    raise ValueError("only numbers and + - * / // % ** are allowed")
+        check(expression)  # refuses a huge result here, before a worker is asked
+        assert isinstance(expression, str)
+        return await off_loop(calculate, expression)
 
 
 class SearchMessagesTool:

@@ -72,11 +72,13 @@ class Agent:
         tools: Mapping[str, Tool],
         max_steps: int,
         tool_timeout_s: float = 20.0,
+        max_result_chars: int = 8_000,
     ) -> None:
         self._model = model
         self._tools = dict(tools)
         self._max_steps = max(1, max_steps)
         self._tool_timeout = tool_timeout_s
+        self._max_result = max_result_chars
         self._specs = (PLAN_TOOL, *(tool.spec for tool in self._tools.values()))
 
     @property
@@ -136,11 +138,22 @@ class Agent:
             with anyio.fail_after(self._tool_timeout):
                 content = await tool.run(call.arguments, context)
         except TimeoutError:
-            return ToolResult(call.call_id, call.name, "The tool timed out.", True)
+            log.info("tool %s timed out after %.1f s", call.name, self._tool_timeout)
+            return ToolResult(
+                call.call_id, call.name, f"The tool timed out after {self._tool_timeout:g} s.", True
+            )
         except Exception as exc:  # a tool's failure is a step's failure, not the reply's
             log.info("tool %s failed: %s", call.name, exc)
-            return ToolResult(call.call_id, call.name, f"The tool failed: {exc}", True)
-        return ToolResult(call.call_id, call.name, content)
+            return ToolResult(
+                call.call_id, call.name, self._bounded(f"The tool failed: {exc}"), True
+            )
+        return ToolResult(call.call_id, call.name, self._bounded(content))
+
+    def _bounded(self, content: str) -> str:
+        """A tool's answer, cut to its limit (it goes to the model and into an AGENT_LOG)."""
+        if len(content) <= self._max_result:
+            return content
+        return content[: self._max_result] + f"… (cut: {len(content):,} characters in all)"
 
 
 def describe_call(call: ToolCall) -> str:

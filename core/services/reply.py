@@ -130,7 +130,13 @@ class ReplyService:
         self._model = model
         self._transport = transport
         self._config = config
-        self._agent = Agent(model, tools, config.max_agent_steps)
+        self._agent = Agent(
+            model,
+            tools,
+            config.max_agent_steps,
+            tool_timeout_s=config.tool_timeout_s,
+            max_result_chars=config.max_tool_result_chars,
+        )
 
     async def run_pending(self, session_id: str) -> int:
         """Answers every USER message of the session not yet answered; returns how many

@@ -34,7 +34,8 @@ async def test_calculate_answers_arithmetic(expression: str, answer: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "expression", ["open('x')", "a + 1", "2 ** 100000", "1 if 1 else 2", "[1][0]", "x" * 201]
+    "expression",
+    ["open('x')", "a + 1", "2 ** 100000", "1 if 1 else 2", "[1][0]", "x" * 201, "(-8) ** 0.5"],
 )
 async def test_calculate_refuses_anything_but_arithmetic(expression: str) -> None:
     with pytest.raises(ValueError):
