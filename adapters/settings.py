@@ -33,6 +33,7 @@ class Settings:
     connection_ttl_s: int = 86_400
     idle_timeout_s: float = 600.0  # API Gateway: 10 minutes
     max_connection_s: float = 7_200.0  # API Gateway: 2 hours
+    send_timeout_s: float = 10.0  # local gateway: a client not reading this long is closed
     prices_file: str | None = None  # overrides the built-in price table (adapters/pricing)
     env: Mapping[str, str] = field(default_factory=dict)  # everything, for adapter options
 
@@ -77,6 +78,7 @@ class Settings:
             connection_ttl_s=read.int("AZUCHI_CONNECTION_TTL_HOURS", 24, low=1) * 3_600,
             idle_timeout_s=read.float("AZUCHI_IDLE_TIMEOUT_S", 600.0, low=0.1),
             max_connection_s=read.float("AZUCHI_MAX_CONNECTION_S", 7_200.0, low=0.1),
+            send_timeout_s=read.float("AZUCHI_SEND_TIMEOUT_S", 10.0, low=0.01),
             prices_file=env.get("AZUCHI_PRICES_FILE") or None,
             env=env,
         )

@@ -95,8 +95,15 @@ class WebSocketApi:
             max_msg_size=MAX_FRAME_BYTES, protocols=(protocol,) if protocol else ()
         )
         settings = self._app.settings
+        transport = request.transport
         conn = ClientConnection(
-            ws, info, settings.idle_timeout_s, settings.max_connection_s, self._on_send
+            ws,
+            info,
+            settings.idle_timeout_s,
+            settings.max_connection_s,
+            self._on_send,
+            send_timeout_s=settings.send_timeout_s,
+            abort=transport.abort if transport is not None else None,
         )
         try:
             await ws.prepare(request)
