@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -62,6 +63,32 @@ class Client:
                     if predicate(frame):
                         return frame
                 await anyio.sleep(0.005)
+
+
+class PrivateLoop:
+    """Runs an async context manager on a private event loop for a synchronous test (a
+    hypothesis ``@given`` one): entered and exited in one task, as task groups require,
+    which runs whenever ``run`` runs the loop. ``value`` is what it yielded."""
+
+    def __init__(self, context: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._ready: asyncio.Future[Any] = self.loop.create_future()
+        self._stop = asyncio.Event()
+        self._holder = self.loop.create_task(self._hold(context))
+        self.value = self.run(asyncio.shield(self._ready))
+
+    async def _hold(self, context: Any) -> None:
+        async with context as value:
+            self._ready.set_result(value)
+            await self._stop.wait()
+
+    def run(self, coroutine: Any) -> Any:
+        return self.loop.run_until_complete(coroutine)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.run(self._holder)
+        self.loop.close()
 
 
 async def connected(app: App, connection_id: str) -> tuple[Outbox, str]:

@@ -183,9 +183,12 @@ class ClientConnection:
                 self._loop.call_later(self._close_grace_s, self._abort)
 
     async def wait_closed(self) -> None:
-        """Waits for a closing handshake the server started (bounded by the send timeout)."""
+        """Waits for a closing handshake the server started (bounded by the send timeout),
+        then stops the writer: the socket is done."""
         if self._closing is not None:
             await asyncio.wait([self._closing])
+        if self._writer is not None:
+            self._writer.cancel()
 
     async def watch_limits(self) -> None:
         """Closes the socket with 1001 when it has been idle, or open, for too long."""
