@@ -9,6 +9,7 @@ every later history page of the session, would fail). Such text is refused at th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from core.domain import MessageDraft
@@ -22,6 +23,16 @@ def encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD: for text azuchi did not get
+    from a client but must keep (a model's deltas, a tool's answer), which is better shown
+    with a mark than refused."""
+    return text if encodable(text) else _SURROGATE.sub("\ufffd", text)
 
 
 def require_encodable(fields: Iterable[tuple[str, str | None]]) -> None:

@@ -28,6 +28,7 @@ from core.domain import (
     UsageReported,
 )
 from core.ports import ChatModel, Tool, ToolContext
+from core.text import scrub
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +102,10 @@ class Agent:
             )
             async for event in self._model.stream(step_request):
                 if isinstance(event, TextDelta):
-                    texts.append(event.text)
-                    outcome.text += event.text
-                    sink.on_text(event.text)
+                    text = scrub(event.text)  # a provider's lone surrogate cannot be sent on
+                    texts.append(text)
+                    outcome.text += text
+                    sink.on_text(text)
                 elif isinstance(event, ToolCallRequested):
                     calls.append(event.call)
                 elif isinstance(event, UsageReported):
@@ -151,6 +153,7 @@ class Agent:
 
     def _bounded(self, content: str) -> str:
         """A tool's answer, cut to its limit (it goes to the model and into an AGENT_LOG)."""
+        content = scrub(content)
         if len(content) <= self._max_result:
             return content
         return content[: self._max_result] + f"… (cut: {len(content):,} characters in all)"

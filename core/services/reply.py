@@ -54,6 +54,7 @@ from core.services.fanout import Fanout
 from core.services.history import bound_history
 from core.services.lease import LeaseKeeper
 from core.services.title import propose_title, title_frame
+from core.text import scrub
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class ReplySink:
             session_id=self._prompt.session_id,
             role=role,
             message_type=message_type,
-            message=text,
+            message=scrub(text),  # a model's tool arguments may hold lone surrogates
             reply_id=self._reply_id,
             reply_to=self._prompt.created_at,
             **fields,  # type: ignore[arg-type]
