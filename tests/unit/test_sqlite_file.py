@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from adapters.bootstrap import build_app
 from adapters.settings import Settings, SettingsError
 from adapters.sqlite.database import SCHEMA_VERSION, SqliteDatabase
+from core.errors import InvalidInput
 
 
 def _settings(path: Path) -> Settings:
@@ -45,8 +45,9 @@ def test_a_corrupt_file_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
 
 @pytest.mark.anyio
 async def test_a_cursor_past_every_key_pages_to_nothing_instead_of_failing(tmp_path: Path) -> None:
-    """A getMessages ``after`` of 40 digits is valid JSON and a valid cursor; SQLite's
-    integers stop at 2**63 - 1, so the store must answer "nothing after it", not raise."""
+    """A cursor of 40 digits is valid JSON; SQLite's integers stop at 2**63 - 1, so the
+    store answers "nothing after it", not an OverflowError, and the service refuses it as
+    a validation error (INVALID_CURSOR), never an internal one."""
     from adapters.inprocess.transport import Outbox
 
     async with build_app(_settings(tmp_path / "azuchi.db")) as app:
@@ -55,6 +56,7 @@ async def test_a_cursor_past_every_key_pages_to_nothing_instead_of_failing(tmp_p
         app.hub.attach("c1", outbox)
         await app.chat.put_message("c1", {"message": "hello"})
         assert len(await app.store.messages_after(session_id, None, 10)) >= 1
-        await app.chat.get_messages("c1", {"after": 10**40})
-        history = [f for f in map(json.loads, outbox.frames) if f["type"] == "history"]
-        assert history and history[-1]["messages"] == [] and history[-1]["next"] is None
+        assert await app.store.messages_after(session_id, 10**40, 10) == []
+        with pytest.raises(InvalidInput) as refused:
+            await app.chat.get_messages("c1", {"after": 10**40})
+        assert refused.value.code == "INVALID_CURSOR"
