@@ -11,6 +11,8 @@ import pytest
 from adapters.bootstrap import App
 from adapters.inprocess.transport import Outbox
 from handlers import default, generate_reply, get_messages, put_message, stop_generation
+from handlers.events import RestEvent, WebSocketEvent
+from handlers.prelude import frame_route, rest_route
 from tests.handlers import samples
 from tests.support import connected, running_app, settle
 
@@ -138,3 +140,27 @@ async def test_a_reused_client_message_id_with_another_text_is_refused() -> None
         await put_message.handle(samples.message(CID, "putMessage", first), app)
         echo = _frames(outbox)[-1]
         assert echo["type"] == "message" and echo["message"] == "first"
+
+
+async def test_a_bug_in_a_route_still_answers_the_frame() -> None:
+    async def broken(_cid: str, _frame: dict[str, Any]) -> None:
+        raise RuntimeError("a bug")
+
+    async with running_app() as app:
+        outbox, _ = await _connected(app)
+        event = WebSocketEvent.parse(samples.message(CID, "putMessage", {"action": "putMessage"}))
+        assert await frame_route(event, app, broken) == {"statusCode": 200}
+        (frame,) = _frames(outbox)
+        assert frame["type"] == "error" and frame["code"] == "INTERNAL_ERROR"
+        assert frame["action"] == "putMessage"
+
+
+async def test_a_bug_in_a_rest_route_answers_500_with_a_code() -> None:
+    @rest_route
+    async def broken(_event: RestEvent, _app: App) -> dict[str, Any]:
+        raise RuntimeError("a bug")
+
+    async with running_app() as app:
+        response = await broken(samples.generate(await app.chat.connect("c1", None), {}), app)
+        assert response["statusCode"] == 500
+        assert json.loads(response["body"])["code"] == "INTERNAL_ERROR"
