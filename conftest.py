@@ -30,13 +30,13 @@ def users_database_untouched(tmp_path_factory: pytest.TempPathFactory) -> Iterat
     os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data-home"))
     real_open = database.open_database
 
-    def guarded_open(path: Path) -> object:
+    def guarded_open(path: Path, *args: object) -> object:
         if Path(path).resolve() in (users, home_default):
             raise AssertionError(
                 f"a test opened the user's own database {path}: give it "
                 "AZUCHI_SQLITE_PATH under tmp_path, or AZUCHI_STORAGE/LOCK/AGENT_MEMORY=inprocess"
             )
-        return real_open(path)
+        return real_open(path, *args)  # type: ignore[arg-type]
 
     database.open_database = guarded_open  # type: ignore[assignment]
     try:

@@ -20,8 +20,8 @@ from adapters.settings import Settings
 from core.errors import BackendUnavailable
 from testsupport.backend import backend_missing
 from testsupport.ports import free_port
-from testsupport.redis_server import RedisServer, RedisUnavailable, redis_server_binary
 from testsupport.profiles import IN_PROCESS
+from testsupport.redis_server import RedisServer, RedisUnavailable, redis_server_binary
 
 pytestmark = pytest.mark.anyio
 
