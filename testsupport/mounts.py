@@ -2,7 +2,7 @@
 mounted inside a mount namespace of its own (``unshare --mount``) that the wrapped command
 runs in, so the machine's mounts are never touched and nothing stays mounted once the
 command exits. Another process reaches the namespace's view through
-``/proc/<pid>/root/<path>`` (``seen_by``).
+``/proc/<pid>/root/<path>`` (``seen_by``) or by running in it (``inside``).
 
 Needs root (CAP_SYS_ADMIN) and util-linux's ``unshare``: CI runs as root, and a run that
 cannot mount calls ``backend_missing`` (a skip on a laptop, a failure under CI)."""
@@ -69,5 +69,11 @@ def small_disk(directory: Path, size_kb: int, command: list[str]) -> list[str]:
 
 
 def seen_by(pid: int, path: Path) -> Path:
-    """``path`` as the process ``pid`` sees it, from outside its mount namespace."""
+    """``path`` as the process ``pid`` sees it, from outside its mount namespace (for the
+    kernel's own file calls; SQLite resolves ``/proc/<pid>/root`` to ``/``: use ``inside``)."""
     return Path(f"/proc/{pid}/root") / path.resolve().relative_to("/")
+
+
+def inside(pid: int, command: list[str]) -> list[str]:
+    """``command`` run in the mount namespace of the process ``pid``."""
+    return ["nsenter", "--target", str(pid), "--mount", *command]
