@@ -30,12 +30,14 @@ def serve_env(database: Path, **settings: str) -> dict[str, str]:
     model at full speed, short replies."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AZUCHI_")}
     env.update(
-        AZUCHI_SQLITE_PATH=str(database),
-        AZUCHI_SCRIPTED_TOKENS_PER_SECOND="0",
-        AZUCHI_SCRIPTED_REPLY_TOKENS="12",
-        AZUCHI_COALESCE_MS="20",
-        PYTHONUNBUFFERED="1",
-        **settings,
+        {
+            "AZUCHI_SQLITE_PATH": str(database),
+            "AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "0",
+            "AZUCHI_SCRIPTED_REPLY_TOKENS": "12",
+            "AZUCHI_COALESCE_MS": "20",
+            "PYTHONUNBUFFERED": "1",
+            **settings,
+        }
     )
     return env
 
