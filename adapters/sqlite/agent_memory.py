@@ -56,7 +56,7 @@ class SqliteAgentMemory:
             ).fetchall()
             return [HistoryItem(role, content) for role, content in reversed(rows)]
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
     async def get_previous_response_id(self, session_id: str) -> str | None:
         now = self._now()
@@ -68,7 +68,7 @@ class SqliteAgentMemory:
             ).fetchone()
             return None if row is None else str(row[0])
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
     async def set_previous_response_id(self, session_id: str, response_id: str) -> None:
         now = self._now()

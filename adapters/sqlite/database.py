@@ -23,6 +23,10 @@ from core.errors import BackendUnavailable, StorageFull
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5_000  # AZUCHI_SQLITE_BUSY_TIMEOUT_MS
+# AZUCHI_SQLITE_SYNCHRONOUS. In WAL mode NORMAL syncs at checkpoints, not at each commit: a
+# killed process loses nothing committed, a power cut may lose the last commits but never
+# corrupts the file. FULL syncs every commit (several ms each on a laptop disk).
+SYNCHRONOUS = ("normal", "full")
 
 # Migration i takes a file from user_version i to i + 1. Append only; never edit one
 # that has shipped.
@@ -89,18 +93,30 @@ class SqliteDatabase:
     raises, the commit included); a full disk becomes ``StorageFull``, any other failure of
     the file (busy past the timeout, damaged) ``BackendUnavailable``."""
 
-    def __init__(self, path: str | Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        synchronous: str = SYNCHRONOUS[0],
+    ) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._conn = open_database(self.path, busy_timeout_ms)
+        self._conn = open_database(self.path, busy_timeout_ms, synchronous)
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await anyio.to_thread.run_sync(self._call, fn)
+        """``fn`` in a write transaction (``BEGIN IMMEDIATE``: the write lock first, so a
+        read and the write it decides cannot interleave with another writer)."""
+        return await anyio.to_thread.run_sync(self._call, fn, "BEGIN IMMEDIATE")
 
-    def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``fn`` in a read transaction: one snapshot, and no wait for another process's
+        write (WAL readers never block on the writer)."""
+        return await anyio.to_thread.run_sync(self._call, fn, "BEGIN")
+
+    def _call(self, fn: Callable[[sqlite3.Connection], T], begin: str) -> T:
         with self._lock:
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.execute(begin)
                 try:
                     result = fn(self._conn)
                     self._conn.commit()
@@ -132,11 +148,15 @@ def _mapped(path: Path, error: sqlite3.Error) -> BackendUnavailable:
     return BackendUnavailable(f"sqlite {path}: {error}")
 
 
-def open_database(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+def open_database(
+    path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS, synchronous: str = SYNCHRONOUS[0]
+) -> sqlite3.Connection:
     """Opens ``path`` (making its directory), sets WAL and the busy timeout, migrates it
     forward and proves it can write; any reason it cannot be used (read-only, locked by
     another process past the busy timeout, damaged, from a newer azuchi) is a
     ``SqliteFileError`` naming the file and what to do."""
+    if synchronous not in SYNCHRONOUS:
+        raise SettingsError(f"AZUCHI_SQLITE_SYNCHRONOUS={synchronous!r}: use normal or full")
     where = f"AZUCHI_SQLITE_PATH={path}"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,6 +184,7 @@ def open_database(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3
             )
         if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
             raise sqlite3.OperationalError("attempt to write a readonly database")
+        conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
         _migrate(conn, version)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a damaged schema
         _prove_writable(conn)

@@ -64,7 +64,7 @@ class SqliteChatStore:
             ).fetchone()
             return None if row is None else Session(*row)
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
     async def set_session_title(self, session_id: str, title: str) -> None:
         await self._execute("UPDATE sessions SET title = ? WHERE session_id = ?", title, session_id)
@@ -113,7 +113,7 @@ class SqliteChatStore:
             ).fetchone()
             return None if row is None else Connection(*row)
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
     async def delete_connection(self, connection_id: str) -> None:
         await self._execute("DELETE FROM connections WHERE connection_id = ?", connection_id)
@@ -129,7 +129,7 @@ class SqliteChatStore:
             ).fetchall()
             return [Connection(*row) for row in rows]
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
     async def append_message(self, draft: MessageDraft) -> AppendResult:
         now_ms = self._clock.now_ms()
@@ -214,7 +214,7 @@ class SqliteChatStore:
             ).fetchall()
             return [_message(row) for row in rows]
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
 
 MAX_INTEGER = 2**63 - 1  # SQLite's largest INTEGER
