@@ -16,11 +16,17 @@ class SettingsError(ValueError):
     """A setting has a value azuchi cannot use; the message names it."""
 
 
+# Storage, lock and agent memory with no settings: one local SQLite file, so a user's first
+# restart keeps their chats. The in-process adapters (``inprocess``) are for tests and
+# experiments; the AWS template names its own.
+DURABLE_DEFAULT = "sqlite"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
-    storage: str = "inprocess"
-    lock: str = "inprocess"
-    agent_memory: str = "inprocess"
+    storage: str = DURABLE_DEFAULT
+    lock: str = DURABLE_DEFAULT
+    agent_memory: str = DURABLE_DEFAULT
     model: str = "scripted"
     transport: str = "inprocess"
     launcher: str | None = None  # None: the runtime's own (background locally, inline on Lambda)
@@ -63,9 +69,11 @@ class Settings:
             fail_after_tokens=None if fail_after < 0 else fail_after,
         )
         return cls(
-            storage=read.adapter("AZUCHI_STORAGE", "inprocess"),
-            lock=read.adapter("AZUCHI_LOCK", "inprocess"),
-            agent_memory=read.adapter("AZUCHI_AGENT_MEMORY", "inprocess", old_key="AZUCHI_MEMORY"),
+            storage=read.adapter("AZUCHI_STORAGE", DURABLE_DEFAULT),
+            lock=read.adapter("AZUCHI_LOCK", DURABLE_DEFAULT),
+            agent_memory=read.adapter(
+                "AZUCHI_AGENT_MEMORY", DURABLE_DEFAULT, old_key="AZUCHI_MEMORY"
+            ),
             model=read.name("AZUCHI_MODEL", "scripted"),
             transport=read.adapter("AZUCHI_TRANSPORT", "inprocess"),
             launcher=read.name("AZUCHI_REPLY_LAUNCHER", "") or None,

@@ -21,6 +21,7 @@ from adapters.local_gateway import RunningGateway, serving
 from adapters.registry import AdapterSpec, BuildContext
 from adapters.settings import Settings
 from contract_tests.providers import TransportProvider, TransportRig
+from testsupport.profiles import IN_PROCESS
 
 TIMEOUT_S = 5.0
 QUIET_S = 0.05  # after a ping's pong, a frame already sent is queued: no wait beyond this
@@ -79,14 +80,14 @@ class Sockets:
 
 @asynccontextmanager
 async def local_gateway() -> AsyncIterator[tuple[RunningGateway, Sockets]]:
-    """A gateway in front of an in-memory app whose only route records connection ids."""
+    """A gateway in front of an in-process app whose only route records connection ids."""
     ids: list[str] = []
 
     async def on_connect(event: dict[str, Any], app: Any) -> dict[str, Any]:
         ids.append(event["requestContext"]["connectionId"])
         return {"statusCode": 200}
 
-    app = build_app(Settings.from_env({}))
+    app = build_app(Settings.from_env(IN_PROCESS))
     async with AsyncExitStack() as stack:
         gateway = await stack.enter_async_context(
             serving(app, websocket_routes={"$connect": on_connect}, rest_routes={}, port=0)

@@ -17,7 +17,8 @@
     │   └── PayloadTooLarge          refused before sending (over 128 KB)
     ├── LockLost                     a lock holder learns its lease is gone
     ├── BackendUnavailable           storage, lock or memory down, timed out or throttled
-    │                                after bounded retries
+    │   │                            after bounded retries
+    │   └── StorageFull              the store's disk is full: the write was refused whole
     └── ModelError                   the model provider failed
         ├── ModelThrottled
         ├── ModelInvalidRequest
@@ -121,6 +122,10 @@ class LockLost(AzuchiError):
 
 class BackendUnavailable(AzuchiError):
     code = "BACKEND_UNAVAILABLE"
+
+
+class StorageFull(BackendUnavailable):
+    code = "STORAGE_FULL"
 
 
 class ModelError(AzuchiError):

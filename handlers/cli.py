@@ -1,6 +1,7 @@
 """The ``azuchi`` command line.
 
     azuchi serve [--host 127.0.0.1] [--port 8000] [--stage local]
+    azuchi sessions export SESSION_ID [--format json|markdown] [-o FILE]
     azuchi tables create
     azuchi load | cost | package ...   (from a checkout: load_tests/, costmodel/, tooling/)
 
@@ -39,6 +40,7 @@ from adapters.registry import UnknownAdapter  # noqa: E402
 from adapters.settings import Settings, SettingsError  # noqa: E402
 from handlers.functions import FUNCTIONS  # noqa: E402
 from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES  # noqa: E402
+from handlers.sessions_cli import register as register_sessions  # noqa: E402
 
 log = logging.getLogger("azuchi")
 
@@ -100,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
         "--stage", help="API stage, the WebSocket path (AZUCHI_STAGE, default local)"
     )
     serve.set_defaults(run=_serve)
+    register_sessions(commands)
     tables = commands.add_parser(
         "tables",
         help="manage the DynamoDB tables",

@@ -48,8 +48,10 @@ async def local_azuchi(
 ) -> AsyncIterator[str]:
     """``azuchi serve`` with the scripted model on a free port; yields its ws:// URL. The
     caller's environment passes through (``AZUCHI_STORAGE=dynamodb`` and the like); the
-    DynamoDB meter is on so the run's consumed capacity is counted. ``python_args`` go
-    before ``-m handlers.cli`` (``["-m", "cProfile", "-o", PATH]`` profiles the server)."""
+    DynamoDB meter is on so the run's consumed capacity is counted. The default profile's
+    SQLite file is the run's own, deleted after (a load run must not fill the user's chats),
+    unless ``AZUCHI_SQLITE_PATH`` names one. ``python_args`` go before ``-m handlers.cli``
+    (``["-m", "cProfile", "-o", PATH]`` profiles the server)."""
     settings = {
         "AZUCHI_MODEL": "scripted",
         "AZUCHI_LOG_LEVEL": "WARNING",
@@ -59,8 +61,11 @@ async def local_azuchi(
     }
     serve = ["-m", "handlers.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
     command = [sys.executable, *(python_args or []), *serve]
-    async with _process(command, settings) as url:
-        yield url
+    with tempfile.TemporaryDirectory(prefix="azuchi-load-") as scratch:
+        if not (settings.get("AZUCHI_SQLITE_PATH") or os.environ.get("AZUCHI_SQLITE_PATH")):
+            settings["AZUCHI_SQLITE_PATH"] = os.path.join(scratch, "azuchi.db")
+        async with _process(command, settings) as url:
+            yield url
 
 
 @asynccontextmanager

@@ -19,10 +19,12 @@ from adapters.local_gateway import RunningGateway, serving
 from adapters.settings import Settings
 from handlers.functions import FUNCTIONS
 from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES
+from testsupport.profiles import IN_PROCESS
 
 # The scripted model streams as fast as it can, deltas coalesce over 20 ms and a stop is
 # noticed within 50 ms, so a whole exchange takes a few tens of milliseconds.
 FAST_ENV = {
+    **IN_PROCESS,
     "AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "0",
     "AZUCHI_COALESCE_MS": "20",
     "AZUCHI_HEARTBEAT_MS": "50",
@@ -73,7 +75,7 @@ class Client:
 
 @pytest.fixture
 async def start_gateway() -> AsyncIterator[Callable[..., Any]]:
-    """``await start_gateway(env={...}, websocket_routes=...)`` serves a fresh in-memory
+    """``await start_gateway(env={...}, websocket_routes=...)`` serves a fresh in-process
     stack on a free port for the rest of the test."""
     async with AsyncExitStack() as stack:
 

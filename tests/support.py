@@ -13,8 +13,12 @@ import anyio
 from adapters.bootstrap import App, build_app
 from adapters.inprocess.transport import Outbox
 from adapters.settings import Settings
+from testsupport.profiles import IN_PROCESS
 
+# In process: these tests are about the services, and the contract suites prove that every
+# adapter (sqlite, the default, included) keeps the same promises.
 FAST = {
+    **IN_PROCESS,
     "AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "0",
     "AZUCHI_COALESCE_MS": "5",
     "AZUCHI_HEARTBEAT_MS": "20",

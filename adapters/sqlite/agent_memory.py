@@ -9,10 +9,13 @@ from collections.abc import Callable, Sequence
 from adapters.sqlite.database import SqliteDatabase
 from core.domain import HistoryItem
 
+PURGE_EVERY_S = 60.0  # expired response ids are invisible at once; deleting them can wait
+
 
 class SqliteAgentMemory:
     """``AgentMemory`` on SQLite: append and trim are one transaction, so no reader ever
-    sees more than the newest ``max_items``."""
+    sees more than the newest ``max_items``. Expired response ids are invisible to reads
+    and deleted by the first id set after a minute without a purge."""
 
     def __init__(
         self,
@@ -25,6 +28,7 @@ class SqliteAgentMemory:
         self._max_items = max_items
         self._ttl = response_id_ttl_s
         self._now = clock
+        self._purged_at = float("-inf")
 
     async def append_history(self, session_id: str, items: Sequence[HistoryItem]) -> None:
         batch = [(item.role, item.content) for item in items]
@@ -52,7 +56,7 @@ class SqliteAgentMemory:
             ).fetchall()
             return [HistoryItem(role, content) for role, content in reversed(rows)]
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
     async def get_previous_response_id(self, session_id: str) -> str | None:
         now = self._now()
@@ -64,12 +68,18 @@ class SqliteAgentMemory:
             ).fetchone()
             return None if row is None else str(row[0])
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
     async def set_previous_response_id(self, session_id: str, response_id: str) -> None:
-        expire_at = self._now() + self._ttl
+        now = self._now()
+        expire_at = now + self._ttl
+        purge = now - self._purged_at >= PURGE_EVERY_S
+        if purge:
+            self._purged_at = now
 
         def write(conn: sqlite3.Connection) -> None:
+            if purge:
+                conn.execute("DELETE FROM response_ids WHERE expire_at <= ?", (now,))
             conn.execute(
                 "INSERT OR REPLACE INTO response_ids VALUES (?, ?, ?)",
                 (session_id, response_id, expire_at),

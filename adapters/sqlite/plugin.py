@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from adapters.registry import AdapterSpec, BuildContext, hookimpl
+from adapters.settings import EnvReader
 from adapters.sqlite.agent_memory import SqliteAgentMemory
-from adapters.sqlite.database import SqliteDatabase
+from adapters.sqlite.database import BUSY_TIMEOUT_MS, SYNCHRONOUS, SqliteDatabase
 from adapters.sqlite.lock import SqliteSessionLock
 from adapters.sqlite.store import SqliteChatStore
 
@@ -29,9 +30,12 @@ def sqlite_path(env: Mapping[str, str]) -> Path:
 
 def _database(ctx: BuildContext) -> SqliteDatabase:
     path = sqlite_path(ctx.settings.env)
+    read = EnvReader(ctx.settings.env)
+    busy_timeout_ms = read.int("AZUCHI_SQLITE_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS, low=0)
+    synchronous = read.name("AZUCHI_SQLITE_SYNCHRONOUS", SYNCHRONOUS[0])
 
     def make() -> SqliteDatabase:
-        db = SqliteDatabase(path)
+        db = SqliteDatabase(path, busy_timeout_ms, synchronous)
         ctx.resources.on_close(db.aclose)
         return db
 

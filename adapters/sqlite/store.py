@@ -14,13 +14,16 @@ from core.text import require_encodable, require_storable
 
 DAY_S = 86_400
 PURGE_EVERY_MS = 60_000  # expired rows are invisible at once; deleting them can wait
+PURGE_BATCH = 1_000  # rows per table per purge, so no message waits behind a week's backlog
 
 
 class SqliteChatStore:
     """``ChatStore`` on SQLite. Each method is one transaction (``BEGIN IMMEDIATE``), so
     the read that picks a ``createdAt`` and the insert that uses it cannot interleave
     with another writer, in this process or another. Rows past their TTL are invisible
-    to reads and deleted at most once a minute, on a write."""
+    to reads and deleted on the first message appended after a minute without a purge
+    (``PURGE_BATCH`` rows per table at a time; a bigger backlog goes on the next write).
+    Lease rows are never deleted: a session's fence must only grow."""
 
     def __init__(
         self,
@@ -62,7 +65,7 @@ class SqliteChatStore:
             ).fetchone()
             return None if row is None else Session(*row)
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
     async def set_session_title(self, session_id: str, title: str) -> None:
         require_encodable((("title", title),))
@@ -112,7 +115,7 @@ class SqliteChatStore:
             ).fetchone()
             return None if row is None else Connection(*row)
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
     async def delete_connection(self, connection_id: str) -> None:
         await self._execute("DELETE FROM connections WHERE connection_id = ?", connection_id)
@@ -128,7 +131,7 @@ class SqliteChatStore:
             ).fetchall()
             return [Connection(*row) for row in rows]
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
     async def append_message(self, draft: MessageDraft) -> AppendResult:
         require_storable(draft)
@@ -139,9 +142,8 @@ class SqliteChatStore:
 
         def write(conn: sqlite3.Connection) -> AppendResult:
             now_s = now_ms // 1000
-            if purge:
-                conn.execute("DELETE FROM messages WHERE expire_at <= ?", (now_s,))
-                conn.execute("DELETE FROM connections WHERE expire_at <= ?", (now_s,))
+            if purge and purge_expired(conn, now_s):
+                self._purged_at_ms = 0  # a backlog: the next write takes another batch
             if draft.client_message_id is not None:
                 row = conn.execute(
                     "SELECT session_id, created_at, expire_at, body FROM messages"
@@ -174,6 +176,15 @@ class SqliteChatStore:
                     _body(message),
                 ),
             )
+            if draft.role is Role.USER:
+                # The marker putMessage moves next (record_user_message), in the same
+                # transaction: a full disk or a kill between the two cannot leave a stored
+                # message that no reply will ever answer. Moving it again is a no-op.
+                conn.execute(
+                    "UPDATE sessions SET last_user_at = ?"
+                    " WHERE session_id = ? AND last_user_at < ?",
+                    (created_at, draft.session_id, created_at),
+                )
             return AppendResult(message, created=True)
 
         return await self._db.run(write)
@@ -206,10 +217,24 @@ class SqliteChatStore:
             ).fetchall()
             return [_message(row) for row in rows]
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
 
 MAX_INTEGER = 2**63 - 1  # SQLite's largest INTEGER
+
+
+def purge_expired(conn: sqlite3.Connection, now_s: int) -> bool:
+    """Deletes up to ``PURGE_BATCH`` expired messages and as many expired connections;
+    True when a table may hold more."""
+    more = False
+    for table, key in (("messages", "session_id, created_at"), ("connections", "connection_id")):
+        cursor = conn.execute(
+            f"DELETE FROM {table} WHERE ({key}) IN"
+            f" (SELECT {key} FROM {table} WHERE expire_at <= ? LIMIT ?)",
+            (now_s, PURGE_BATCH),
+        )
+        more = more or cursor.rowcount >= PURGE_BATCH
+    return more
 
 
 def _body(message: Message) -> str:

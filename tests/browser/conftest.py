@@ -65,13 +65,16 @@ def browser(chromium_path: str) -> Iterator[Any]:
 
 
 def _serve(tokens_per_second: int, **settings: str) -> Iterator[str]:
-    """Run `python -m handlers.cli serve` on a free port with in-memory defaults."""
+    """Run `python -m handlers.cli serve` on a free port with the defaults (sqlite, on a
+    file of this server's own)."""
     override = os.environ.get("AZUCHI_BROWSER_BASE_URL")
     if override:
         yield override.rstrip("/") + "/"
         return
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("AZUCHI_")}
+    data = tempfile.mkdtemp(prefix="azuchi-browser-")
+    env["AZUCHI_SQLITE_PATH"] = os.path.join(data, "azuchi.db")
     env["AZUCHI_SCRIPTED_TOKENS_PER_SECOND"] = str(tokens_per_second)
     env.update(settings)
     env["PYTHONUNBUFFERED"] = "1"
@@ -111,6 +114,7 @@ def _serve(tokens_per_second: int, **settings: str) -> Iterator[str]:
             process.wait(timeout=5)
         log.close()
         os.unlink(log.name)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from adapters.settings import Settings
 from core.errors import BackendUnavailable
 from testsupport.backend import backend_missing
 from testsupport.ports import free_port
+from testsupport.profiles import IN_PROCESS
 from testsupport.redis_server import RedisServer, RedisUnavailable, redis_server_binary
 
 pytestmark = pytest.mark.anyio
@@ -142,10 +143,10 @@ def test_lock_and_memory_of_one_app_share_a_client_closed_once(
 
     monkeypatch.setattr(aioredis.Redis, "aclose", counting_close)
     settings = Settings.from_env(
-        {**redis_env, "AZUCHI_LOCK": "redis", "AZUCHI_AGENT_MEMORY": "redis"}
+        {**IN_PROCESS, **redis_env, "AZUCHI_LOCK": "redis", "AZUCHI_AGENT_MEMORY": "redis"}
     )
     app = build_app(settings)
-    other = build_app(Settings.from_env({**redis_env, "AZUCHI_LOCK": "redis"}))
+    other = build_app(Settings.from_env({**IN_PROCESS, **redis_env, "AZUCHI_LOCK": "redis"}))
     client = app.agent_memory._client  # type: ignore[attr-defined]
     assert app.lock._acquire.registered_client is client  # type: ignore[attr-defined]
     assert other.lock._acquire.registered_client is not client  # type: ignore[attr-defined]
@@ -166,9 +167,9 @@ def test_without_the_redis_package_only_choosing_redis_fails() -> None:
         "import sys; sys.modules['redis'] = None\n"
         "from adapters.bootstrap import build_app\n"
         "from adapters.settings import Settings, SettingsError\n"
-        "build_app(Settings.from_env({}))\n"
+        f"build_app(Settings.from_env({IN_PROCESS!r}))\n"
         "try:\n"
-        "    build_app(Settings.from_env({'AZUCHI_LOCK': 'redis'}))\n"
+        f"    build_app(Settings.from_env({{**{IN_PROCESS!r}, 'AZUCHI_LOCK': 'redis'}}))\n"
         "except SettingsError as e:\n"
         "    print(e)\n"
     )

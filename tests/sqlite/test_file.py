@@ -60,3 +60,12 @@ async def test_a_cursor_past_every_key_pages_to_nothing_instead_of_failing(tmp_p
         with pytest.raises(InvalidInput) as refused:
             await app.chat.get_messages("c1", {"after": 10**40})
         assert refused.value.code == "INVALID_CURSOR"
+
+
+def test_the_commit_sync_setting_is_checked_at_start_up(tmp_path: Path) -> None:
+    env = {"AZUCHI_SQLITE_PATH": str(tmp_path / "azuchi.db"), "AZUCHI_SQLITE_SYNCHRONOUS": "off"}
+    with pytest.raises(SettingsError, match="AZUCHI_SQLITE_SYNCHRONOUS='off': use normal or full"):
+        build_app(Settings.from_env(env))
+    full = {**env, "AZUCHI_SQLITE_SYNCHRONOUS": "FULL"}
+    app = build_app(Settings.from_env(full))
+    assert app.store._db._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # type: ignore[attr-defined]
