@@ -15,7 +15,7 @@ import boto3
 from adapters.bootstrap import build_app
 from adapters.settings import Settings
 from core.domain import Message, Role
-from tests.faults.crash_support import CrashOutcome, crash_and_recover
+from testsupport.crash import CrashOutcome, crash_and_recover
 
 
 def _stored(env: dict[str, str], session_id: str) -> list[Message]:

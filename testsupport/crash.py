@@ -1,4 +1,4 @@
-"""Killing ``azuchi serve`` mid-reply and starting it again (tests/faults, bench/recovery_bench).
+"""Killing ``azuchi serve`` mid-reply and starting it again (tests/faults, bench/recovery_bench.py).
 
 ``crash_and_recover`` runs one case end to end and returns what was seen and stored:
 1. start ``azuchi serve`` on ``env`` (a durable store), send one message, read its deltas
@@ -26,7 +26,7 @@ import websockets
 
 from testsupport.ports import free_port, http_answers, wait_ready
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CheckpointReader = Callable[[str], str | None]
 
 # The first server streams slowly and checkpoints often; the lease is short so that
