@@ -116,7 +116,7 @@ async def test_checkpoints_replace_each_other_and_are_taken_once(store: ChatStor
 
 
 async def test_pending_sessions_lists_sessions_waiting_for_an_answer(store: ChatStore) -> None:
-    waiting, prompt_at = await session_with_prompt(store)
+    waiting, _ = await session_with_prompt(store)
     answered, answered_at = await session_with_prompt(store)
     await store.finish_reply(reply(answered, answered_at, NEW, "done"))
     pending = await store.pending_sessions(10_000)

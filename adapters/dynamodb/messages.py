@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import anyio
+
 from adapters.dynamodb.errors import Caller, TransactionCancelled
 from adapters.dynamodb.items import check_size, from_item, to_attr, to_item
 from core.domain import AppendResult, Message, MessageDraft, Role, Usage
@@ -15,6 +17,16 @@ MAX_KEY_ATTEMPTS = 200  # createdAt collisions tolerated for one append
 GUARD_SEPARATOR = "#client#"
 # A fenced write's condition on the session item: no newer fence has written.
 FENCE_CONDITION = "(attribute_not_exists(fence) OR fence <= :f)"
+
+
+def _contended(exc: BackendUnavailable) -> bool:
+    """True when retries ran out only because other transactions held the same items."""
+    cause = exc.__cause__
+    response = getattr(cause, "response", None)
+    if not isinstance(response, dict):
+        return False
+    reasons = [r.get("Code") for r in response.get("CancellationReasons") or []]
+    return "TransactionConflict" in reasons and "ConditionalCheckFailed" not in reasons
 
 
 def _put(table: str, item: dict[str, Any], condition: str) -> dict[str, Any]:
@@ -70,6 +82,14 @@ class MessageLog:
             try:
                 await self._transact(item, draft, expire_at, answers)
                 return AppendResult(Message.from_draft(draft, created_at, expire_at), created=True)
+            except BackendUnavailable as exc:
+                if not _contended(exc):
+                    raise
+                # Many writers on one session item: its transactions run one at a time.
+                # Wait a random while (growing) and go on from a fresh key.
+                await anyio.sleep(random.uniform(0, min(0.005 * 2**collisions, 0.25)))
+                created_at = max(self._clock.now_ms(), await self._newest(sid) + 1)
+                continue
             except TransactionCancelled as exc:
                 reasons = [*exc.reasons, "None", "None", "None"]
                 guard = reasons.pop(0) if draft.client_message_id is not None else "None"

@@ -91,7 +91,7 @@ class ChatService:
         """A session whose message waits for a reply nobody is producing gets one
         (core/services/recovery.py); never a reason to fail the caller's own request."""
         try:
-            await self._nudger.nudge(session)
+            await self._nudger.nudge(session, ask_lock=False)
         except AzuchiError as exc:
             log.warning("could not recover session %s: %s", session.session_id, exc)
 

@@ -8,8 +8,9 @@ Launching twice is harmless: the second launch finds the lock taken and returns.
 
 Who looks, and when:
 - ``azuchi serve``: ``sweep`` at start-up and every ``AZUCHI_RECOVERY_SWEEP_SECONDS``;
-- any runtime: ``ChatService`` nudges a session when a client connects to it or asks its
-  messages (``nudge``), and every launch for a session answers all it has pending;
+- any runtime: ``ChatService`` launches a session with a message pending when a client
+  connects to it or asks its messages (``nudge``, without asking the lock), and every
+  launch for a session answers all it has pending;
 - AWS: the reply worker's on-failure path calls ``recover_session`` (a failed or timed-out
   asynchronous invocation; the deployment's destination and consumer call it).
 """
@@ -42,12 +43,15 @@ class Nudger:
         self._lock = lock
         self._launcher = launcher
 
-    async def nudge(self, session: Session) -> bool:
-        """True when the session had work pending and no holder, and was launched."""
+    async def nudge(self, session: Session, ask_lock: bool = True) -> bool:
+        """True when the session had work pending (and, when ``ask_lock``, no holder) and
+        was launched. The chat routes do not ask the lock: on AWS they run outside the
+        VPC that a Redis lock needs, and a launch that finds the lock taken costs only
+        its failed acquire."""
         if not session.has_pending:
             return False
         try:
-            if await self._lock.is_held(session.session_id):
+            if ask_lock and await self._lock.is_held(session.session_id):
                 return False  # a live replier answers it (or its lease runs out first)
         except BackendUnavailable:
             pass  # launch anyway: the reply retries the lock until it is back

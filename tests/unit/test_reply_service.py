@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import dataclasses
+from collections.abc import AsyncIterator
 
 import anyio
 import pytest
@@ -267,8 +266,7 @@ class DownLock(InProcessSessionLock):
 
 
 async def test_lock_backend_down_keeps_the_message_and_tells_the_user() -> None:
-    settings = fast_settings(AZUCHI_LOCK_RETRY_SECONDS="0")
-    async with running_app(settings, lock=DownLock()) as app:
+    async with running_app(lock=DownLock()) as app:
         client = await Client.connect(app, "c1")
         await client.say("hello")
         await settle(app)
@@ -284,6 +282,7 @@ async def test_a_message_stored_while_the_lock_was_down_is_answered_when_it_is_b
         app.replies._config = dataclasses.replace(  # type: ignore[attr-defined]
             app.replies._config,  # type: ignore[attr-defined]
             lock_retry_first_ms=10,
+            lock_retry_s=30.0,
         )
         client = await Client.connect(app, "c1")
         await client.say("hello")
