@@ -48,6 +48,7 @@ from core.ports import (
     Transport,
 )
 from core.services.chat import ChatService
+from core.services.recovery import RecoveryResult, recover_session
 from core.services.reply import ReplyService
 
 # The built-in plugins, by module name: registered the way an entry point is loaded, so a
@@ -117,6 +118,13 @@ class App:
     def meters(self) -> dict[str, Meter]:
         """What the backends were metered for (``AZUCHI_DYNAMODB_METER``), by name."""
         return self.resources.meters
+
+    async def recover(self, session_id: str, wait_s: float | None = None) -> RecoveryResult:
+        """Answers what a session has pending after its replier failed: the entry point
+        for the reply worker's on-failure path on AWS (core/services/recovery.py)."""
+        return await recover_session(
+            self.replies.run_pending, self.store, session_id, self.settings.chat, wait_s
+        )
 
     def observe_replies(self, wrapper: RunWrapper) -> None:
         """Wraps every later reply run (the local gateway counts and times them as

@@ -41,6 +41,7 @@ class Settings:
     max_connection_s: float = 7_200.0  # API Gateway: 2 hours
     send_timeout_s: float = 10.0  # local gateway: a client not reading this long is closed
     prices_file: str | None = None  # overrides the built-in price table (adapters/pricing)
+    recovery_sweep_s: float = 30.0  # azuchi serve: how often pending sessions are looked for
     env: Mapping[str, str] = field(default_factory=dict)  # everything, for adapter options
 
     @classmethod
@@ -58,6 +59,9 @@ class Settings:
             tool_timeout_s=read.float("AZUCHI_TOOL_TIMEOUT_S", 20.0, low=0.01),
             system_prompt=env.get("AZUCHI_SYSTEM_PROMPT") or ChatConfig().system_prompt,
             make_titles=read.bool("AZUCHI_TITLES", True),
+            checkpoint_s=read.float("AZUCHI_CHECKPOINT_SECONDS", 5.0, low=0),
+            checkpoint_bytes=read.int("AZUCHI_CHECKPOINT_BYTES", 8 * 1024, low=0),
+            lock_retry_s=read.float("AZUCHI_LOCK_RETRY_SECONDS", 120.0, low=0),
         )
         if chat.heartbeat_ms * 2 > chat.lock_lease_ms:
             raise SettingsError("AZUCHI_HEARTBEAT_MS must be at most half of AZUCHI_LOCK_LEASE_MS")
@@ -88,6 +92,7 @@ class Settings:
             max_connection_s=read.float("AZUCHI_MAX_CONNECTION_S", 7_200.0, low=0.1),
             send_timeout_s=read.float("AZUCHI_SEND_TIMEOUT_S", 10.0, low=0.01),
             prices_file=env.get("AZUCHI_PRICES_FILE") or None,
+            recovery_sweep_s=read.float("AZUCHI_RECOVERY_SWEEP_SECONDS", 30.0, low=0),
             env=env,
         )
 

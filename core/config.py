@@ -35,3 +35,15 @@ class ChatConfig:
     max_reply_bytes: int = 300_000  # stored reply text is cut here, UTF-8 (DynamoDB: 400 KB items)
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     make_titles: bool = True
+    # Durable partial replies (docs/recovery.md): a streaming reply's text so far is stored
+    # every checkpoint_s seconds, or as soon as checkpoint_bytes more have streamed (0: off).
+    checkpoint_s: float = 5.0
+    checkpoint_bytes: int = 8 * 1024
+    # A lock backend that cannot be reached is tried again (doubling from the first delay)
+    # for this long before the reply is left to a recovery sweep or the on-failure path.
+    lock_retry_s: float = 120.0
+    lock_retry_first_ms: int = 500
+
+    @property
+    def checkpointing(self) -> bool:
+        return self.checkpoint_s > 0 or self.checkpoint_bytes > 0

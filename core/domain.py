@@ -29,6 +29,7 @@ class ReplyStatus(StrEnum):
     COMPLETE = "complete"
     STOPPED = "stopped"
     ERROR = "error"
+    INTERRUPTED = "interrupted"  # cut by a crash or a lost lease; the message is answered again
 
 
 _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -52,10 +53,45 @@ class Session:
     # A session has work pending while last_user_at > answered_at.
     last_user_at: int = 0
     answered_at: int = 0
+    # The newest fence that wrote for this session, and the reply it started (its id and
+    # the USER message it answers). A reply whose ``reply_to`` is still above
+    # ``answered_at`` when the lock is free again was interrupted (docs/recovery.md).
+    fence: int = 0
+    reply_id: str | None = None
+    reply_to: int = 0
 
     @property
     def has_pending(self) -> bool:
         return self.last_user_at > self.answered_at
+
+    @property
+    def has_unfinished_reply(self) -> bool:
+        """A reply was started and has not recorded its answer (running, or interrupted)."""
+        return self.reply_id is not None and self.reply_to > self.answered_at
+
+
+class Lease(str):
+    """What ``SessionLock.acquire`` gives: the owner token (a ``str``, passed back to
+    ``extend`` and ``release``) and the lease's ``fence``.
+
+    Fences only grow per session: each acquisition's fence is above every earlier one's,
+    so a store that remembers the newest fence that wrote can refuse a paused holder's
+    late writes (docs/recovery.md). Adapters make them with ``next_fence``.
+    """
+
+    fence: int
+
+    def __new__(cls, token: str, fence: int) -> Lease:
+        lease = super().__new__(cls, token)
+        lease.fence = fence
+        return lease
+
+
+def next_fence(previous: int, now_ms: int) -> int:
+    """The fence after ``previous``: above it, and never below the wall clock in epoch ms,
+    so a fence stays above every earlier one even when the counter was lost (an expired
+    Redis key, a lock item deleted by TTL, a restarted in-process lock)."""
+    return max(previous + 1, now_ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +143,22 @@ class MessageDraft:
     model: str | None = None
     usage: Usage | None = None
     cost_usd: float | None = None  # the reply's price (tokens × the price table), when known
+    # The writer's lock fence: a fenced append is refused once a newer fence has written
+    # for the session (FenceRejected). None for writes outside a reply (a USER message).
+    fence: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyCheckpoint:
+    """A reply's text so far, stored while it streams (at most one per session: one reply
+    runs at a time). ``fence`` is the lock fence of the reply that wrote it."""
+
+    session_id: str
+    reply_id: str
+    reply_to: int  # createdAt of the USER message the reply answers
+    fence: int
+    text: str = ""
+    message_type: str = "CONVERSATION"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@
     │   ├── ConnectionGone           the peer is gone (API Gateway 410)
     │   └── PayloadTooLarge          refused before sending (over 128 KB)
     ├── LockLost                     a lock holder learns its lease is gone
+    │   └── FenceRejected            a write refused: a newer lock holder has written
     ├── BackendUnavailable           storage, lock or memory down, timed out or throttled
     │   │                            after bounded retries
     │   └── StorageFull              the store's disk is full: the write was refused whole
@@ -118,6 +119,13 @@ class PayloadTooLarge(TransportError):
 
 class LockLost(AzuchiError):
     code = "LOCK_LOST"
+
+
+class FenceRejected(LockLost):
+    """A store refused a reply's write because a newer lock fence has written for the
+    session: the writer's lease ran out and another replier took over."""
+
+    code = "FENCE_REJECTED"
 
 
 class BackendUnavailable(AzuchiError):

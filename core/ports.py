@@ -13,10 +13,12 @@ from core.domain import (
     AppendResult,
     Connection,
     HistoryItem,
+    Lease,
     Message,
     MessageDraft,
     ModelEvent,
     ModelRequest,
+    ReplyCheckpoint,
     Session,
     ToolSpec,
     Usage,
@@ -35,7 +37,17 @@ class ChatStore(Protocol):
       returns the first stored message with ``created=False`` and stores nothing.
     - Reading the newest N messages costs the same whatever the length of the conversation.
     - TTL attributes (``expire_at``) are epoch seconds.
-    - ``record_user_message`` / ``record_answered`` only ever move the session's markers forward.
+    - ``record_user_message`` / ``record_answered`` only ever move the session's markers forward;
+      appending a USER message records it as ``last_user_at`` in the same atomic write.
+    - Keys follow commit order: a message stored after another (even by a writer whose clock
+      is behind) gets a larger ``createdAt``, so no message lands below a marker or a
+      cursor that was already read (a per-session high-water mark, written with the message).
+    - Fencing (docs/recovery.md): every write given a ``fence`` (``MessageDraft.fence``,
+      ``start_reply``, ``checkpoint_reply``, ``finish_reply``, a fenced ``record_answered``)
+      is refused with ``FenceRejected`` once a newer fence has written for the session
+      (``take_checkpoint`` counts as the checkpoint's write), and stores nothing.
+    - ``finish_reply`` stores a reply's final message and moves ``answered_at`` to its
+      ``reply_to`` in one atomic write: never one without the other.
     Raises ``BackendUnavailable`` when the backend cannot be reached (after bounded retries).
     """
 
@@ -47,7 +59,34 @@ class ChatStore(Protocol):
 
     async def record_user_message(self, session_id: str, created_at: int) -> None: ...
 
-    async def record_answered(self, session_id: str, created_at: int) -> None: ...
+    async def record_answered(
+        self, session_id: str, created_at: int, fence: int | None = None
+    ) -> None: ...
+
+    async def start_reply(self, session_id: str, reply_id: str, reply_to: int, fence: int) -> None:
+        """Claims the session for a reply: records its fence, id and prompt on the session
+        (``Session.fence``, ``reply_id``, ``reply_to``)."""
+        ...
+
+    async def checkpoint_reply(self, checkpoint: ReplyCheckpoint) -> None:
+        """Stores a streaming reply's text so far (replacing the session's checkpoint)."""
+        ...
+
+    async def take_checkpoint(self, session_id: str, fence: int) -> ReplyCheckpoint | None:
+        """Returns the session's checkpoint and, in the same atomic write, empties it under
+        ``fence``: the writer of the old one can add nothing more (a recovering replier
+        keeps what an interrupted reply had streamed)."""
+        ...
+
+    async def finish_reply(self, draft: MessageDraft) -> Message:
+        """Appends a reply's final message (``draft.fence`` and ``draft.reply_to`` set)
+        and records ``reply_to`` as answered, atomically."""
+        ...
+
+    async def pending_sessions(self, limit: int) -> list[str]:
+        """Up to ``limit`` sessions with a USER message not yet answered (for recovery
+        sweeps; may cost a scan on stores without an index for it)."""
+        ...
 
     async def put_connection(self, connection: Connection) -> None: ...
 
@@ -86,8 +125,13 @@ class SessionLock(Protocol):
     Raises ``BackendUnavailable`` when the backend cannot be reached.
     """
 
-    async def acquire(self, session_id: str, lease_ms: int) -> str | None:
-        """A fresh owner token, or None when another holder has the lock."""
+    async def acquire(self, session_id: str, lease_ms: int) -> Lease | None:
+        """A fresh lease (owner token and fence), or None when another holder has the lock.
+        Each acquisition's fence is above every earlier one's for the session."""
+        ...
+
+    async def is_held(self, session_id: str) -> bool:
+        """True while a live lease exists (recovery asks before launching a reply)."""
         ...
 
     async def extend(self, session_id: str, token: str, lease_ms: int) -> LeaseState: ...
@@ -105,16 +149,22 @@ class AgentMemory(Protocol):
 
     Promises: the history keeps the newest N items (N fixed per adapter) in chronological
     order, appended and trimmed atomically; the previous response id expires after its TTL
-    (20 days by default). Raises ``BackendUnavailable`` when the backend cannot be reached.
+    (20 days by default). A write given a ``fence`` is refused with ``FenceRejected`` (and
+    changes nothing) once a newer fence has written for the session.
+    Raises ``BackendUnavailable`` when the backend cannot be reached.
     """
 
-    async def append_history(self, session_id: str, items: Sequence[HistoryItem]) -> None: ...
+    async def append_history(
+        self, session_id: str, items: Sequence[HistoryItem], fence: int | None = None
+    ) -> None: ...
 
     async def recent_history(self, session_id: str) -> list[HistoryItem]: ...
 
     async def get_previous_response_id(self, session_id: str) -> str | None: ...
 
-    async def set_previous_response_id(self, session_id: str, response_id: str) -> None: ...
+    async def set_previous_response_id(
+        self, session_id: str, response_id: str, fence: int | None = None
+    ) -> None: ...
 
 
 @runtime_checkable

@@ -38,6 +38,7 @@ from adapters.bootstrap import App, build_app  # noqa: E402
 from adapters.local_gateway import serving  # noqa: E402
 from adapters.registry import UnknownAdapter  # noqa: E402
 from adapters.settings import Settings, SettingsError  # noqa: E402
+from core.services.recovery import Nudger  # noqa: E402
 from handlers.functions import FUNCTIONS  # noqa: E402
 from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES  # noqa: E402
 from handlers.sessions_cli import register as register_sessions  # noqa: E402
@@ -242,8 +243,23 @@ async def _serve_until(stop: asyncio.Event, app: App, host: str, port: int) -> N
             f"(ready in {ready_ms:.0f} ms from import{whole})",
             flush=True,
         )
-        await stop.wait()
+        # Messages left unanswered by a crash (or a lock backend that was down) are
+        # answered without anyone sending anything: now, and on every sweep after.
+        sweeps = asyncio.create_task(_sweep(app))
+        try:
+            await stop.wait()
+        finally:
+            sweeps.cancel()
         log.info("shutting down")
+
+
+async def _sweep(app: App) -> None:
+    nudger = Nudger(app.store, app.lock, app.launcher)
+    interval = app.settings.recovery_sweep_s
+    if interval > 0:
+        await nudger.sweep_forever(interval)
+    else:
+        await nudger.sweep()
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ FAST = {
     "AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "0",
     "AZUCHI_COALESCE_MS": "5",
     "AZUCHI_HEARTBEAT_MS": "20",
+    "AZUCHI_LOCK_RETRY_SECONDS": "0",  # a test that wants the lock retried says so
 }
 
 

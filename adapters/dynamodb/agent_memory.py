@@ -14,7 +14,7 @@ from adapters.backoff import full_jitter
 from adapters.dynamodb.errors import Caller, ConditionFailed, RetryPolicy
 from adapters.dynamodb.items import MAX_ITEM_BYTES, check_size, item_size, to_attr, to_item
 from core.domain import HistoryItem
-from core.errors import BackendUnavailable
+from core.errors import BackendUnavailable, FenceRejected
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,11 @@ class DynamoAgentMemory:
       when another append came between: appending and trimming are one atomic write.
     - ``response``: ``responseId`` and ``expiresAtMs``. DynamoDB's TTL (``expireAt``, epoch
       seconds) deletes expired items late, up to days late, so reads check the expiry too.
+
+    Fencing: each item keeps the newest ``fence`` that wrote it; a fenced write is refused
+    (``FenceRejected``) when the item holds a newer one. The history checks it on the item
+    it read (the ``version`` condition makes that read the one it replaces); the response
+    id, with a condition on its own item.
 
     Two items rather than one because DynamoDB bills a read by the whole item's size: the
     response id is read every turn and must not cost as much as the history. The history
@@ -68,11 +73,16 @@ class DynamoAgentMemory:
         item: dict[str, Any] = response.get("Item", {})
         return item
 
-    async def append_history(self, session_id: str, items: Sequence[HistoryItem]) -> None:
+    async def append_history(
+        self, session_id: str, items: Sequence[HistoryItem], fence: int | None = None
+    ) -> None:
         if not items:
             return
         for conflict in range(MAX_CONFLICTS):
             stored = await self._get(session_id, "history")
+            newest = int(stored["fence"]["N"]) if "fence" in stored else 0
+            if fence is not None and fence < newest:
+                raise FenceRejected(f"agent memory of {session_id} is fenced at {newest}")
             version = int(stored["version"]["N"]) if "version" in stored else None
             history = [*stored.get("items", {}).get("L", []), *map(_to_attr, items)]
             history = self._fit(session_id, history[-self._max_items :])
@@ -82,6 +92,7 @@ class DynamoAgentMemory:
                 ":items": {"L": history},
                 ":next": to_attr((version or 0) + 1),
                 ":ttl": to_attr(expire_at),
+                ":fence": to_attr(max(newest, fence or 0)),
             }
             if version is not None:
                 values[":v"] = to_attr(version)
@@ -90,7 +101,9 @@ class DynamoAgentMemory:
                     "update_item",
                     TableName=self._table,
                     Key=self._key(session_id, "history"),
-                    UpdateExpression="SET #items = :items, version = :next, expireAt = :ttl",
+                    UpdateExpression=(
+                        "SET #items = :items, version = :next, expireAt = :ttl, fence = :fence"
+                    ),
                     ConditionExpression=condition,
                     ExpressionAttributeNames={"#items": "items"},
                     ExpressionAttributeValues=values,
@@ -130,7 +143,9 @@ class DynamoAgentMemory:
         value: str = stored["responseId"]["S"]
         return value
 
-    async def set_previous_response_id(self, session_id: str, response_id: str) -> None:
+    async def set_previous_response_id(
+        self, session_id: str, response_id: str, fence: int | None = None
+    ) -> None:
         expires = self._clock() + self._response_ttl_s
         item = to_item(
             {
@@ -139,10 +154,23 @@ class DynamoAgentMemory:
                 "responseId": response_id,
                 "expiresAtMs": int(expires * 1000),
                 "expireAt": math.ceil(expires),  # TTL: epoch seconds, never before expiresAtMs
+                "fence": fence,
             }
         )
         check_size(item, "previous response id")
-        await self._call("put_item", TableName=self._table, Item=item)
+        if fence is None:
+            await self._call("put_item", TableName=self._table, Item=item)
+            return
+        try:
+            await self._call(
+                "put_item",
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(fence) OR fence <= :f",
+                ExpressionAttributeValues={":f": to_attr(fence)},
+            )
+        except ConditionFailed:
+            raise FenceRejected(f"agent memory of {session_id} is fenced above {fence}") from None
 
 
 def _to_attr(item: HistoryItem) -> dict[str, Any]:

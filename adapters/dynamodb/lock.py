@@ -9,9 +9,11 @@ from typing import Any
 
 from adapters.dynamodb.errors import Caller, ConditionFailed, RetryPolicy
 from adapters.dynamodb.items import to_attr
+from core.domain import Lease, next_fence
 from core.ports import LeaseState
 
 TTL_SLACK_S = 3_600  # an abandoned lease item is deleted by TTL this long after it expired
+FENCE_ATTEMPTS = 5  # acquires refused only because the fence had to go higher
 
 
 class DynamoSessionLock:
@@ -19,16 +21,21 @@ class DynamoSessionLock:
     expireAt (TTL, epoch s)}``. Every operation is one conditional write, so DynamoDB's
     per-item atomicity is the mutual exclusion. Timeline::
 
-        t0  A: put {owner a, expiresAt t0+L}  IF no item OR expiresAt <= t0     ✓ A holds
-        t1  B: put {owner b, ...}             IF no item OR expiresAt <= t1     ✗ → None
+        t0  A: set {owner a, expiresAt t0+L}  IF no item OR expiresAt <= t0     ✓ A holds, fence f
+        t1  B: set {owner b, ...}             IF no item OR expiresAt <= t1     ✗ → None
         t2  A: update expiresAt = t2+L        IF owner = a AND expiresAt > t2   ✓ HELD
             (A stalls past t2+L: a frozen Lambda, a long GC pause)
-        t3  B: put {owner b, ...}             IF ... expiresAt <= t3            ✓ B holds
+        t3  B: set {owner b, ...}             IF ... expiresAt <= t3            ✓ B holds, fence > f
         t4  A: update ...                     IF owner = a ...                  ✗ LOST
-        t5  A: delete                         IF owner = a                      ✗ B's lease stays
+        t5  A: release                        IF owner = a                      ✗ B's lease stays
+        (and every write A still makes with fence f is refused by the stores)
 
-    ``acquire`` replaces the whole item, so an old stop flag never outlives its lease;
-    ``request_stop`` sets the flag only on a live lease; ``extend`` returns the item after
+    ``acquire`` rewrites the whole lease and removes the stop flag, so an old flag never
+    outlives its lease; it also sets ``fence`` to ``max(fence + 1, now ms)``: a condition
+    ``fence < :f`` with ``:f`` = now, and, if only that part failed, once more with the
+    stored fence + 1 (one read). ``release`` empties the lease instead of deleting the
+    item, so the fence counts on until TTL removes an idle item (then the clock carries
+    it). ``request_stop`` sets the flag only on a live lease; ``extend`` returns the item after
     the update (ReturnValues ALL_NEW), so the holder learns of a stop in the same call.
     Expiry is judged by the callers' wall clocks: leases assume clocks (NTP, as on Lambda)
     agree to well within a lease (30 s by default).
@@ -53,26 +60,53 @@ class DynamoSessionLock:
     def _key(self, session_id: str) -> dict[str, Any]:
         return {"sessionId": to_attr(session_id)}
 
-    async def acquire(self, session_id: str, lease_ms: int) -> str | None:
+    async def acquire(self, session_id: str, lease_ms: int) -> Lease | None:
         now = self._now_ms()
         token = secrets.token_hex(16)
-        item = {
-            "sessionId": to_attr(session_id),
-            "owner": to_attr(token),
-            "expiresAt": to_attr(now + lease_ms),
-            "expireAt": to_attr((now + lease_ms) // 1000 + TTL_SLACK_S),
-        }
-        try:
-            await self._call(
-                "put_item",
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(sessionId) OR expiresAt <= :now",
-                ExpressionAttributeValues={":now": to_attr(now)},
-            )
-        except ConditionFailed:
-            return None  # a live lease is someone else's
-        return token
+        fence = now
+        for _ in range(FENCE_ATTEMPTS):
+            try:
+                await self._call(
+                    "update_item",
+                    TableName=self._table,
+                    Key=self._key(session_id),
+                    UpdateExpression=(
+                        "SET #owner = :token, expiresAt = :exp, expireAt = :ttl, fence = :f"
+                        " REMOVE #stop"
+                    ),
+                    ConditionExpression=(
+                        "(attribute_not_exists(sessionId) OR expiresAt <= :now)"
+                        " AND (attribute_not_exists(fence) OR fence < :f)"
+                    ),
+                    ExpressionAttributeNames={"#owner": "owner", "#stop": "stop"},
+                    ExpressionAttributeValues={
+                        ":token": to_attr(token),
+                        ":exp": to_attr(now + lease_ms),
+                        ":ttl": to_attr((now + lease_ms) // 1000 + TTL_SLACK_S),
+                        ":f": to_attr(fence),
+                        ":now": to_attr(now),
+                    },
+                )
+                return Lease(token, fence)
+            except ConditionFailed:
+                item = await self._item(session_id)
+                if item is None:
+                    continue  # released and expired by TTL in between: try again
+                if int(item.get("expiresAt", {}).get("N", "0")) > now:
+                    return None  # a live lease is someone else's
+                fence = next_fence(int(item.get("fence", {}).get("N", "0")), now)
+        return None
+
+    async def _item(self, session_id: str) -> dict[str, Any] | None:
+        response = await self._call(
+            "get_item", TableName=self._table, Key=self._key(session_id), ConsistentRead=True
+        )
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    async def is_held(self, session_id: str) -> bool:
+        item = await self._item(session_id)
+        return item is not None and int(item.get("expiresAt", {}).get("N", "0")) > self._now_ms()
 
     async def extend(self, session_id: str, token: str, lease_ms: int) -> LeaseState:
         now = self._now_ms()
@@ -100,14 +134,16 @@ class DynamoSessionLock:
     async def release(self, session_id: str, token: str) -> bool:
         try:
             await self._call(
-                "delete_item",
+                "update_item",
                 TableName=self._table,
                 Key=self._key(session_id),
+                UpdateExpression="SET expiresAt = :zero REMOVE #owner, #stop",
                 ConditionExpression="#owner = :token AND expiresAt > :now",
-                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeNames={"#owner": "owner", "#stop": "stop"},
                 ExpressionAttributeValues={
                     ":token": to_attr(token),
                     ":now": to_attr(self._now_ms()),
+                    ":zero": to_attr(0),
                 },
             )
         except ConditionFailed:

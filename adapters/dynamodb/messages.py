@@ -5,43 +5,74 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from adapters.dynamodb.errors import Caller, ConditionFailed, TransactionCancelled
+import anyio
+
+from adapters.dynamodb.errors import Caller, TransactionCancelled
 from adapters.dynamodb.items import check_size, from_item, to_attr, to_item
 from core.domain import AppendResult, Message, MessageDraft, Role, Usage
-from core.errors import BackendUnavailable
+from core.errors import BackendUnavailable, FenceRejected
 from core.ports import Clock
 from core.text import require_storable
 
 MAX_NUMBER = 10**38  # DynamoDB Numbers hold 38 significant digits; createdAt stays far below
 MAX_KEY_ATTEMPTS = 200  # createdAt collisions tolerated for one append
 GUARD_SEPARATOR = "#client#"
+# A fenced write's condition on the session item: no newer fence has written.
+FENCE_CONDITION = "(attribute_not_exists(fence) OR fence <= :f)"
+
+
+def _contended(exc: BackendUnavailable) -> bool:
+    """True when retries ran out only because other transactions held the same items."""
+    cause = exc.__cause__
+    response = getattr(cause, "response", None)
+    if not isinstance(response, dict):
+        return False
+    reasons = [r.get("Code") for r in response.get("CancellationReasons") or []]
+    return "TransactionConflict" in reasons and "ConditionalCheckFailed" not in reasons
+
+
+def _put(table: str, item: dict[str, Any], condition: str) -> dict[str, Any]:
+    return {"Put": {"TableName": table, "Item": item, "ConditionExpression": condition}}
 
 
 class MessageLog:
     """One session's messages under ``(sessionId, createdAt)``.
 
     ``append`` reads the session's newest key (one Query, Limit 1), starts from
-    ``max(now, newest + 1)`` and writes with ``attribute_not_exists(createdAt)``. A refused
-    write means another writer took that millisecond, so it tries a later one (a random
-    step, growing with each collision); nothing is ever overwritten::
+    ``max(now, newest + 1)`` and writes, in one transaction, the message with
+    ``attribute_not_exists(createdAt)`` and the session item's high-water mark ``lastKey``
+    with ``lastKey < :k``. A refused message means another writer took that millisecond,
+    so it tries a later one (a random step, growing with each collision); a refused mark
+    means a writer whose clock is ahead committed a larger key first, so it starts again
+    above that key. Nothing is ever overwritten, and keys follow commit order::
 
-        A: newest=41, now=40 → put 42 IF absent ✓
+        A: newest=41, now=40 → put 42 IF absent, lastKey 41 < 42 ✓
         B: newest=41, now=40 → put 42 IF absent ✗ (A has it) → put 43 or 44 IF absent ✓
-        C, after A and B:      newest=44 → put 45 IF absent ✓   (later appends sort later)
+        C: newest=44, now=90 (clock ahead) → put 90 ✓  lastKey = 90
+        D: newest=44, now=50 (read before C wrote) → put 50, lastKey 90 < 50 ✗ → put 91 ✓
+
+    Without the mark, D's message would sit at 50, below keys (C's 90, a marker moved to
+    it, a client's cursor) read before D committed: a USER message stored but never
+    answered. The same update carries what the message moves on the session: ``lastUserAt``
+    for a USER message, ``answeredAt`` for a reply's final message (``finish_reply``), and
+    the writer's ``fence`` (a condition ``fence <= :f``: a newer holder's fence refuses it).
 
     A ``clientMessageId`` is made idempotent by a guard item under the partition key
     ``<sessionId>#client#<clientMessageId>`` (createdAt 0, ``ref`` = the message's key),
-    written in one transaction with the message: both land or neither does. A repeat's
-    transaction fails on the guard, and the first message is read back through it.
+    written in the same transaction: a repeat's transaction fails on the guard, and the
+    first message is read back through it.
     """
 
-    def __init__(self, call: Caller, table: str, clock: Clock, ttl_s: int) -> None:
+    def __init__(
+        self, call: Caller, table: str, clock: Clock, ttl_s: int, sessions_table: str
+    ) -> None:
         self._call = call
         self._table = table
         self._clock = clock
         self._ttl_s = ttl_s
+        self._sessions = sessions_table
 
-    async def append(self, draft: MessageDraft) -> AppendResult:
+    async def append(self, draft: MessageDraft, answers: int | None = None) -> AppendResult:
         require_storable(draft)  # DynamoDB would refuse it, but only as a vendor error
         sid = draft.session_id
         fields = message_fields(draft)
@@ -52,17 +83,26 @@ class MessageLog:
             expire_at = created_at // 1000 + self._ttl_s
             item = to_item({**fields, "createdAt": created_at, "expireAt": expire_at})
             try:
-                if draft.client_message_id is None:
-                    await self._put(item)
-                else:
-                    await self._put_guarded(item, draft.client_message_id, expire_at)
+                await self._transact(item, draft, expire_at, answers)
                 return AppendResult(Message.from_draft(draft, created_at, expire_at), created=True)
-            except ConditionFailed:
-                pass  # another writer took this millisecond
+            except BackendUnavailable as exc:
+                if not _contended(exc):
+                    raise
+                # Many writers on one session item: its transactions run one at a time.
+                # Wait a random while (growing) and go on from a fresh key.
+                await anyio.sleep(random.uniform(0, min(0.005 * 2**collisions, 0.25)))
+                created_at = max(self._clock.now_ms(), await self._newest(sid) + 1)
+                continue
             except TransactionCancelled as exc:
-                guard, message = [*exc.reasons, "None", "None"][:2]
+                reasons = [*exc.reasons, "None", "None", "None"]
+                guard = reasons.pop(0) if draft.client_message_id is not None else "None"
+                message, mark = reasons[0], reasons[1]
                 if guard == "ConditionalCheckFailed":
                     return AppendResult(await self._first(sid, draft.client_message_id), False)
+                if mark == "ConditionalCheckFailed":
+                    mark_at, answers = await self._refused_mark(draft, answers)
+                    created_at = max(self._clock.now_ms(), created_at + 1, mark_at + 1)
+                    continue
                 if message != "ConditionalCheckFailed":
                     raise BackendUnavailable(
                         f"DynamoDB cancelled the append: {exc.reasons}"
@@ -75,34 +115,67 @@ class MessageLog:
             f"no free createdAt in session {sid} after {MAX_KEY_ATTEMPTS} tries"
         )
 
-    async def _put(self, item: dict[str, Any]) -> None:
-        await self._call(
-            "put_item",
-            TableName=self._table,
-            Item=item,
-            ConditionExpression="attribute_not_exists(createdAt)",
+    async def _refused_mark(
+        self, draft: MessageDraft, answers: int | None
+    ) -> tuple[int, int | None]:
+        """Why the session update was refused: a newer fence (raised), an answer already
+        recorded (dropped), or a larger key (returned, to start above it)."""
+        response = await self._call(
+            "get_item",
+            TableName=self._sessions,
+            Key={"sessionId": to_attr(draft.session_id)},
+            ConsistentRead=True,
         )
+        v = from_item(response.get("Item", {}))
+        if draft.fence is not None and v.get("fence", 0) > draft.fence:
+            raise FenceRejected(
+                f"fence {draft.fence} is older than {v['fence']} in session {draft.session_id}"
+            )
+        if answers is not None and v.get("answeredAt", 0) >= answers:
+            answers = None
+        return int(v.get("lastKey", 0)), answers
 
-    async def _put_guarded(self, item: dict[str, Any], client_id: str, expire_at: int) -> None:
-        guard = to_item(
+    async def _transact(
+        self, item: dict[str, Any], draft: MessageDraft, expire_at: int, answers: int | None
+    ) -> None:
+        created_at = int(item["createdAt"]["N"])
+        writes: list[dict[str, Any]] = []
+        if draft.client_message_id is not None:
+            guard = to_item(
+                {
+                    "sessionId": draft.session_id + GUARD_SEPARATOR + draft.client_message_id,
+                    "createdAt": 0,
+                    "ref": created_at,
+                    "expireAt": expire_at,
+                }
+            )
+            writes.append(_put(self._table, guard, "attribute_not_exists(sessionId)"))
+        writes.append(_put(self._table, item, "attribute_not_exists(createdAt)"))
+        sets = ["lastKey = :k"]
+        conditions = ["(attribute_not_exists(lastKey) OR lastKey < :k)"]
+        values: dict[str, Any] = {":k": to_attr(created_at)}
+        if draft.role is Role.USER:
+            sets.append("lastUserAt = :k")  # above lastKey, so above every earlier mark
+        if answers is not None:
+            sets.append("answeredAt = :a")
+            conditions.append("(attribute_not_exists(answeredAt) OR answeredAt < :a)")
+            values[":a"] = to_attr(answers)
+        if draft.fence is not None:
+            sets.append("fence = :f")
+            conditions.append(FENCE_CONDITION)
+            values[":f"] = to_attr(draft.fence)
+        writes.append(
             {
-                "sessionId": item["sessionId"]["S"] + GUARD_SEPARATOR + client_id,
-                "createdAt": 0,
-                "ref": int(item["createdAt"]["N"]),
-                "expireAt": expire_at,
+                "Update": {
+                    "TableName": self._sessions,
+                    "Key": {"sessionId": to_attr(draft.session_id)},
+                    "UpdateExpression": "SET " + ", ".join(sets),
+                    "ConditionExpression": " AND ".join(conditions),
+                    "ExpressionAttributeValues": values,
+                }
             }
         )
-        puts = [
-            (guard, "attribute_not_exists(sessionId)"),
-            (item, "attribute_not_exists(createdAt)"),
-        ]
-        await self._call(
-            "transact_write_items",
-            TransactItems=[
-                {"Put": {"TableName": self._table, "Item": i, "ConditionExpression": c}}
-                for i, c in puts
-            ],
-        )
+        await self._call("transact_write_items", TransactItems=writes)
 
     async def _first(self, session_id: str, client_id: str | None) -> Message:
         """The message that an earlier append with this clientMessageId stored."""

@@ -6,22 +6,43 @@ from typing import Any
 
 from adapters.dynamodb.errors import Caller, ConditionFailed, RetryPolicy
 from adapters.dynamodb.items import check_size, from_item, to_attr, to_item
-from adapters.dynamodb.messages import MessageLog
+from adapters.dynamodb.messages import FENCE_CONDITION, MessageLog
 from adapters.dynamodb.tables import BY_SESSION, TableNames
 from core.clock import SystemClock
-from core.domain import AppendResult, Connection, Message, MessageDraft, Session
+from core.domain import (
+    AppendResult,
+    Connection,
+    Message,
+    MessageDraft,
+    MessageType,
+    ReplyCheckpoint,
+    Session,
+)
+from core.errors import FenceRejected
 from core.ports import Clock
 from core.text import require_encodable
 
 DAY_S = 86_400
+CHECKPOINT_SEPARATOR = "#reply"  # the checkpoint item's partition key: <sessionId>#reply
 
 
 class DynamoChatStore:
     """Sessions, connections and messages in three DynamoDB tables (``tables`` names them).
 
     Sessions: one item each; ``lastUserAt`` / ``answeredAt`` move forward only, by an update
-    whose condition refuses a smaller value. Connections: one item each with a 24 h TTL,
-    found per session through the ``bySession`` index. Messages: see ``MessageLog``.
+    whose condition refuses a smaller value; ``lastKey`` (the messages' high-water mark),
+    ``fence``, ``replyId`` and ``replyTo`` are written with the messages (``MessageLog``)
+    and by ``start_reply``. Connections: one item each with a 24 h TTL, found per session
+    through the ``bySession`` index. Messages: see ``MessageLog``.
+
+    A streaming reply's checkpoint is one item in the messages table under the partition
+    key ``<sessionId>#reply`` (createdAt 0, so no message query sees it), replaced by each
+    checkpoint with the condition ``fence <= :f`` on that item: one plain write per
+    checkpoint (its size in write units, about 1 per KB of text), never a transaction.
+    Its fence is the checkpoint's own: a recovering replier's ``take_checkpoint`` (or its
+    first checkpoint) raises it, and from then the old replier's checkpoints are refused.
+    The final message does not delete it (that would cost its size again); the next
+    reply's first checkpoint replaces it, and TTL removes it from an idle session.
     Reads the core relies on right after a write (sessions, connections, messages) are
     strongly consistent. Vendor errors are mapped by ``errors.Caller``.
     """
@@ -40,29 +61,35 @@ class DynamoChatStore:
         self._call = Caller(client, retry)
         self._t = tables
         self._connection_ttl_s = connection_ttl_s
+        self._clock = clock or SystemClock()
+        self._message_ttl_s = message_ttl_s
         self._messages = MessageLog(
-            self._call, tables.messages, clock or SystemClock(), message_ttl_s
+            self._call, tables.messages, self._clock, message_ttl_s, tables.sessions
         )
 
     # --- sessions ------------------------------------------------------------------
 
     async def create_session(self, session: Session) -> None:
-        item = to_item(
-            {
-                "sessionId": session.session_id,
-                "createdAt": session.created_at,
-                "title": session.title,
-                "lastUserAt": session.last_user_at or None,
-                "answeredAt": session.answered_at or None,
-            }
-        )
+        values = {
+            "createdAt": session.created_at,
+            "title": session.title,
+            "lastUserAt": session.last_user_at or None,
+            "answeredAt": session.answered_at or None,
+        }
+        item = to_item({"sessionId": session.session_id, **values})
         check_size(item, "session")
+        names = {f"#{k}": k for k in values if values[k] is not None}
         try:  # a session is made once; a second create keeps the first, as setdefault does
+            # An update, not a put: a message appended before the session was made has
+            # left its high-water mark on the item already (MessageLog), and it must stay.
             await self._call(
-                "put_item",
+                "update_item",
                 TableName=self._t.sessions,
-                Item=item,
-                ConditionExpression="attribute_not_exists(sessionId)",
+                Key={"sessionId": to_attr(session.session_id)},
+                UpdateExpression="SET " + ", ".join(f"{n} = :{n[1:]}" for n in names),
+                ConditionExpression="attribute_not_exists(createdAt)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={f":{n[1:]}": item[n[1:]] for n in names},
             )
         except ConditionFailed:
             pass
@@ -74,16 +101,9 @@ class DynamoChatStore:
             Key={"sessionId": to_attr(session_id)},
             ConsistentRead=True,  # the reply drain loop re-reads the markers it just moved
         )
-        if "Item" not in response:
-            return None
-        v = from_item(response["Item"])
-        return Session(
-            session_id=v["sessionId"],
-            created_at=v["createdAt"],
-            title=v.get("title"),
-            last_user_at=v.get("lastUserAt", 0),
-            answered_at=v.get("answeredAt", 0),
-        )
+        if "Item" not in response or "createdAt" not in response["Item"]:
+            return None  # none, or only the mark of messages appended before it was made
+        return _session(from_item(response["Item"]))
 
     async def set_session_title(self, session_id: str, title: str) -> None:
         require_encodable((("title", title),))
@@ -93,13 +113,37 @@ class DynamoChatStore:
     async def record_user_message(self, session_id: str, created_at: int) -> None:
         await self._advance(session_id, "lastUserAt", created_at)
 
-    async def record_answered(self, session_id: str, created_at: int) -> None:
-        await self._advance(session_id, "answeredAt", created_at)
+    async def record_answered(
+        self, session_id: str, created_at: int, fence: int | None = None
+    ) -> None:
+        await self._advance(session_id, "answeredAt", created_at, fence)
 
-    async def _advance(self, session_id: str, marker: str, value: int) -> None:
+    async def _advance(
+        self, session_id: str, marker: str, value: int, fence: int | None = None
+    ) -> None:
         """Moves a marker forward only: the condition refuses any value not above it."""
         condition = "attribute_exists(sessionId) AND (attribute_not_exists(#a) OR #a < :v)"
-        await self._update_session(session_id, marker, value, condition)
+        if fence is None:
+            await self._update_session(session_id, marker, value, condition)
+            return
+        try:
+            await self._call(
+                "update_item",
+                TableName=self._t.sessions,
+                Key={"sessionId": to_attr(session_id)},
+                UpdateExpression="SET #a = :v, fence = :f",
+                ConditionExpression=f"{condition} AND {FENCE_CONDITION}",
+                ExpressionAttributeNames={"#a": marker},
+                ExpressionAttributeValues={":v": to_attr(value), ":f": to_attr(fence)},
+            )
+        except ConditionFailed:
+            await self._check_fence(session_id, fence)  # else: already further on
+
+    async def _check_fence(self, session_id: str, fence: int) -> None:
+        """After a refused fenced update: raises if a newer fence is why."""
+        session = await self.get_session(session_id)
+        if session is not None and session.fence > fence:
+            raise FenceRejected(f"fence {fence} is older than {session.fence} in {session_id}")
 
     async def _update_session(self, session_id: str, attr: str, value: Any, condition: str) -> None:
         try:
@@ -114,6 +158,103 @@ class DynamoChatStore:
             )
         except ConditionFailed:
             pass  # no such session, or the marker is already further on: nothing to do
+
+    # --- replies: the claim, checkpoints, the final message ------------------------------
+
+    async def start_reply(self, session_id: str, reply_id: str, reply_to: int, fence: int) -> None:
+        try:
+            await self._call(
+                "update_item",
+                TableName=self._t.sessions,
+                Key={"sessionId": to_attr(session_id)},
+                UpdateExpression="SET fence = :f, replyId = :r, replyTo = :p",
+                ConditionExpression=f"attribute_exists(sessionId) AND {FENCE_CONDITION}",
+                ExpressionAttributeValues={
+                    ":f": to_attr(fence),
+                    ":r": to_attr(reply_id),
+                    ":p": to_attr(reply_to),
+                },
+            )
+        except ConditionFailed:
+            await self._check_fence(session_id, fence)  # else: no such session
+
+    def _checkpoint_key(self, session_id: str) -> dict[str, Any]:
+        return {
+            "sessionId": to_attr(session_id + CHECKPOINT_SEPARATOR),
+            "createdAt": to_attr(0),
+        }
+
+    async def checkpoint_reply(self, checkpoint: ReplyCheckpoint) -> None:
+        await self._put_checkpoint(checkpoint)
+
+    async def _put_checkpoint(self, c: ReplyCheckpoint, return_old: bool = False) -> dict[str, Any]:
+        expire_at = self._clock.now_ms() // 1000 + self._message_ttl_s
+        item = to_item(
+            {
+                "sessionId": c.session_id + CHECKPOINT_SEPARATOR,
+                "createdAt": 0,
+                "replyId": c.reply_id,
+                "replyTo": c.reply_to,
+                "fence": c.fence,
+                "messageType": c.message_type,
+                "message": c.text,
+                "expireAt": expire_at,
+            }
+        )
+        check_size(item, "reply checkpoint")
+        try:
+            return await self._call(
+                "put_item",
+                TableName=self._t.messages,
+                Item=item,
+                ConditionExpression=FENCE_CONDITION,
+                ExpressionAttributeValues={":f": to_attr(c.fence)},
+                **({"ReturnValues": "ALL_OLD"} if return_old else {}),
+            )
+        except ConditionFailed:
+            raise FenceRejected(
+                f"the checkpoint of session {c.session_id} is fenced above {c.fence}"
+            ) from None
+
+    async def take_checkpoint(self, session_id: str, fence: int) -> ReplyCheckpoint | None:
+        empty = ReplyCheckpoint(session_id, "", 0, fence)
+        old = (await self._put_checkpoint(empty, return_old=True)).get("Attributes")
+        if not old:
+            return None
+        v = from_item(old)
+        if not v.get("replyId"):
+            return None
+        return ReplyCheckpoint(
+            session_id,
+            v["replyId"],
+            int(v.get("replyTo", 0)),
+            int(v.get("fence", 0)),
+            v.get("message", ""),
+            v.get("messageType", MessageType.CONVERSATION),
+        )
+
+    async def finish_reply(self, draft: MessageDraft) -> Message:
+        if draft.fence is None or draft.reply_to is None:
+            raise ValueError("finish_reply needs a fenced draft with reply_to")
+        return (await self._messages.append(draft, answers=draft.reply_to)).message
+
+    async def pending_sessions(self, limit: int) -> list[str]:
+        """A Scan of the sessions table (recovery sweeps of ``azuchi serve``, not a hot path:
+        it reads every session item, 0.5 read units per 4 KB)."""
+        params: dict[str, Any] = {
+            "TableName": self._t.sessions,
+            "FilterExpression": "lastUserAt > answeredAt OR "
+            "(attribute_exists(lastUserAt) AND attribute_not_exists(answeredAt))",
+            "ProjectionExpression": "sessionId",
+        }
+        found: list[str] = []
+        while len(found) < limit:
+            response = await self._call("scan", **params)
+            found.extend(from_item(i)["sessionId"] for i in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                break
+            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return found[:limit]
 
     # --- connections ----------------------------------------------------------------
 
@@ -172,6 +313,19 @@ class DynamoChatStore:
 
     async def messages_after(self, session_id: str, after: int | None, limit: int) -> list[Message]:
         return await self._messages.after(session_id, after, limit)
+
+
+def _session(v: dict[str, Any]) -> Session:
+    return Session(
+        session_id=v["sessionId"],
+        created_at=v["createdAt"],
+        title=v.get("title"),
+        last_user_at=v.get("lastUserAt", 0),
+        answered_at=v.get("answeredAt", 0),
+        fence=v.get("fence", 0),
+        reply_id=v.get("replyId"),
+        reply_to=v.get("replyTo", 0),
+    )
 
 
 def _connection(item: dict[str, Any]) -> Connection:

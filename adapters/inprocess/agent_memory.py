@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from core.domain import HistoryItem
+from core.errors import FenceRejected
 
 RESPONSE_ID_TTL_S = 1_728_000  # 20 days, as the seed's Redis key
 
@@ -25,8 +26,20 @@ class InProcessAgentMemory:
         self._now = clock
         self._history: dict[str, deque[HistoryItem]] = {}
         self._response_ids: dict[str, tuple[str, float]] = {}
+        self._fences: dict[str, int] = {}
 
-    async def append_history(self, session_id: str, items: Sequence[HistoryItem]) -> None:
+    def _fence(self, session_id: str, fence: int | None) -> None:
+        if fence is None:
+            return
+        newest = self._fences.get(session_id, 0)
+        if fence < newest:
+            raise FenceRejected(f"agent memory of {session_id} is fenced at {newest}")
+        self._fences[session_id] = fence
+
+    async def append_history(
+        self, session_id: str, items: Sequence[HistoryItem], fence: int | None = None
+    ) -> None:
+        self._fence(session_id, fence)
         history = self._history.setdefault(session_id, deque(maxlen=self._max_items))
         history.extend(items)
 
@@ -42,5 +55,8 @@ class InProcessAgentMemory:
             return None
         return entry[0]
 
-    async def set_previous_response_id(self, session_id: str, response_id: str) -> None:
+    async def set_previous_response_id(
+        self, session_id: str, response_id: str, fence: int | None = None
+    ) -> None:
+        self._fence(session_id, fence)
         self._response_ids[session_id] = (response_id, self._now() + self._ttl)

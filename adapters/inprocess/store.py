@@ -6,7 +6,16 @@ import bisect
 import dataclasses
 
 from core.clock import SystemClock
-from core.domain import AppendResult, Connection, Message, MessageDraft, Session
+from core.domain import (
+    AppendResult,
+    Connection,
+    Message,
+    MessageDraft,
+    ReplyCheckpoint,
+    Role,
+    Session,
+)
+from core.errors import FenceRejected
 from core.ports import Clock
 from core.text import require_encodable, require_storable
 
@@ -30,6 +39,7 @@ class InProcessChatStore:
         self._connections: dict[str, Connection] = {}
         self._messages: dict[str, list[Message]] = {}
         self._by_client_id: dict[tuple[str, str], Message] = {}
+        self._checkpoints: dict[str, ReplyCheckpoint] = {}
 
     async def create_session(self, session: Session) -> None:
         self._sessions.setdefault(session.session_id, session)
@@ -46,10 +56,55 @@ class InProcessChatStore:
         if session and created_at > session.last_user_at:
             self._update(session_id, last_user_at=created_at)
 
-    async def record_answered(self, session_id: str, created_at: int) -> None:
+    async def record_answered(
+        self, session_id: str, created_at: int, fence: int | None = None
+    ) -> None:
+        self._fence(session_id, fence)
         session = self._sessions.get(session_id)
         if session and created_at > session.answered_at:
             self._update(session_id, answered_at=created_at)
+
+    def _fence(self, session_id: str, fence: int | None) -> None:
+        """Refuses a write whose fence is older than the newest that wrote; else records
+        it. Called before any change, so a refused write changes nothing."""
+        session = self._sessions.get(session_id)
+        if fence is None or session is None:
+            return
+        if fence < session.fence:
+            raise FenceRejected(f"fence {fence} is older than {session.fence} in {session_id}")
+        if fence > session.fence:
+            self._update(session_id, fence=fence)
+
+    async def start_reply(self, session_id: str, reply_id: str, reply_to: int, fence: int) -> None:
+        self._fence(session_id, fence)
+        self._update(session_id, reply_id=reply_id, reply_to=reply_to)
+
+    async def checkpoint_reply(self, checkpoint: ReplyCheckpoint) -> None:
+        sid = checkpoint.session_id
+        held = self._checkpoints.get(sid)
+        if held is not None and held.fence > checkpoint.fence:
+            raise FenceRejected(f"checkpoint of {sid} is fenced at {held.fence}")
+        self._fence(sid, checkpoint.fence)
+        self._checkpoints[sid] = checkpoint
+
+    async def take_checkpoint(self, session_id: str, fence: int) -> ReplyCheckpoint | None:
+        held = self._checkpoints.get(session_id)
+        if held is not None and held.fence > fence:
+            raise FenceRejected(f"checkpoint of {session_id} is fenced at {held.fence}")
+        self._fence(session_id, fence)
+        self._checkpoints[session_id] = ReplyCheckpoint(session_id, "", 0, fence)
+        return held if held is not None and held.reply_id else None
+
+    async def finish_reply(self, draft: MessageDraft) -> Message:
+        if draft.fence is None or draft.reply_to is None:
+            raise ValueError("finish_reply needs a fenced draft with reply_to")
+        self._fence(draft.session_id, draft.fence)
+        message = (await self.append_message(draft)).message
+        await self.record_answered(draft.session_id, draft.reply_to)
+        return message
+
+    async def pending_sessions(self, limit: int) -> list[str]:
+        return [s.session_id for s in self._sessions.values() if s.has_pending][:limit]
 
     def _update(self, session_id: str, **changes: object) -> None:
         session = self._sessions.get(session_id)
@@ -73,6 +128,7 @@ class InProcessChatStore:
 
     async def append_message(self, draft: MessageDraft) -> AppendResult:
         require_storable(draft)
+        self._fence(draft.session_id, draft.fence)
         if draft.client_message_id is not None:
             earlier = self._by_client_id.get((draft.session_id, draft.client_message_id))
             if earlier is not None:
@@ -82,6 +138,8 @@ class InProcessChatStore:
         created_at = max(now, messages[-1].created_at + 1) if messages else now
         message = Message.from_draft(draft, created_at, created_at // 1000 + self._message_ttl_s)
         messages.append(message)
+        if draft.role is Role.USER:
+            await self.record_user_message(draft.session_id, created_at)
         if draft.client_message_id is not None:
             self._by_client_id[(draft.session_id, draft.client_message_id)] = message
         return AppendResult(message, created=True)

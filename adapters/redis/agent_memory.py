@@ -17,18 +17,54 @@ from typing import Any, Protocol
 from adapters.redis.client import Guard
 from adapters.redis.keys import RedisKeys
 from core.domain import HistoryItem
+from core.errors import FenceRejected
 
 log = logging.getLogger(__name__)
 
-# KEYS[1] history; ARGV[1] keep N, ARGV[2] ttl s, ARGV[3..] JSON items oldest first → length.
-APPEND = """
-for i = 3, #ARGV do
+# Fencing, in both scripts: ARGV fence '' for an unfenced write; else refused (-1, nothing
+# written) when the session's fence key holds a newer one, and recorded when it is newer.
+FENCE = """
+local function fenced(key, fence, ttl)
+  if fence == '' then
+    return false
+  end
+  local newest = tonumber(redis.call('GET', key) or '0')
+  if tonumber(fence) < newest then
+    return true
+  end
+  redis.call('SET', key, fence, 'EX', ttl)
+  return false
+end
+"""
+
+# KEYS[1] history, KEYS[2] fence; ARGV[1] keep N, ARGV[2] ttl s, ARGV[3] fence,
+# ARGV[4..] JSON items oldest first → length, or -1 when fenced off.
+APPEND = (
+    FENCE
+    + """
+if fenced(KEYS[2], ARGV[3], ARGV[2]) then
+  return -1
+end
+for i = 4, #ARGV do
   redis.call('RPUSH', KEYS[1], ARGV[i])
 end
 redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return redis.call('LLEN', KEYS[1])
 """
+)
+
+# KEYS[1] response id, KEYS[2] fence; ARGV[1] id, ARGV[2] ttl s, ARGV[3] fence → 1, or -1.
+SET_RESPONSE_ID = (
+    FENCE
+    + """
+if fenced(KEYS[2], ARGV[3], ARGV[2]) then
+  return -1
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+)
 
 
 class MemoryClient(Protocol):
@@ -64,18 +100,22 @@ class RedisAgentMemory:
         self._ttl_s = response_id_ttl_s
         self._guard = Guard(deadline_s)
         self._append = client.register_script(APPEND)
+        self._set_response_id = client.register_script(SET_RESPONSE_ID)
 
-    async def append_history(self, session_id: str, items: Sequence[HistoryItem]) -> None:
+    async def append_history(
+        self, session_id: str, items: Sequence[HistoryItem], fence: int | None = None
+    ) -> None:
         if not items:
             return
         # Only the newest N can survive the trim; older ones need not travel.
         encoded = [_encode(item) for item in items[-self._max_items :]]
-        await self._guard(
+        keys = [self._keys.history(session_id), self._keys.memory_fence(session_id)]
+        length = await self._guard(
             "append to the agent's history",
-            self._append(
-                [self._keys.history(session_id)], [self._max_items, self._ttl_s, *encoded]
-            ),
+            self._append(keys, [self._max_items, self._ttl_s, _fence_arg(fence), *encoded]),
         )
+        if int(length) < 0:
+            raise FenceRejected(f"agent memory of {session_id} is fenced above {fence}")
 
     async def recent_history(self, session_id: str) -> list[HistoryItem]:
         raw = await self._guard(
@@ -90,11 +130,20 @@ class RedisAgentMemory:
         )
         return None if value is None else str(value)
 
-    async def set_previous_response_id(self, session_id: str, response_id: str) -> None:
-        await self._guard(
+    async def set_previous_response_id(
+        self, session_id: str, response_id: str, fence: int | None = None
+    ) -> None:
+        keys = [self._keys.response_id(session_id), self._keys.memory_fence(session_id)]
+        done = await self._guard(
             "store the previous response id",
-            self._client.set(self._keys.response_id(session_id), response_id, ex=self._ttl_s),
+            self._set_response_id(keys, [response_id, self._ttl_s, _fence_arg(fence)]),
         )
+        if int(done) < 0:
+            raise FenceRejected(f"agent memory of {session_id} is fenced above {fence}")
+
+
+def _fence_arg(fence: int | None) -> str:
+    return "" if fence is None else str(fence)
 
 
 def _encode(item: HistoryItem) -> str:

@@ -6,8 +6,10 @@ which always runs in cluster mode.
 
     {prefix}:{app}:lock:session:{<sessionId>}                      the lease (SET NX PX)
     {prefix}:{app}:lock:session:{<sessionId>}:stop                 stop flag, TTL ≤ the lease
+    {prefix}:{app}:lock:session:{<sessionId>}:fence                newest lease fence (30 d)
     {prefix}:{app}:session:{<sessionId>}:history                   capped list of JSON items
     {prefix}:{app}:session:{<sessionId>}:previous_response_id      string, EX 1728000
+    {prefix}:{app}:session:{<sessionId>}:fence                     newest fence that wrote
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ class RedisKeys:
 
     def stop(self, session_id: str) -> str:
         return f"{self.lock(session_id)}:stop"
+
+    def lock_fence(self, session_id: str) -> str:
+        return f"{self.lock(session_id)}:fence"
+
+    def memory_fence(self, session_id: str) -> str:
+        return f"{self.namespace}:session:{{{session_id}}}:fence"
 
     def history(self, session_id: str) -> str:
         return f"{self.namespace}:session:{{{session_id}}}:history"

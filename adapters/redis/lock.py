@@ -32,21 +32,25 @@ takes the lock over from a ghost as if the key were free.
 from __future__ import annotations
 
 import secrets
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
 from adapters.redis.client import Guard
 from adapters.redis.keys import RedisKeys
+from core.domain import Lease
 from core.ports import LeaseState
 
-# KEYS[1] lock, KEYS[2] stop; ARGV[1] token, ARGV[2] lease ms, ARGV[3..] ghost tokens
-# → 1 acquired, 0 taken. A new holder starts without the stop flag its predecessor left.
+# KEYS[1] lock, KEYS[2] stop, KEYS[3] fence; ARGV[1] token, ARGV[2] lease ms, ARGV[3] the
+# caller's wall clock in ms, ARGV[4] fence TTL s, ARGV[5..] ghost tokens → the new lease's
+# fence (max(previous + 1, now): core.domain.next_fence), or 0 when taken. A new holder
+# starts without the stop flag its predecessor left.
 ACQUIRE = """
 local won = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
-if not won and #ARGV > 2 then
+if not won and #ARGV > 4 then
   local holder = redis.call('GET', KEYS[1])
-  for i = 3, #ARGV do
+  for i = 5, #ARGV do
     if holder == ARGV[i] then
       won = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
       break
@@ -55,7 +59,9 @@ if not won and #ARGV > 2 then
 end
 if won then
   redis.call('DEL', KEYS[2])
-  return 1
+  local fence = math.max(tonumber(redis.call('GET', KEYS[3]) or '0') + 1, tonumber(ARGV[3]))
+  redis.call('SET', KEYS[3], string.format('%d', fence), 'EX', ARGV[4])
+  return fence
 end
 return 0
 """
@@ -96,6 +102,10 @@ end
 return 1
 """
 
+FENCE_TTL_S = 30 * 86_400  # past this idle time the wall clock alone keeps fences growing
+# KEYS[1] lock → 1 held, 0 free (a script, so the lock needs no other client method).
+IS_HELD = "return redis.call('EXISTS', KEYS[1])"
+
 _STATES = {0: LeaseState.LOST, 1: LeaseState.HELD, 2: LeaseState.STOP_REQUESTED}
 _GHOST_SESSIONS = 1024  # sessions whose ghosts this process remembers (oldest forgotten)
 _GHOSTS_PER_SESSION = 4
@@ -131,6 +141,10 @@ class RedisSessionLock:
         self._extend: Script = client.register_script(EXTEND)
         self._release: Script = client.register_script(RELEASE)
         self._request_stop: Script = client.register_script(REQUEST_STOP)
+        self._is_held: Script = client.register_script(IS_HELD)
+
+    def _now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
 
     def _pair(self, session_id: str) -> list[str]:
         return [self._keys.lock(session_id), self._keys.stop(session_id)]
@@ -141,21 +155,26 @@ class RedisSessionLock:
         while len(self._ghosts) > _GHOST_SESSIONS:
             self._ghosts.popitem(last=False)
 
-    async def acquire(self, session_id: str, lease_ms: int) -> str | None:
+    async def acquire(self, session_id: str, lease_ms: int) -> Lease | None:
         token = secrets.token_hex(16)
-        keys = self._pair(session_id)
+        keys = [*self._pair(session_id), self._keys.lock_fence(session_id)]
         ghosts = self._ghosts.get(session_id, [])
+        args: list[str | int] = [token, lease_ms, self._now_ms(), FENCE_TTL_S, *ghosts]
         try:
-            won = await self._guard(
-                "take the session lock", self._acquire(keys, [token, lease_ms, *ghosts])
-            )
+            fence = int(await self._guard("take the session lock", self._acquire(keys, args)))
         except BaseException:
             self._haunt(session_id, token)  # Redis may have run it: a lease nobody holds
             raise
-        if int(won) != 1:
+        if fence == 0:
             return None
         self._ghosts.pop(session_id, None)  # the lease is ours now: no ghost can hold it
-        return token
+        return Lease(token, fence)
+
+    async def is_held(self, session_id: str) -> bool:
+        held = await self._guard(
+            "read the session lock", self._is_held([self._keys.lock(session_id)], [])
+        )
+        return int(held) == 1
 
     async def extend(self, session_id: str, token: str, lease_ms: int) -> LeaseState:
         keys = self._pair(session_id)

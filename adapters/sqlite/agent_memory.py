@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from adapters.sqlite.database import SqliteDatabase
 from core.domain import HistoryItem
+from core.errors import FenceRejected
 
 PURGE_EVERY_S = 60.0  # expired response ids are invisible at once; deleting them can wait
 
@@ -30,10 +31,13 @@ class SqliteAgentMemory:
         self._now = clock
         self._purged_at = float("-inf")
 
-    async def append_history(self, session_id: str, items: Sequence[HistoryItem]) -> None:
+    async def append_history(
+        self, session_id: str, items: Sequence[HistoryItem], fence: int | None = None
+    ) -> None:
         batch = [(item.role, item.content) for item in items]
 
         def write(conn: sqlite3.Connection) -> None:
+            _fence(conn, session_id, fence)
             (newest,) = conn.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM history WHERE session_id = ?", (session_id,)
             ).fetchone()
@@ -70,7 +74,9 @@ class SqliteAgentMemory:
 
         return await self._db.read(read)
 
-    async def set_previous_response_id(self, session_id: str, response_id: str) -> None:
+    async def set_previous_response_id(
+        self, session_id: str, response_id: str, fence: int | None = None
+    ) -> None:
         now = self._now()
         expire_at = now + self._ttl
         purge = now - self._purged_at >= PURGE_EVERY_S
@@ -78,6 +84,7 @@ class SqliteAgentMemory:
             self._purged_at = now
 
         def write(conn: sqlite3.Connection) -> None:
+            _fence(conn, session_id, fence)
             if purge:
                 conn.execute("DELETE FROM response_ids WHERE expire_at <= ?", (now,))
             conn.execute(
@@ -86,3 +93,17 @@ class SqliteAgentMemory:
             )
 
         await self._db.run(write)
+
+
+def _fence(conn: sqlite3.Connection, session_id: str, fence: int | None) -> None:
+    """Refuses (rolling the transaction back) a write older than the newest fence that
+    wrote this session's memory; records a newer one."""
+    if fence is None:
+        return
+    row = conn.execute(
+        "SELECT fence FROM memory_fences WHERE session_id = ?", (session_id,)
+    ).fetchone()
+    if row is not None and fence < row[0]:
+        raise FenceRejected(f"agent memory of {session_id} is fenced at {row[0]}")
+    if row is None or fence > row[0]:
+        conn.execute("INSERT OR REPLACE INTO memory_fences VALUES (?, ?)", (session_id, fence))

@@ -79,6 +79,27 @@ MIGRATIONS: tuple[str, ...] = (
         stop INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 2: fencing and durable partial replies (docs/recovery.md). Lease rows now outlive
+    # their lease (release empties them), so the fence counter survives a release.
+    """
+    ALTER TABLE sessions ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN reply_id TEXT;
+    ALTER TABLE sessions ADD COLUMN reply_to INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX sessions_pending ON sessions (session_id) WHERE last_user_at > answered_at;
+    CREATE TABLE reply_checkpoints (
+        session_id TEXT PRIMARY KEY,
+        reply_id TEXT NOT NULL,
+        reply_to INTEGER NOT NULL,
+        fence INTEGER NOT NULL,
+        message_type TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+    ALTER TABLE leases ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE memory_fences (
+        session_id TEXT PRIMARY KEY,
+        fence INTEGER NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from adapters.sqlite.database import SqliteDatabase
+from core.domain import Lease
 from core.ports import LeaseState
 
 
@@ -19,26 +20,43 @@ def _wall_ms() -> int:
 
 class SqliteSessionLock:
     """``SessionLock`` on SQLite; correct across processes sharing the file, since every
-    change is a conditional write inside ``BEGIN IMMEDIATE``."""
+    change is a conditional write inside ``BEGIN IMMEDIATE``. A session's row outlives its
+    leases (release empties it), so its ``fence`` counts up across them, from at least
+    the wall clock in ms (``core.domain.next_fence``)."""
 
     def __init__(self, db: SqliteDatabase, now_ms: Callable[[], int] = _wall_ms) -> None:
         self._db = db
         self._now = now_ms
 
-    async def acquire(self, session_id: str, lease_ms: int) -> str | None:
+    async def acquire(self, session_id: str, lease_ms: int) -> Lease | None:
         token = secrets.token_hex(16)
         now = self._now()
 
-        def write(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                "INSERT INTO leases VALUES (?, ?, ?, 0) ON CONFLICT (session_id) DO UPDATE"
-                " SET token = excluded.token, expires_at_ms = excluded.expires_at_ms, stop = 0"
-                " WHERE leases.expires_at_ms <= ?",
-                (session_id, token, now + lease_ms, now),
-            )
-            return cursor.rowcount == 1
+        def write(conn: sqlite3.Connection) -> int | None:
+            row = conn.execute(
+                "INSERT INTO leases (session_id, token, expires_at_ms, stop, fence)"
+                " VALUES (?, ?, ?, 0, ?) ON CONFLICT (session_id) DO UPDATE"
+                " SET token = excluded.token, expires_at_ms = excluded.expires_at_ms, stop = 0,"
+                " fence = MAX(leases.fence + 1, excluded.fence)"
+                " WHERE leases.expires_at_ms <= ? RETURNING fence",
+                (session_id, token, now + lease_ms, now, now),
+            ).fetchone()
+            return None if row is None else int(row[0])
 
-        return token if await self._db.run(write) else None
+        fence = await self._db.run(write)
+        return None if fence is None else Lease(token, fence)
+
+    async def is_held(self, session_id: str) -> bool:
+        now = self._now()
+
+        def read(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT 1 FROM leases WHERE session_id = ? AND expires_at_ms > ?",
+                (session_id, now),
+            ).fetchone()
+            return row is not None
+
+        return await self._db.run(read)
 
     async def extend(self, session_id: str, token: str, lease_ms: int) -> LeaseState:
         now = self._now()
@@ -60,7 +78,8 @@ class SqliteSessionLock:
 
         def write(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(
-                "DELETE FROM leases WHERE session_id = ? AND token = ? AND expires_at_ms > ?",
+                "UPDATE leases SET token = '', expires_at_ms = 0, stop = 0"
+                " WHERE session_id = ? AND token = ? AND expires_at_ms > ?",
                 (session_id, token, now),
             )
             return cursor.rowcount == 1

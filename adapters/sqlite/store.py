@@ -8,7 +8,17 @@ from typing import Any
 
 from adapters.sqlite.database import SqliteDatabase
 from core.clock import SystemClock
-from core.domain import AppendResult, Connection, Message, MessageDraft, Role, Session, Usage
+from core.domain import (
+    AppendResult,
+    Connection,
+    Message,
+    MessageDraft,
+    ReplyCheckpoint,
+    Role,
+    Session,
+    Usage,
+)
+from core.errors import FenceRejected
 from core.ports import Clock
 from core.text import require_encodable, require_storable
 
@@ -20,10 +30,11 @@ PURGE_BATCH = 1_000  # rows per table per purge, so no message waits behind a we
 class SqliteChatStore:
     """``ChatStore`` on SQLite. Each method is one transaction (``BEGIN IMMEDIATE``), so
     the read that picks a ``createdAt`` and the insert that uses it cannot interleave
-    with another writer, in this process or another. Rows past their TTL are invisible
-    to reads and deleted on the first message appended after a minute without a purge
-    (``PURGE_BATCH`` rows per table at a time; a bigger backlog goes on the next write).
-    Lease rows are never deleted: a session's fence must only grow."""
+    with another writer, in this process or another; for the same reason keys follow commit
+    order, and a fenced write's check of ``sessions.fence`` and the write itself are one
+    transaction. Rows past their TTL are invisible to reads and deleted on a write after a
+    minute without a purge (``PURGE_BATCH`` rows per table at a time; a bigger backlog goes
+    on the next write). Lease rows are never deleted: a session's fence must only grow."""
 
     def __init__(
         self,
@@ -44,7 +55,9 @@ class SqliteChatStore:
     async def create_session(self, session: Session) -> None:
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO sessions"
+                " (session_id, created_at, title, last_user_at, answered_at)"
+                " VALUES (?, ?, ?, ?, ?)",
                 (
                     session.session_id,
                     session.created_at,
@@ -59,8 +72,8 @@ class SqliteChatStore:
     async def get_session(self, session_id: str) -> Session | None:
         def read(conn: sqlite3.Connection) -> Session | None:
             row = conn.execute(
-                "SELECT session_id, created_at, title, last_user_at, answered_at"
-                " FROM sessions WHERE session_id = ?",
+                "SELECT session_id, created_at, title, last_user_at, answered_at,"
+                " fence, reply_id, reply_to FROM sessions WHERE session_id = ?",
                 (session_id,),
             ).fetchone()
             return None if row is None else Session(*row)
@@ -79,13 +92,68 @@ class SqliteChatStore:
             created_at,
         )
 
-    async def record_answered(self, session_id: str, created_at: int) -> None:
-        await self._execute(
-            "UPDATE sessions SET answered_at = ? WHERE session_id = ? AND answered_at < ?",
-            created_at,
-            session_id,
-            created_at,
-        )
+    async def record_answered(
+        self, session_id: str, created_at: int, fence: int | None = None
+    ) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            _fence(conn, session_id, fence)
+            _answered(conn, session_id, created_at)
+
+        await self._db.run(write)
+
+    async def start_reply(self, session_id: str, reply_id: str, reply_to: int, fence: int) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            _fence(conn, session_id, fence)
+            conn.execute(
+                "UPDATE sessions SET reply_id = ?, reply_to = ? WHERE session_id = ?",
+                (reply_id, reply_to, session_id),
+            )
+
+        await self._db.run(write)
+
+    async def checkpoint_reply(self, checkpoint: ReplyCheckpoint) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            _fence(conn, checkpoint.session_id, checkpoint.fence)
+            _checkpoint_fence(conn, checkpoint.session_id, checkpoint.fence)
+            _put_checkpoint(conn, checkpoint)
+
+        await self._db.run(write)
+
+    async def take_checkpoint(self, session_id: str, fence: int) -> ReplyCheckpoint | None:
+        def write(conn: sqlite3.Connection) -> ReplyCheckpoint | None:
+            _fence(conn, session_id, fence)
+            _checkpoint_fence(conn, session_id, fence)
+            row = conn.execute(
+                "SELECT session_id, reply_id, reply_to, fence, text, message_type"
+                " FROM reply_checkpoints WHERE session_id = ?",
+                (session_id,),
+            ).fetchone()
+            _put_checkpoint(conn, ReplyCheckpoint(session_id, "", 0, fence))
+            return ReplyCheckpoint(*row) if row is not None and row[1] else None
+
+        return await self._db.run(write)
+
+    async def finish_reply(self, draft: MessageDraft) -> Message:
+        if draft.fence is None or draft.reply_to is None:
+            raise ValueError("finish_reply needs a fenced draft with reply_to")
+        reply_to = draft.reply_to
+
+        def write(conn: sqlite3.Connection) -> Message:
+            message = self._append(conn, draft, self._clock.now_ms()).message
+            _answered(conn, draft.session_id, reply_to)
+            return message
+
+        return await self._db.run(write)
+
+    async def pending_sessions(self, limit: int) -> list[str]:
+        def read(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                "SELECT session_id FROM sessions WHERE last_user_at > answered_at LIMIT ?",
+                (limit,),
+            ).fetchall()
+            return [str(row[0]) for row in rows]
+
+        return await self._db.run(read)
 
     async def _execute(self, sql: str, *args: object) -> None:
         def write(conn: sqlite3.Connection) -> None:
@@ -136,58 +204,52 @@ class SqliteChatStore:
     async def append_message(self, draft: MessageDraft) -> AppendResult:
         require_storable(draft)
         now_ms = self._clock.now_ms()
-        purge = now_ms - self._purged_at_ms >= PURGE_EVERY_MS
-        if purge:
+        return await self._db.run(lambda conn: self._append(conn, draft, now_ms))
+
+    def _append(self, conn: sqlite3.Connection, draft: MessageDraft, now_ms: int) -> AppendResult:
+        """One append inside the caller's transaction."""
+        now_s = now_ms // 1000
+        if now_ms - self._purged_at_ms >= PURGE_EVERY_MS:
             self._purged_at_ms = now_ms
-
-        def write(conn: sqlite3.Connection) -> AppendResult:
-            now_s = now_ms // 1000
-            if purge and purge_expired(conn, now_s):
+            if purge_expired(conn, now_s):
                 self._purged_at_ms = 0  # a backlog: the next write takes another batch
-            if draft.client_message_id is not None:
-                row = conn.execute(
-                    "SELECT session_id, created_at, expire_at, body FROM messages"
-                    " WHERE session_id = ? AND client_message_id = ?",
-                    (draft.session_id, draft.client_message_id),
-                ).fetchone()
-                if row is not None and row[2] > now_s:
-                    return AppendResult(_message(row), created=False)
-                if row is not None:  # expired, so invisible: the id may be used again
-                    conn.execute(
-                        "DELETE FROM messages WHERE session_id = ? AND created_at = ?",
-                        (row[0], row[1]),
-                    )
-            # The newest key, expired or not: createdAt never goes back, never collides.
-            (newest,) = conn.execute(
-                "SELECT MAX(created_at) FROM messages WHERE session_id = ?",
-                (draft.session_id,),
+        _fence(conn, draft.session_id, draft.fence)
+        if draft.client_message_id is not None:
+            row = conn.execute(
+                "SELECT session_id, created_at, expire_at, body FROM messages"
+                " WHERE session_id = ? AND client_message_id = ?",
+                (draft.session_id, draft.client_message_id),
             ).fetchone()
-            created_at = now_ms if newest is None else max(now_ms, newest + 1)
-            message = Message.from_draft(
-                draft, created_at, created_at // 1000 + self._message_ttl_s
-            )
-            conn.execute(
-                "INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
-                (
-                    draft.session_id,
-                    created_at,
-                    draft.client_message_id,
-                    message.expire_at,
-                    _body(message),
-                ),
-            )
-            if draft.role is Role.USER:
-                # The marker putMessage moves next (record_user_message), in the same
-                # transaction: a full disk or a kill between the two cannot leave a stored
-                # message that no reply will ever answer. Moving it again is a no-op.
+            if row is not None and row[2] > now_s:
+                return AppendResult(_message(row), created=False)
+            if row is not None:  # expired, so invisible: the id may be used again
                 conn.execute(
-                    "UPDATE sessions SET last_user_at = ?"
-                    " WHERE session_id = ? AND last_user_at < ?",
-                    (created_at, draft.session_id, created_at),
+                    "DELETE FROM messages WHERE session_id = ? AND created_at = ?",
+                    (row[0], row[1]),
                 )
-            return AppendResult(message, created=True)
-
-        return await self._db.run(write)
+        # The newest key, expired or not: createdAt never goes back, never collides.
+        (newest,) = conn.execute(
+            "SELECT MAX(created_at) FROM messages WHERE session_id = ?",
+            (draft.session_id,),
+        ).fetchone()
+        created_at = now_ms if newest is None else max(now_ms, newest + 1)
+        message = Message.from_draft(draft, created_at, created_at // 1000 + self._message_ttl_s)
+        conn.execute(
+            "INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
+            (
+                draft.session_id,
+                created_at,
+                draft.client_message_id,
+                message.expire_at,
+                _body(message),
+            ),
+        )
+        if draft.role is Role.USER:
+            conn.execute(
+                "UPDATE sessions SET last_user_at = ? WHERE session_id = ? AND last_user_at < ?",
+                (created_at, draft.session_id, created_at),
+            )
+        return AppendResult(message, created=True)
 
     async def last_messages(self, session_id: str, limit: int) -> list[Message]:
         newest = await self._messages(session_id, -1, limit, newest_first=True)
@@ -235,6 +297,42 @@ def purge_expired(conn: sqlite3.Connection, now_s: int) -> bool:
         )
         more = more or cursor.rowcount >= PURGE_BATCH
     return more
+
+
+def _fence(conn: sqlite3.Connection, session_id: str, fence: int | None) -> None:
+    """Refuses (raising, so the transaction rolls back) a write whose fence is older than
+    the newest that wrote for the session; records a newer one."""
+    if fence is None:
+        return
+    row = conn.execute("SELECT fence FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+    if row is None:
+        return
+    if fence < row[0]:
+        raise FenceRejected(f"fence {fence} is older than {row[0]} in session {session_id}")
+    if fence > row[0]:
+        conn.execute("UPDATE sessions SET fence = ? WHERE session_id = ?", (fence, session_id))
+
+
+def _checkpoint_fence(conn: sqlite3.Connection, session_id: str, fence: int) -> None:
+    row = conn.execute(
+        "SELECT fence FROM reply_checkpoints WHERE session_id = ?", (session_id,)
+    ).fetchone()
+    if row is not None and row[0] > fence:
+        raise FenceRejected(f"the checkpoint of session {session_id} is fenced at {row[0]}")
+
+
+def _put_checkpoint(conn: sqlite3.Connection, c: ReplyCheckpoint) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO reply_checkpoints VALUES (?, ?, ?, ?, ?, ?)",
+        (c.session_id, c.reply_id, c.reply_to, c.fence, c.message_type, c.text),
+    )
+
+
+def _answered(conn: sqlite3.Connection, session_id: str, created_at: int) -> None:
+    conn.execute(
+        "UPDATE sessions SET answered_at = ? WHERE session_id = ? AND answered_at < ?",
+        (created_at, session_id, created_at),
+    )
 
 
 def _body(message: Message) -> str:

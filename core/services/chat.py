@@ -42,6 +42,7 @@ from core.protocol import (
 )
 from core.services.fanout import Fanout
 from core.text import encodable, require_encodable
+from core.services.recovery import Nudger
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class ChatService:
         self._launcher = launcher
         self._clock = clock
         self._config = config
+        self._nudger = Nudger(store, lock, launcher)
 
     # --- $connect / $disconnect / $default ------------------------------------------
 
@@ -83,12 +85,22 @@ class ChatService:
             session_id = session_id.strip().lower()
             if not is_session_id(session_id):
                 raise InvalidSessionId("sessionId must be a UUID v4 made by azuchi.")
-            if await self._store.get_session(session_id) is None:
+            session = await self._store.get_session(session_id)
+            if session is None:
                 raise SessionNotFound(f"No session {session_id}.")
+            await self._recover(session)
         await self._store.put_connection(
             Connection(connection_id, session_id, connected_at=now, user_id=user_id)
         )
         return session_id
+
+    async def _recover(self, session: Session) -> None:
+        """A session whose message waits for a reply nobody is producing gets one
+        (core/services/recovery.py); never a reason to fail the caller's own request."""
+        try:
+            await self._nudger.nudge(session, ask_lock=False)
+        except AzuchiError as exc:
+            log.warning("could not recover session %s: %s", session.session_id, exc)
 
     async def disconnect(self, connection_id: str) -> None:
         await self._store.delete_connection(connection_id)
@@ -134,7 +146,7 @@ class ChatService:
             if connection_id is not None:
                 await self._send(connection_id, echo)
             return
-        await self._store.record_user_message(session_id, result.message.created_at)
+        # (the append recorded it as the session's last USER message, in the same write)
         connections = await self._store.session_connections(session_id)
         await Fanout(self._transport, self._store, [c.connection_id for c in connections]).send(
             echo
@@ -217,10 +229,12 @@ class ChatService:
                 f'"limit" must be an integer from 1 to {self._config.page_max}.',
                 code="INVALID_LIMIT",
             )
-        if after is None:  # a client (re)loading the conversation also needs its title
-            session = await self._store.get_session(connection.session_id)
-            if session is not None and session.title:
-                await self._send(connection_id, session_frame(session.session_id, session.title))
+        session = await self._store.get_session(connection.session_id)
+        if after is None and session is not None and session.title:
+            # a client (re)loading the conversation also needs its title
+            await self._send(connection_id, session_frame(session.session_id, session.title))
+        if session is not None:
+            await self._recover(session)
         page = await self.page(connection.session_id, after, limit)
         frames = [message_frame(m) for m in page.messages]
         await self._send(connection_id, history_frame(connection.session_id, frames, page.next))

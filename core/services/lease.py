@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import anyio
 
+from core.config import ChatConfig
+from core.domain import Lease, Session
 from core.errors import BackendUnavailable
 from core.ports import LeaseState, SessionLock
+
+MAX_RETRY_DELAY_S = 30.0
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +57,30 @@ class LeaseKeeper:
                 self.state = state
                 self._scope.cancel()
                 return
+
+
+async def acquire_retrying(
+    lock: SessionLock,
+    session: Session,
+    config: ChatConfig,
+    report: Callable[[Session, BackendUnavailable], Awaitable[None]],
+) -> Lease | None:
+    """Takes the session lock; while its backend cannot be reached, tries again (delays
+    doubling from ``lock_retry_first_ms``) for ``lock_retry_s``, after telling the session
+    once (``report``). A message stored meanwhile is so answered once the backend is back,
+    without waiting for another message; past the budget ``BackendUnavailable`` is raised
+    and the recovery sweep (``azuchi serve``) or the on-failure path (AWS) takes over."""
+    delay = config.lock_retry_first_ms / 1000
+    deadline = time.monotonic() + config.lock_retry_s
+    reported = False
+    while True:
+        try:
+            return await lock.acquire(session.session_id, config.lock_lease_ms)
+        except BackendUnavailable as exc:
+            if not reported:
+                await report(session, exc)
+                reported = True
+            if time.monotonic() + delay > deadline:
+                raise
+            await anyio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_DELAY_S)

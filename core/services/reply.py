@@ -12,6 +12,12 @@ Timeline of the drain loop (why no message is left unanswered and no two replies
 If B's launcher tried the lock after the release instead, it won the lock and answered B
 itself; the first answerer's re-read after its release then finds nothing pending. Either way
 B is answered once, and replies of one session never run at the same time.
+
+Every write a reply makes carries its lease's fence; a store refuses it once a newer holder
+has written (FenceRejected), and the reply then stops without writing anything more. The
+final message and the answered marker are one atomic write (``finish_reply``). A reply that
+a crash cut short is closed by the next holder before anything else (core/services/
+interrupted.py); while it streams, its text is checkpointed (core/services/checkpoint.py).
 """
 
 from __future__ import annotations
@@ -26,17 +32,19 @@ import anyio
 from core.config import ChatConfig
 from core.domain import (
     HistoryItem,
+    Lease,
     Message,
     MessageDraft,
     MessageType,
     ModelRequest,
+    ReplyCheckpoint,
     ReplyStatus,
     Role,
     Session,
     ToolCall,
     ToolResult,
 )
-from core.errors import AzuchiError, BackendUnavailable, LockLost, ModelError
+from core.errors import AzuchiError, BackendUnavailable, FenceRejected, LockLost, ModelError
 from core.ports import (
     AgentMemory,
     ChatModel,
@@ -49,10 +57,12 @@ from core.ports import (
 )
 from core.protocol import done_frame, message_frame
 from core.services.agent import Agent, AgentOutcome, describe_call
+from core.services.checkpoint import Checkpointer
 from core.services.coalesce import DeltaStream
 from core.services.fanout import Fanout
 from core.services.history import bound_history
-from core.services.lease import LeaseKeeper
+from core.services.interrupted import close_interrupted
+from core.services.lease import LeaseKeeper, acquire_retrying
 from core.services.title import propose_title, title_frame
 from core.text import scrub
 
@@ -77,15 +87,20 @@ class ReplySink:
         deltas: DeltaStream,
         prompt: Message,
         reply_id: str,
+        fence: int,
     ) -> None:
         self._store = store
         self._fanout = fanout
         self._deltas = deltas
         self._prompt = prompt
         self._reply_id = reply_id
+        self._fence = fence
+        self.checkpointer: Checkpointer | None = None
 
     def on_text(self, text: str) -> None:
         self._deltas.push(text)
+        if self.checkpointer is not None:
+            self.checkpointer.on_text(text)
 
     async def on_plan(self, steps: list[str]) -> None:
         await self.post(Role.AGENT, MessageType.PLAN, "\n".join(steps))
@@ -97,17 +112,26 @@ class ReplySink:
         mark = "✗" if result.is_error else "←"
         await self.post(Role.AGENT, MessageType.AGENT_LOG, f"{mark} {call.name}: {result.content}")
 
-    async def post(self, role: Role, message_type: str, text: str, **fields: object) -> Message:
-        draft = MessageDraft(
+    def draft(self, role: Role, message_type: str, text: str, **fields: object) -> MessageDraft:
+        return MessageDraft(
             session_id=self._prompt.session_id,
             role=role,
             message_type=message_type,
             message=scrub(text),  # a model's tool arguments may hold lone surrogates
             reply_id=self._reply_id,
             reply_to=self._prompt.created_at,
+            fence=self._fence,
             **fields,  # type: ignore[arg-type]
         )
-        stored = (await self._store.append_message(draft)).message
+
+    async def post(self, role: Role, message_type: str, text: str, **fields: object) -> Message:
+        stored = await self._store.append_message(self.draft(role, message_type, text, **fields))
+        await self._fanout.send(message_frame(stored.message))
+        return stored.message
+
+    async def finish(self, draft: MessageDraft) -> Message:
+        """Stores the reply's final message and its answer marker, atomically."""
+        stored = await self._store.finish_reply(draft)
         await self._fanout.send(message_frame(stored))
         return stored
 
@@ -147,11 +171,9 @@ class ReplyService:
             session = await self._store.get_session(session_id)
             if session is None or not session.has_pending:
                 return replies
-            try:
-                token = await self._lock.acquire(session_id, self._config.lock_lease_ms)
-            except BackendUnavailable as exc:
-                await self._report_unavailable(session, exc)
-                return replies
+            token = await acquire_retrying(
+                self._lock, session, self._config, self._report_unavailable
+            )
             if token is None:
                 return replies  # the holder re-reads the session before it lets go
             try:
@@ -159,7 +181,7 @@ class ReplyService:
                     await self._answer(session, token)
                     replies += 1
                     session = await self._store.get_session(session_id)
-            except LockLost:
+            except LockLost:  # FenceRejected too: a newer holder has written
                 return replies  # never release a lease that may be someone else's now
             try:
                 await self._lock.release(session_id, token)
@@ -167,17 +189,20 @@ class ReplyService:
                 # The replies are delivered; the lease just runs out on its own.
                 log.warning("could not release the lock of %s; it expires by itself", session_id)
 
-    async def _answer(self, session: Session, token: str) -> None:
+    async def _answer(self, session: Session, token: Lease) -> None:
         sid = session.session_id
+        if session.has_unfinished_reply:  # its holder crashed or lost the lease
+            await close_interrupted(self._store, await self._session_fanout(sid), session, token)
         pending = await self._store.messages_after(
             sid, session.answered_at or None, self._config.page_max
         )
         # One reply per message, oldest first: the next turn's history holds this one.
         prompt = next((m for m in pending if m.role is Role.USER), None)
         if prompt is None:
-            await self._store.record_answered(sid, session.last_user_at)
+            await self._store.record_answered(sid, session.last_user_at, token.fence)
             return
         reply_id = uuid.uuid4().hex
+        await self._store.start_reply(sid, reply_id, prompt.created_at, token.fence)
         history = bound_history(
             await self._history(session),
             self._config.history_items,
@@ -196,6 +221,7 @@ class ReplyService:
             previous_response_id=previous_id,
         )
         outcome = AgentOutcome()
+        lost_fence = False
         status = ReplyStatus.COMPLETE
         failure: AzuchiError | None = None
         async with DeltaStream(
@@ -206,8 +232,10 @@ class ReplyService:
             self._config.coalesce_ms,
             self._config.delta_frame_bytes,
         ) as deltas:
-            sink = ReplySink(self._store, fanout, deltas, prompt, reply_id)
+            sink = ReplySink(self._store, fanout, deltas, prompt, reply_id, token.fence)
             with anyio.CancelScope() as generation:
+                checkpointer = self._checkpointer(prompt, reply_id, token, outcome, generation)
+                sink.checkpointer = checkpointer
                 keeper = LeaseKeeper(
                     self._lock,
                     sid,
@@ -218,29 +246,41 @@ class ReplyService:
                 )
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(keeper.run)
+                    if checkpointer is not None:
+                        tg.start_soon(checkpointer.run)
                     try:
                         await self._agent.run(
                             request, sink, ReplyContext(sid, self._store), outcome
                         )
+                    except FenceRejected:
+                        lost_fence = True
                     except ModelError as exc:
                         status, failure = ReplyStatus.ERROR, exc
                     except Exception as exc:
                         log.exception("reply %s failed", reply_id)
                         status, failure = ReplyStatus.ERROR, AzuchiError(f"Internal error: {exc}")
                     tg.cancel_scope.cancel()
-        lost = keeper.state is LeaseState.LOST
+        if keeper.state is LeaseState.LOST or lost_fence or (checkpointer and checkpointer.fenced):
+            # Another replier may hold the session now: write nothing more (its writes
+            # would be refused anyway); it closes this reply as interrupted and answers
+            # the message again. The clients learn that this one will not go on.
+            status = ReplyStatus.INTERRUPTED
+            await fanout.send(done_frame(sid, reply_id, status.value, outcome.usage))
+            raise LockLost("lease lost while replying")
         if keeper.state is LeaseState.STOP_REQUESTED:
             status = ReplyStatus.STOPPED
-        elif lost:
-            status, failure = ReplyStatus.ERROR, LockLost("Another worker took over this session.")
 
         # New tabs opened during the reply get its final messages too.
         fanout.add([c.connection_id for c in await self._store.session_connections(sid)])
         cost = self._cost(outcome)
-        await self._finish(sink, prompt, outcome, status, failure, cost)
+        try:
+            await self._finish(sink, prompt, outcome, status, failure, cost, token.fence)
+        except FenceRejected:
+            await fanout.send(
+                done_frame(sid, reply_id, ReplyStatus.INTERRUPTED.value, outcome.usage)
+            )
+            raise
         await fanout.send(done_frame(sid, reply_id, status.value, outcome.usage, cost))
-        if lost:
-            raise LockLost("lease lost while replying")
         if session.title is None and self._config.make_titles and status is ReplyStatus.COMPLETE:
             await self._title(session, fanout, prompt.message, outcome.text)
 
@@ -252,39 +292,74 @@ class ReplyService:
         status: ReplyStatus,
         failure: AzuchiError | None,
         cost: float | None,
+        fence: int,
     ) -> None:
-        text = outcome.text
-        if len(text) * 4 > self._config.max_reply_bytes:  # only then is it worth encoding
-            cut = text.encode("utf-8")[: self._config.max_reply_bytes]
-            text = cut.decode("utf-8", "ignore")
+        """Stores the reply's last messages; the reply itself (or, when it has no text, its
+        note) goes with the answered marker in one write (``finish_reply``)."""
+        text = self._cut(outcome.text)
+        drafts: list[MessageDraft] = []
         if text or status is ReplyStatus.COMPLETE:
-            await sink.post(
-                Role.AGENT,
-                MessageType.CONVERSATION,
-                text,
-                status=status.value,
-                model=self._model.model_id,
-                usage=outcome.usage,
-                cost_usd=cost,
+            drafts.append(
+                sink.draft(
+                    Role.AGENT,
+                    MessageType.CONVERSATION,
+                    text,
+                    status=status.value,
+                    model=self._model.model_id,
+                    usage=outcome.usage,
+                    cost_usd=cost,
+                )
             )
         if failure is not None:
             kept = " The partial reply above is kept." if text else ""
-            await sink.post(
-                Role.SYSTEM,
-                MessageType.SYSTEM_LOG,
+            note = (
                 f"The reply failed ({failure.code}): {failure.message}.{kept} "
-                "Your message is saved; send another message to try again.",
-                status=status.value,
+                "Your message is saved; send another message to try again."
+            )
+            drafts.append(
+                sink.draft(Role.SYSTEM, MessageType.SYSTEM_LOG, note, status=status.value)
             )
         elif status is ReplyStatus.STOPPED and not text:
-            await sink.post(
-                Role.SYSTEM,
-                MessageType.SYSTEM_LOG,
-                "Stopped before the reply began.",
-                status=status.value,
+            note = "Stopped before the reply began."
+            drafts.append(
+                sink.draft(Role.SYSTEM, MessageType.SYSTEM_LOG, note, status=status.value)
             )
-        await self._store.record_answered(prompt.session_id, prompt.created_at)
-        await self._remember(prompt, text, outcome, status)
+        await sink.finish(drafts[0])
+        for draft in drafts[1:]:
+            await sink.post(draft.role, draft.message_type, draft.message, status=draft.status)
+        await self._remember(prompt, text, outcome, status, fence)
+
+    def _cut(self, text: str) -> str:
+        """The reply text as stored: at most ``max_reply_bytes`` of UTF-8."""
+        if len(text) * 4 > self._config.max_reply_bytes:  # only then is it worth encoding
+            cut = text.encode("utf-8")[: self._config.max_reply_bytes]
+            text = cut.decode("utf-8", "ignore")
+        return text
+
+    def _checkpointer(
+        self,
+        prompt: Message,
+        reply_id: str,
+        lease: Lease,
+        outcome: AgentOutcome,
+        generation: anyio.CancelScope,
+    ) -> Checkpointer | None:
+        if not self._config.checkpointing:
+            return None
+        template = ReplyCheckpoint(prompt.session_id, reply_id, prompt.created_at, lease.fence)
+        return Checkpointer(
+            self._store,
+            template,
+            lambda: outcome.text,
+            self._config.checkpoint_s,
+            self._config.checkpoint_bytes,
+            generation,
+            self._cut,
+        )
+
+    async def _session_fanout(self, session_id: str) -> Fanout:
+        connections = await self._store.session_connections(session_id)
+        return Fanout(self._transport, self._store, [c.connection_id for c in connections])
 
     def _cost(self, outcome: AgentOutcome) -> float | None:
         if self._prices is None:
@@ -317,15 +392,16 @@ class ReplyService:
             return None
 
     async def _remember(
-        self, prompt: Message, text: str, outcome: AgentOutcome, status: ReplyStatus
+        self, prompt: Message, text: str, outcome: AgentOutcome, status: ReplyStatus, fence: int
     ) -> None:
         items = [HistoryItem("user", prompt.message)]
         if text:
             items.append(HistoryItem("assistant", text))
+        sid = prompt.session_id
         try:
-            await self._memory.append_history(prompt.session_id, items)
+            await self._memory.append_history(sid, items, fence)
             if outcome.response_id and status is ReplyStatus.COMPLETE:
-                await self._memory.set_previous_response_id(prompt.session_id, outcome.response_id)
+                await self._memory.set_previous_response_id(sid, outcome.response_id, fence)
         except BackendUnavailable:
             log.warning(
                 "agent memory unavailable; history of %s rebuilt from storage next turn",
@@ -342,9 +418,10 @@ class ReplyService:
             log.info("no title for %s: %s", session.session_id, exc)
 
     async def _report_unavailable(self, session: Session, exc: BackendUnavailable) -> None:
+        """Tells the session once that its reply waits for the lock backend."""
         text = (
             "The agent is unavailable right now (its lock service cannot be reached). "
-            "Your message is saved; send another message to try again."
+            "Your message is saved; azuchi answers it by itself once the service is back."
         )
         stored = await self._store.append_message(
             MessageDraft(
@@ -355,10 +432,8 @@ class ReplyService:
                 status=ReplyStatus.ERROR.value,
             )
         )
-        connections = await self._store.session_connections(session.session_id)
-        fanout = Fanout(self._transport, self._store, [c.connection_id for c in connections])
-        await fanout.send(message_frame(stored.message))
-        log.warning("lock backend unavailable: %s", exc)
+        await (await self._session_fanout(session.session_id)).send(message_frame(stored.message))
+        log.warning("lock backend unavailable, retrying: %s", exc)
 
 
 def _turn_of(message: Message) -> int:

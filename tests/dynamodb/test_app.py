@@ -65,7 +65,9 @@ async def test_a_chat_lands_in_the_tables_with_ttl_set(
     lock = await client.get_item(
         TableName=config.tables.locks, Key={"sessionId": {"S": user.session_id}}
     )
-    assert "Item" not in lock  # released after the replies
+    # Released after the replies: the lease is emptied, its fence counter kept.
+    assert int(lock["Item"]["expiresAt"]["N"]) == 0 and "owner" not in lock["Item"]
+    assert int(lock["Item"]["fence"]["N"]) > 0
 
 
 async def test_a_lock_table_that_stays_throttled_is_told_to_the_user(

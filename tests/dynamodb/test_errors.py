@@ -41,7 +41,7 @@ async def test_a_transient_failure_is_retried_until_it_succeeds(failure: Excepti
     store = DynamoChatStore(stub, TableNames(), retry=FAST)
     result = await store.append_message(draft())
     assert result.created
-    assert [op for op, _ in stub.calls] == ["query"] * 4 + ["put_item"]
+    assert [op for op, _ in stub.calls] == ["query"] * 4 + ["transact_write_items"]
 
 
 async def test_throttling_that_never_ends_becomes_backend_unavailable() -> None:
@@ -81,8 +81,9 @@ async def test_a_refusal_that_retrying_cannot_fix_fails_at_once() -> None:
 
 async def test_conditional_check_failures_take_their_domain_meaning() -> None:
     refused = client_error("ConditionalCheckFailedException")
-    lock = DynamoSessionLock(StubClient(default=refused), "locks", retry=FAST)
-    assert await lock.acquire("s-1", 1_000) is None  # held by someone else
+    live = {"Item": {"sessionId": {"S": "s-1"}, "expiresAt": {"N": str(2**52)}}}
+    lock = DynamoSessionLock(StubClient(refused, live, default=refused), "locks", retry=FAST)
+    assert await lock.acquire("s-1", 1_000) is None  # held by someone else (read to tell)
     assert await lock.extend("s-1", "t", 1_000) is LeaseState.LOST
     assert await lock.release("s-1", "t") is False
     assert await lock.request_stop("s-1") is False
@@ -92,11 +93,31 @@ async def test_conditional_check_failures_take_their_domain_meaning() -> None:
 
 
 async def test_a_taken_key_moves_the_append_to_a_later_one() -> None:
-    stub = StubClient({"Items": []}, client_error("ConditionalCheckFailedException"), {})
+    taken = client_error(
+        "TransactionCanceledException",
+        CancellationReasons=[{"Code": "ConditionalCheckFailed"}, {"Code": "None"}],
+    )
+    stub = StubClient({"Items": []}, taken, {})
     store = DynamoChatStore(stub, TableNames(), retry=FAST)
     result = await store.append_message(draft())
-    (first, second) = [int(p["Item"]["createdAt"]["N"]) for op, p in stub.calls if op == "put_item"]
+    (first, second) = [
+        int(p["TransactItems"][0]["Put"]["Item"]["createdAt"]["N"])
+        for op, p in stub.calls
+        if op == "transact_write_items"
+    ]
     assert second > first and result.message.created_at == second
+
+
+async def test_a_larger_key_committed_first_moves_the_append_above_it() -> None:
+    behind = client_error(
+        "TransactionCanceledException",
+        CancellationReasons=[{"Code": "None"}, {"Code": "ConditionalCheckFailed"}],
+    )
+    session = {"Item": {"sessionId": {"S": "s-1"}, "lastKey": {"N": str(2**50)}}}
+    stub = StubClient({"Items": []}, behind, session, {})
+    store = DynamoChatStore(stub, TableNames(), retry=FAST)
+    result = await store.append_message(draft())
+    assert result.message.created_at == 2**50 + 1  # above the high-water mark
 
 
 async def test_a_repeat_found_by_its_guard_returns_the_first_message() -> None:

@@ -57,11 +57,11 @@ async def test_a_lease_expires_and_its_old_holder_learns_it_lost(
 ) -> None:
     lock = DynamoSessionLock(client, config.tables.locks)
     sid = new_id()
-    first = await lock.acquire(sid, lease_ms=300)
+    first = await lock.acquire(sid, lease_ms=2_000)
     assert first is not None
-    assert await lock.acquire(sid, lease_ms=300) is None
+    assert await lock.acquire(sid, lease_ms=2_000) is None
     assert await lock.release(sid, "not-the-token") is False
-    await anyio.sleep(0.4)
+    await anyio.sleep(2.2)
     second = await lock.acquire(sid, lease_ms=5_000)
     assert second is not None
     assert await lock.extend(sid, first, 5_000) is LeaseState.LOST

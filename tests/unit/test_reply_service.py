@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 import anyio
@@ -9,7 +10,7 @@ import pytest
 
 from adapters.inprocess import InProcessSessionLock, ScriptedChatModel
 from adapters.inprocess.scripted_model import ScriptedSettings
-from core.domain import ModelEvent, ModelRequest, Role, TextDelta
+from core.domain import Lease, ModelEvent, ModelRequest, Role, TextDelta
 from core.errors import BackendUnavailable, NothingToStop
 from core.ports import LeaseState
 from tests.support import Client, fast_settings, running_app, settle
@@ -211,27 +212,58 @@ async def test_a_client_that_leaves_mid_reply_still_gets_its_reply_stored() -> N
 
 
 class LosingLock(InProcessSessionLock):
+    """Loses the first lease it gives (as a holder paused past its lease does)."""
+
+    lost = False
+
     async def extend(self, session_id: str, token: str, lease_ms: int) -> LeaseState:
-        return LeaseState.LOST
+        if not self.lost:
+            self.lost = True
+            return LeaseState.LOST
+        return await super().extend(session_id, token, lease_ms)
 
 
-async def test_a_holder_that_loses_its_lock_stops_and_says_so() -> None:
+async def test_a_holder_that_loses_its_lock_stops_writing_and_the_reply_is_recovered() -> None:
     settings = fast_settings(
-        AZUCHI_SCRIPTED_TOKENS_PER_SECOND="100", AZUCHI_SCRIPTED_REPLY_TOKENS="300"
+        AZUCHI_SCRIPTED_TOKENS_PER_SECOND="100",
+        AZUCHI_SCRIPTED_REPLY_TOKENS="300",
+        AZUCHI_LOCK_LEASE_MS="200",
     )
     async with running_app(settings, lock=LosingLock()) as app:
         client = await Client.connect(app, "c1")
         await client.say("hello")
         await settle(app)
+        first = client.of_type("done")[0]
+        assert first["status"] == "interrupted"  # the page stops showing it streaming
         stored = await app.store.last_messages(client.session_id, 10)
-        assert "LOCK_LOST" in [m for m in stored if m.role is Role.SYSTEM][-1].message
-        assert client.of_type("done")[-1]["status"] == "error"
-        assert len([m for m in stored if m.role is Role.AGENT][-1].message.split()) < 300
+        # The lost holder wrote nothing; the message is still pending, not answered.
+        assert [m for m in stored if m.role is Role.AGENT] == []
+        session = await app.store.get_session(client.session_id)
+        assert session is not None and session.has_pending
+        # Once the lease has run out, a client asking for its messages gets the reply.
+        await anyio.sleep(0.3)
+        await app.chat.get_messages("c1", {})
+        await settle(app)
+        dones = client.of_type("done")
+        assert [d["status"] for d in dones] == ["interrupted", "interrupted", "complete"]
+        assert dones[1]["replyId"] == first["replyId"] != dones[2]["replyId"]
+        stored = await app.store.last_messages(client.session_id, 10)
+        final = [m for m in stored if m.role is Role.AGENT][-1]
+        assert final.status == "complete" and len(final.message.split()) == 300
 
 
 class DownLock(InProcessSessionLock):
-    async def acquire(self, session_id: str, lease_ms: int) -> str | None:
-        raise BackendUnavailable("connection refused")
+    """Unreachable for its first ``failures`` acquires."""
+
+    def __init__(self, failures: int = 10**9) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def acquire(self, session_id: str, lease_ms: int) -> Lease | None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise BackendUnavailable("connection refused")
+        return await super().acquire(session_id, lease_ms)
 
 
 async def test_lock_backend_down_keeps_the_message_and_tells_the_user() -> None:
@@ -243,6 +275,24 @@ async def test_lock_backend_down_keeps_the_message_and_tells_the_user() -> None:
         assert conversation(stored) == [("USER", "hello")]
         system = [f for f in client.of_type("message") if f["messageType"] == "SYSTEM_LOG"]
         assert "agent is unavailable" in system[0]["message"]
+
+
+async def test_a_message_stored_while_the_lock_was_down_is_answered_when_it_is_back() -> None:
+    lock = DownLock(failures=3)
+    async with running_app(lock=lock) as app:
+        app.replies._config = dataclasses.replace(  # type: ignore[attr-defined]
+            app.replies._config,  # type: ignore[attr-defined]
+            lock_retry_first_ms=10,
+            lock_retry_s=30.0,
+        )
+        client = await Client.connect(app, "c1")
+        await client.say("hello")
+        await settle(app)  # nobody sends anything more
+        system = [f for f in client.of_type("message") if f["messageType"] == "SYSTEM_LOG"]
+        assert len(system) == 1 and "answers it by itself" in system[0]["message"]
+        assert client.of_type("done")[-1]["status"] == "complete"
+        stored = await app.store.last_messages(client.session_id, 10)
+        assert [r for r, _ in conversation(stored)] == ["USER", "AGENT"]
 
 
 class FailingModel:
