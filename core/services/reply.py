@@ -16,6 +16,8 @@ B is answered once, and replies of one session never run at the same time.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import logging
 import uuid
 from collections.abc import Mapping
@@ -33,10 +35,17 @@ from core.domain import (
     ReplyStatus,
     Role,
     Session,
+    StopReason,
     ToolCall,
     ToolResult,
 )
-from core.errors import AzuchiError, BackendUnavailable, LockLost, ModelError
+from core.errors import (
+    AzuchiError,
+    BackendUnavailable,
+    LockLost,
+    ModelContextExceeded,
+    ModelError,
+)
 from core.ports import (
     AgentMemory,
     ChatModel,
@@ -51,8 +60,9 @@ from core.protocol import done_frame, message_frame
 from core.services.agent import Agent, AgentOutcome, describe_call
 from core.services.coalesce import DeltaStream
 from core.services.fanout import Fanout
-from core.services.history import bound_history
+from core.services.history import bound_history, drop_oldest, history_budget
 from core.services.lease import LeaseKeeper
+from core.services.stops import Ending, ending
 from core.services.title import propose_title, title_frame
 
 log = logging.getLogger(__name__)
@@ -76,15 +86,21 @@ class ReplySink:
         deltas: DeltaStream,
         prompt: Message,
         reply_id: str,
+        thoughts: DeltaStream | None = None,
     ) -> None:
         self._store = store
         self._fanout = fanout
         self._deltas = deltas
+        self._thoughts = thoughts
         self._prompt = prompt
         self._reply_id = reply_id
 
     def on_text(self, text: str) -> None:
         self._deltas.push(text)
+
+    def on_reasoning(self, text: str) -> None:
+        if self._thoughts is not None:
+            self._thoughts.push(text)
 
     async def on_plan(self, steps: list[str]) -> None:
         await self.post(Role.AGENT, MessageType.PLAN, "\n".join(steps))
@@ -122,8 +138,10 @@ class ReplyService:
         tools: Mapping[str, Tool],
         config: ChatConfig,
         prices: PriceList | None = None,
+        title_model: ChatModel | None = None,
     ) -> None:
         self._prices = prices
+        self._title_model = title_model or model
         self._store = store
         self._lock = lock
         self._memory = memory
@@ -171,11 +189,14 @@ class ReplyService:
             await self._store.record_answered(sid, session.last_user_at)
             return
         reply_id = uuid.uuid4().hex
-        history = bound_history(
-            await self._history(session),
-            self._config.history_items,
+        budget = history_budget(
             self._config.history_token_budget,
+            self._config.context_window_tokens,
+            self._config.max_output_tokens,
+            self._config.system_prompt,
+            prompt.message,
         )
+        history = bound_history(await self._history(session), self._config.history_items, budget)
         previous_id = await self._previous_response_id(sid)
         fanout = Fanout(
             self._transport,
@@ -191,15 +212,13 @@ class ReplyService:
         outcome = AgentOutcome()
         status = ReplyStatus.COMPLETE
         failure: AzuchiError | None = None
-        async with DeltaStream(
-            fanout,
-            sid,
-            reply_id,
-            MessageType.CONVERSATION,
-            self._config.coalesce_ms,
-            self._config.delta_frame_bytes,
-        ) as deltas:
-            sink = ReplySink(self._store, fanout, deltas, prompt, reply_id)
+        seq = itertools.count()  # one numbering for the reply's text and reasoning frames
+        frame_args = (self._config.coalesce_ms, self._config.delta_frame_bytes, seq)
+        async with (
+            DeltaStream(fanout, sid, reply_id, MessageType.CONVERSATION, *frame_args) as deltas,
+            DeltaStream(fanout, sid, reply_id, MessageType.REASONING, *frame_args) as thoughts,
+        ):
+            sink = ReplySink(self._store, fanout, deltas, prompt, reply_id, thoughts)
             with anyio.CancelScope() as generation:
                 keeper = LeaseKeeper(
                     self._lock,
@@ -212,7 +231,7 @@ class ReplyService:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(keeper.run)
                     try:
-                        await self._agent.run(
+                        await self._run_agent(
                             request, sink, ReplyContext(sid, self._store), outcome
                         )
                     except ModelError as exc:
@@ -230,12 +249,36 @@ class ReplyService:
         # New tabs opened during the reply get its final messages too.
         fanout.add([c.connection_id for c in await self._store.session_connections(sid)])
         cost = self._cost(outcome)
-        await self._finish(sink, prompt, outcome, status, failure, cost)
-        await fanout.send(done_frame(sid, reply_id, status.value, outcome.usage, cost))
+        end = await self._finish(sink, prompt, outcome, status, failure, cost)
+        stop = end.stop_reason.value if end.stop_reason else None
+        await fanout.send(done_frame(sid, reply_id, end.status.value, outcome.usage, cost, stop))
         if lost:
             raise LockLost("lease lost while replying")
-        if session.title is None and self._config.make_titles and status is ReplyStatus.COMPLETE:
+        if (
+            session.title is None
+            and self._config.make_titles
+            and end.status is ReplyStatus.COMPLETE
+        ):
             await self._title(session, fanout, prompt.message, outcome.text)
+
+    async def _run_agent(
+        self, request: ModelRequest, sink: ReplySink, context: ReplyContext, outcome: AgentOutcome
+    ) -> None:
+        """The agent, run again once with the older half of the history left out when the
+        model says the conversation does not fit its context before it said anything."""
+        try:
+            await self._agent.run(request, sink, context, outcome)
+        except ModelContextExceeded:
+            if outcome.text or outcome.steps or not request.history:
+                raise
+            shorter = drop_oldest(request.history)
+            log.info(
+                "context window exceeded; retrying with %d of %d history items",
+                len(shorter),
+                len(request.history),
+            )
+            retry = dataclasses.replace(request, history=tuple(shorter))
+            await self._agent.run(retry, sink, context, outcome)
 
     async def _finish(
         self,
@@ -245,39 +288,43 @@ class ReplyService:
         status: ReplyStatus,
         failure: AzuchiError | None,
         cost: float | None,
-    ) -> None:
+    ) -> Ending:
         text = outcome.text
         if len(text) * 4 > self._config.max_reply_bytes:  # only then is it worth encoding
             cut = text.encode("utf-8")[: self._config.max_reply_bytes]
             text = cut.decode("utf-8", "ignore")
-        if text or status is ReplyStatus.COMPLETE:
+        thought = bool(outcome.reasoning or outcome.redacted_reasoning)
+        end = ending(status, failure, outcome.stop_reason, bool(text.strip()), thought)
+        abnormal = None if end.stop_reason is None or end.stop_reason.is_normal else end.stop_reason
+        if thought:
+            await sink.post(
+                Role.AGENT,
+                MessageType.REASONING,
+                outcome.reasoning or REDACTED_NOTE,
+                status=end.status.value,
+            )
+        if text:
             await sink.post(
                 Role.AGENT,
                 MessageType.CONVERSATION,
                 text,
-                status=status.value,
+                status=end.status.value,
                 model=self._model.model_id,
                 usage=outcome.usage,
                 cost_usd=cost,
+                stop_reason=abnormal,
             )
-        if failure is not None:
-            kept = " The partial reply above is kept." if text else ""
+        if end.note is not None:
             await sink.post(
                 Role.SYSTEM,
                 MessageType.SYSTEM_LOG,
-                f"The reply failed ({failure.code}): {failure.message}.{kept} "
-                "Your message is saved; send another message to try again.",
-                status=status.value,
-            )
-        elif status is ReplyStatus.STOPPED and not text:
-            await sink.post(
-                Role.SYSTEM,
-                MessageType.SYSTEM_LOG,
-                "Stopped before the reply began.",
-                status=status.value,
+                end.note,
+                status=end.status.value,
+                stop_reason=abnormal,
             )
         await self._store.record_answered(prompt.session_id, prompt.created_at)
-        await self._remember(prompt, text, outcome, status)
+        await self._remember(prompt, text, outcome, end)
+        return end
 
     def _cost(self, outcome: AgentOutcome) -> float | None:
         if self._prices is None:
@@ -294,12 +341,14 @@ class ReplyService:
         # Agent memory lost (evicted, flushed, or down): rebuild it from the durable store
         # (``bound_history`` keeps the newest ``history_items`` of these).
         stored = await self._store.last_messages(session.session_id, self._config.history_items * 3)
+        too_long = {m.reply_to for m in stored if m.stop_reason == StopReason.CONTEXT_WINDOW}
         return [
             HistoryItem("user" if m.role is Role.USER else "assistant", m.message)
             for m in stored
             if m.message_type == MessageType.CONVERSATION
             and m.role in (Role.USER, Role.AGENT)
             and _turn_of(m) <= session.answered_at
+            and _turn_of(m) not in too_long
             and m.message
         ]
 
@@ -310,14 +359,18 @@ class ReplyService:
             return None
 
     async def _remember(
-        self, prompt: Message, text: str, outcome: AgentOutcome, status: ReplyStatus
+        self, prompt: Message, text: str, outcome: AgentOutcome, end: Ending
     ) -> None:
-        items = [HistoryItem("user", prompt.message)]
+        # A message that did not fit the model's context would make every later turn fail
+        # too: the model's memory leaves it out (the store keeps it, marked).
+        too_long = end.stop_reason is StopReason.CONTEXT_WINDOW and not text
+        items = [] if too_long else [HistoryItem("user", prompt.message)]
         if text:
             items.append(HistoryItem("assistant", text))
         try:
-            await self._memory.append_history(prompt.session_id, items)
-            if outcome.response_id and status is ReplyStatus.COMPLETE:
+            if items:
+                await self._memory.append_history(prompt.session_id, items)
+            if outcome.response_id and end.status is ReplyStatus.COMPLETE:
                 await self._memory.set_previous_response_id(prompt.session_id, outcome.response_id)
         except BackendUnavailable:
             log.warning(
@@ -327,7 +380,7 @@ class ReplyService:
 
     async def _title(self, session: Session, fanout: Fanout, user_text: str, reply: str) -> None:
         try:
-            title = await propose_title(self._model, user_text, reply)
+            title = await propose_title(self._title_model, user_text, reply)
             if title:
                 await self._store.set_session_title(session.session_id, title)
                 await fanout.send(title_frame(session.session_id, title))
@@ -352,6 +405,9 @@ class ReplyService:
         fanout = Fanout(self._transport, self._store, [c.connection_id for c in connections])
         await fanout.send(message_frame(stored.message))
         log.warning("lock backend unavailable: %s", exc)
+
+
+REDACTED_NOTE = "(The model's reasoning was encrypted by the provider; there is nothing to show.)"
 
 
 def _turn_of(message: Message) -> int:
