@@ -10,9 +10,9 @@ import pytest
 
 from core.domain import (
     ModelEvent,
-    StopReason,
     ModelRequest,
     ReasoningDelta,
+    StopReason,
     StreamEnded,
     TextDelta,
     Usage,
