@@ -100,7 +100,7 @@ class Agent:
             last = step == self._max_steps - 1
             calls: list[ToolCall] = []
             texts: list[str] = []
-            thinking = _Thinking()
+            thinking = ThinkingBlocks()
             step_response_id: str | None = None
             step_request = dataclasses.replace(
                 request, tools=() if last else self._specs, rounds=tuple(rounds)
@@ -166,7 +166,7 @@ class Agent:
         return ToolResult(call.call_id, call.name, content)
 
 
-class _Thinking:
+class ThinkingBlocks:
     """One step's reasoning, as the blocks the provider wants back: text gathers until a
     signature closes its block; a redacted block stands alone."""
 
