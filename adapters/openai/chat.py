@@ -13,7 +13,11 @@ Servers differ in small ways this adapter absorbs:
   older vLLM) or ``reasoning`` (newer vLLM, Ollama) field of the delta, or inline in the
   text as ``<think>…</think>``, which ``AZUCHI_THINK_TAGS=true`` splits out; all of it
   becomes ``ReasoningDelta``;
-- a ``refusal`` delta (OpenAI) is passed on as text, and the stop reason is ``refusal``.
+- a ``refusal`` delta (OpenAI) is passed on as text, and the stop reason is ``refusal``;
+- llama-cpp-python's server answers a streamed request over its context window with HTTP
+  200 and an empty body (the error is raised inside its stream). A stream that ends before
+  its first chunk is asked again once without streaming and with ``max_tokens=1``, whose
+  answer says why (HTTP 400 ``context_length_exceeded``); the caller gets that error.
 """
 
 from __future__ import annotations
@@ -103,6 +107,7 @@ class OpenAIChatModel:
         stream = await self._client.chat.completions.create(**params)
         async with stream:
             async for chunk in stream:
+                reply.chunks += 1
                 if chunk.usage is not None:
                     reply.usage = _usage(chunk.usage)
                 for choice in chunk.choices or ():
@@ -115,6 +120,8 @@ class OpenAIChatModel:
         for event in reply.pieces(splitter.flush() if splitter else []):
             yield event
         if reply.finish_reason is None:
+            if not reply.chunks:
+                await self._why_empty(params)
             raise ModelStreamError(f"{self._where} ended the stream before the reply finished")
         calls = reply.calls(self._where) if offered else reply.ignore_calls(self._where)
         for call in calls:
@@ -127,6 +134,20 @@ class OpenAIChatModel:
             reason = "refusal"
         yield StreamEnded(reason, None)
 
+    async def _why_empty(self, params: dict[str, Any]) -> None:
+        """Raises the error the same request gets without streaming (see the module's
+        docstring); returns when it gets none."""
+        import openai
+
+        probe = {k: v for k, v in params.items() if k not in ("stream", "stream_options")}
+        probe[self._options.max_tokens_field] = 1
+        for _ in range(2):  # the pooled connection the broken stream left may be dead
+            try:
+                await self._client.chat.completions.create(**probe)
+                return
+            except openai.APIConnectionError:
+                continue
+
 
 class _Reply:
     """What one streamed completion has said so far."""
@@ -137,6 +158,7 @@ class _Reply:
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.refused = False
+        self.chunks = 0
 
     def read(self, delta: Any, splitter: ThinkSplitter | None) -> list[ModelEvent]:
         """The events in one choice delta: reasoning, text (split by ``splitter`` when

@@ -104,7 +104,7 @@ async def test_a_message_over_the_context_leaves_the_session_usable(llama: Llama
         await client.say("castle " * 2200)  # ~15 KB: far over a 2,048-token context
         await settled(app)
         done = client.of_type("done")[-1]
-        assert done["status"] == "error" and done["stopReason"] == "context_window"
+        assert done["status"] == "error" and done["stopReason"] == "context_window", notes(client)
         assert notes(client)[-1] == TOO_LONG
         await client.say("Say hello.")
         await settled(app)

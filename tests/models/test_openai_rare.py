@@ -167,3 +167,16 @@ async def test_unknown_events_and_fields_are_passed_over(model: ClosableModel) -
     events = await collect(model, ask("future stuff"))
     assert text_of(events).startswith('You said "future stuff".')
     assert end_of(events).stop_reason == "end_turn"
+
+
+async def test_an_empty_stream_over_the_context_is_a_context_error(stub: OpenAIStub) -> None:
+    """llama-cpp-python's way: HTTP 200 and no chunk at all; asked again unstreamed with
+    max_tokens=1, it says why."""
+    model = build_on(stub, build_chat)
+    try:
+        with pytest.raises(ModelContextExceeded, match="maximum context length"):
+            await collect(model, ask("too long quietly"))
+    finally:
+        await model.aclose()
+    assert [r.get("stream") for r in stub.requests] == [True, None]
+    assert stub.requests[-1]["max_tokens"] == 1

@@ -75,7 +75,7 @@ def chat_turn(stub: OpenAIStub, body: Body) -> Turn | web.Response:
         else {t["function"]["name"] for t in tools if t.get("type") == "function"}
     )
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
-    return Turn(system, last_user, results, offered, limit, chars)
+    return Turn(system, last_user, results, offered, limit, chars, bool(body.get("stream")))
 
 
 def usage_of(turn: Turn, said: str, reasoning: str = "") -> dict[str, Any]:
@@ -103,6 +103,10 @@ async def stream_chat(
 ) -> web.StreamResponse:
     """Streams the answer as chunks: role, words, call fragments, finish reason, usage. A
     failing answer sends an ``{"error": ...}`` payload and closes, as OpenAI and vLLM do."""
+    if answer.empty:
+        out = await sse.open_stream(request)
+        await out.write_eof()
+        return out
     with_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     with_usage = with_usage and not stub.omit_usage
     cid, created = stub.new_id("chatcmpl"), now()

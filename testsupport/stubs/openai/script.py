@@ -40,6 +40,7 @@ class Turn:
     offered: set[str]
     max_tokens: int | None
     input_chars: int
+    streaming: bool = True
 
 
 @dataclass(slots=True)
@@ -58,6 +59,7 @@ class Answer:
     filtered: bool = False  # chat finish_reason content_filter, Responses incomplete
     cut: bool = False  # the connection closes between two events after CUT_AT words
     unknown: bool = False  # events and fields this SDK and adapter do not know
+    empty: bool = False  # HTTP 200 and an empty stream (llama-cpp-python over its context)
 
 
 @dataclass
@@ -115,7 +117,9 @@ class OpenAIStub:
             self.throttled[endpoint, turn.last_user] += 1
             return overloaded()
         if "too long" in text:
-            return context_exceeded()
+            # llama-cpp-python raises inside its stream: 200, then nothing; unstreamed, a 400
+            quiet = "quietly" in text and turn.streaming and endpoint == "chat"
+            return Answer(empty=True) if quiet else context_exceeded()
         if "stall" in text:
             await asyncio.sleep(self.stall_s)
         calls: list[tuple[str, dict[str, Any]]] = []
