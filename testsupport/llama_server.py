@@ -11,7 +11,9 @@ Settings, and why:
 - ``--n_ctx``: the context window (2,048 here, small on purpose: the tiers test overflow);
   azuchi is told the same number (``AZUCHI_CONTEXT_WINDOW_TOKENS``).
 - ``--model_alias``: the name azuchi sends as ``model`` (``AZUCHI_MODEL_ID``).
-- ``--n_threads``: at most two, so the tier leaves the rest of a shared machine alone.
+- ``--n_threads 1 --n_threads_batch 1``: llama.cpp's threads wait for each other at every
+  step, so on a busy 2-core machine (CI, several test runs) two threads crawl when one is
+  descheduled; one thread is steadier and leaves the other core to azuchi.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class LlamaServer:
     """One ``llama_cpp.server`` process this run owns, on 127.0.0.1."""
 
     n_ctx: int = 2048
-    threads: int = 2
+    threads: int = 1
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
@@ -106,6 +108,8 @@ class LlamaServer:
             "--n_ctx",
             str(self.n_ctx),
             "--n_threads",
+            str(self.threads),
+            "--n_threads_batch",  # prompt processing: its default is every core
             str(self.threads),
             "--interrupt_requests",
             "False",

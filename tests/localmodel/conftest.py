@@ -29,6 +29,6 @@ def llama() -> Iterator[LlamaServer]:
 @pytest.fixture
 def own_llama() -> Iterator[LlamaServer]:
     """A server of the test's own, for a test that kills it."""
-    server = start_llama(threads=1)
+    server = start_llama()
     yield server
     server.stop()
