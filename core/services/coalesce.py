@@ -7,9 +7,7 @@ fake clock; this loop only sleeps until its deadlines and sends what it hands ou
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Iterator
 from types import TracebackType
 from typing import Protocol
 
@@ -32,9 +30,7 @@ class FrameSink(Protocol):
 
 class DeltaStream:
     """Sends one reply's text deltas as ``delta`` frames, numbered from 0 (``seq``), while
-    the reply streams; closing it sends what is left at once. Streams of one reply in
-    several message types (its text, its REASONING) share ``seq`` so that a client still
-    sees one numbering per reply."""
+    the reply streams; closing it sends what is left at once."""
 
     def __init__(
         self,
@@ -44,7 +40,6 @@ class DeltaStream:
         message_type: str,
         window_ms: int,
         max_frame_bytes: int,
-        seq: Iterator[int] | None = None,
     ) -> None:
         self._fanout = fanout
         self._session_id = session_id
@@ -52,15 +47,14 @@ class DeltaStream:
         self._message_type = message_type
         envelope = encoded_size(delta_frame(session_id, reply_id, _WIDEST_SEQ, message_type, ""))
         self._coalescer = Coalescer(window_ms / 1000, max_frame_bytes - envelope)
-        self._numbers = seq if seq is not None else itertools.count()
-        self._sent = 0
+        self._seq = 0
         self._wake = anyio.Event()
         self._closing = False
         self._tg: anyio.abc.TaskGroup | None = None
 
     @property
     def frames_sent(self) -> int:
-        return self._sent
+        return self._seq
 
     def push(self, text: str) -> None:
         idle = self._coalescer.next_deadline is None
@@ -100,7 +94,8 @@ class DeltaStream:
 
     async def _send(self, chunks: list[str]) -> None:
         for chunk in chunks:
-            seq = next(self._numbers)
-            frame = delta_frame(self._session_id, self._reply_id, seq, self._message_type, chunk)
-            self._sent += 1
+            frame = delta_frame(
+                self._session_id, self._reply_id, self._seq, self._message_type, chunk
+            )
+            self._seq += 1
             await self._fanout.send(frame)

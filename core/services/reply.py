@@ -17,7 +17,6 @@ B is answered once, and replies of one session never run at the same time.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 import uuid
 from collections.abc import Mapping
@@ -212,8 +211,9 @@ class ReplyService:
         outcome = AgentOutcome()
         status = ReplyStatus.COMPLETE
         failure: AzuchiError | None = None
-        seq = itertools.count()  # one numbering for the reply's text and reasoning frames
-        frame_args = (self._config.coalesce_ms, self._config.delta_frame_bytes, seq)
+        # Each message type of the reply (its text, its REASONING) is numbered from 0 on its
+        # own, as clients key streams by (replyId, messageType).
+        frame_args = (self._config.coalesce_ms, self._config.delta_frame_bytes)
         async with (
             DeltaStream(fanout, sid, reply_id, MessageType.CONVERSATION, *frame_args) as deltas,
             DeltaStream(fanout, sid, reply_id, MessageType.REASONING, *frame_args) as thoughts,

@@ -107,10 +107,12 @@ async def test_thinking_that_used_the_whole_budget_says_so() -> None:
     assert thought["message"] == "Let me think about it"
 
 
-async def test_reasoning_streams_as_its_own_type_under_one_numbering() -> None:
+async def test_reasoning_streams_as_its_own_type_numbered_apart() -> None:
     client = await one_reply(FakeModel(lambda r: says("The answer is 4", reasoning="2 + 2")))
     deltas = client.of_type("delta")
-    assert sorted(d["seq"] for d in deltas) == list(range(len(deltas)))
+    for kind in ("REASONING", "CONVERSATION"):  # clients key a stream by reply and type
+        seqs = [d["seq"] for d in deltas if d["messageType"] == kind]
+        assert seqs == list(range(len(seqs))) and seqs
     by_type = {d["messageType"]: "" for d in deltas}
     for d in deltas:
         by_type[d["messageType"]] += d["text"]
