@@ -46,7 +46,7 @@ async def direct(server: LlamaServer, max_tokens: int) -> Sample:
     try:
         started = time.perf_counter()
         first = last = 0.0
-        tokens = 0
+        tokens = chunks = 0
         stream = await client.chat.completions.create(
             model=MODEL_ALIAS,
             messages=[{"role": "user", "content": PROMPT}],
@@ -61,9 +61,11 @@ async def direct(server: LlamaServer, max_tokens: int) -> Sample:
             if chunk.choices and chunk.choices[0].delta.content:
                 last = time.perf_counter()
                 first = first or last
+                chunks += 1
     finally:
         await client.close()
-    return (first - started) * 1000, tokens / max(last - first, 1e-9)
+    # llama-cpp-python sends no usage in a stream: one chunk is one token there
+    return (first - started) * 1000, (tokens or chunks) / max(last - first, 1e-9)
 
 
 async def through_azuchi(ws: aiohttp.ClientWebSocketResponse) -> Sample:
