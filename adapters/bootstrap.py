@@ -187,8 +187,26 @@ def build_app(
     for batch in manager.hook.azuchi_tools(settings=settings):
         for tool in batch:
             tools.setdefault(tool.spec.name, tool)
+    title_model: ChatModel | None = None
+    if settings.title_model_id and "model" not in overrides:
+        # The same adapter, built again for another model id (its own client, closed alike).
+        title_env = {**settings.env, "AZUCHI_MODEL_ID": settings.title_model_id}
+        title_ctx = replace(ctx, settings=replace(settings, env=title_env))
+        title_model = adapter("model", settings.model, title_ctx)
+    chat_config = settings.chat
+    if chat_config.context_window_tokens is None:
+        window = prices.context_window(model.model_id)
+        chat_config = replace(chat_config, context_window_tokens=window)
     replies = ReplyService(
-        store, lock, agent_memory, model, transport, tools, settings.chat, prices
+        store,
+        lock,
+        agent_memory,
+        model,
+        transport,
+        tools,
+        chat_config,
+        prices,
+        title_model,
     )
 
     launcher_name = settings.launcher or RUNTIME_LAUNCHERS[runtime][0]

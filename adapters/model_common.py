@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 
 from adapters.settings import EnvReader, SettingsError
+from core.config import DEFAULT_MAX_OUTPUT_TOKENS
 from core.domain import ModelEvent
 from core.errors import ModelError
 
@@ -40,7 +41,7 @@ def common_model_fields(
             )
     return {
         "model_id": (env.get("AZUCHI_MODEL_ID") or "").strip() or default_model_id,
-        "max_output_tokens": read.int("AZUCHI_MAX_OUTPUT_TOKENS", 4096, low=1),
+        "max_output_tokens": read.int("AZUCHI_MAX_OUTPUT_TOKENS", DEFAULT_MAX_OUTPUT_TOKENS, low=1),
         "temperature": temperature,
         "timeout_s": read.float("AZUCHI_MODEL_TIMEOUT_S", 60.0, low=0.001),
         "max_retries": read.int("AZUCHI_MODEL_MAX_RETRIES", 3, low=0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import warnings
@@ -9,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from adapters.inprocess.scripted_model import ScriptedSettings
-from core.config import ChatConfig
+from core.config import DEFAULT_MAX_OUTPUT_TOKENS, ChatConfig
 
 
 class SettingsError(ValueError):
@@ -42,6 +43,7 @@ class Settings:
     send_timeout_s: float = 10.0  # local gateway: a client not reading this long is closed
     prices_file: str | None = None  # overrides the built-in price table (adapters/pricing)
     recovery_sweep_s: float = 30.0  # azuchi serve: how often pending sessions are looked for
+    title_model_id: str | None = None  # AZUCHI_TITLE_MODEL_ID: a cheaper model for titles
     env: Mapping[str, str] = field(default_factory=dict)  # everything, for adapter options
 
     @classmethod
@@ -55,6 +57,11 @@ class Settings:
             heartbeat_ms=read.int("AZUCHI_HEARTBEAT_MS", 1_000, low=10),
             history_items=read.int("AZUCHI_HISTORY_ITEMS", 20, low=1),
             history_token_budget=read.int("AZUCHI_HISTORY_TOKEN_BUDGET", 12_000, low=0),
+            # Unset: the price table's window for the model (filled in by the root).
+            context_window_tokens=read.optional_int("AZUCHI_CONTEXT_WINDOW_TOKENS", low=256),
+            max_output_tokens=read.int(
+                "AZUCHI_MAX_OUTPUT_TOKENS", DEFAULT_MAX_OUTPUT_TOKENS, low=1
+            ),
             max_agent_steps=read.int("AZUCHI_MAX_AGENT_STEPS", 6, low=1),
             tool_timeout_s=read.float("AZUCHI_TOOL_TIMEOUT_S", 20.0, low=0.01),
             system_prompt=env.get("AZUCHI_SYSTEM_PROMPT") or ChatConfig().system_prompt,
@@ -93,6 +100,7 @@ class Settings:
             send_timeout_s=read.float("AZUCHI_SEND_TIMEOUT_S", 10.0, low=0.01),
             prices_file=env.get("AZUCHI_PRICES_FILE") or None,
             recovery_sweep_s=read.float("AZUCHI_RECOVERY_SWEEP_SECONDS", 30.0, low=0),
+            title_model_id=(env.get("AZUCHI_TITLE_MODEL_ID") or "").strip() or None,
             env=env,
         )
 
@@ -141,6 +149,9 @@ class EnvReader:
         if value < low:
             raise SettingsError(f"{key}={value} must be at least {low}")
         return value
+
+    def optional_int(self, key: str, low: builtins.int) -> builtins.int | None:
+        return None if self._raw(key) is None else self.int(key, 0, low)
 
     def float(self, key: str, default: float, low: float) -> float:
         raw = self._raw(key)

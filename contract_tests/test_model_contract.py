@@ -17,6 +17,8 @@ from core.domain import (
     HistoryItem,
     ModelEvent,
     ModelRequest,
+    ReasoningDelta,
+    StopReason,
     StreamEnded,
     TextDelta,
     ToolCallRequested,
@@ -34,7 +36,8 @@ pytestmark = pytest.mark.anyio
 # (adapter name, test name) -> why that adapter is allowed to fail that test.
 KNOWN_DIVERGENCES: dict[tuple[str, str], str] = {}
 
-EVENT_TYPES = (TextDelta, ToolCallRequested, UsageReported, StreamEnded)
+EVENT_TYPES = (TextDelta, ReasoningDelta, ToolCallRequested, UsageReported, StreamEnded)
+STOP_REASONS = {reason.value for reason in StopReason}
 
 
 @pytest.fixture
@@ -57,6 +60,7 @@ def assert_well_formed(events: list[ModelEvent]) -> StreamEnded:
     ends = [e for e in events if isinstance(e, StreamEnded)]
     assert len(ends) == 1, f"expected exactly one StreamEnded, got {ends}"
     assert events[-1] is ends[0], "StreamEnded must be the last event"
+    assert ends[0].stop_reason in STOP_REASONS, f"{ends[0].stop_reason!r} is not a StopReason"
     return ends[0]
 
 

@@ -259,8 +259,15 @@ async def test_every_message_field_round_trips(store: ChatStore) -> None:
         reply_to=user.message.created_at,
         status="complete",
         model="azuchi-scripted",
-        usage=Usage(input_tokens=11, output_tokens=22, cache_read_tokens=3, cache_write_tokens=4),
+        usage=Usage(
+            input_tokens=11,
+            output_tokens=22,
+            cache_read_tokens=3,
+            cache_write_tokens=4,
+            reasoning_tokens=5,
+        ),
         cost_usd=0.00001234,  # small enough that a float written with an exponent would show
+        stop_reason="max_tokens",  # a reply cut short says so after a reload too
     )
     result = await store.append_message(full)
     message = result.message

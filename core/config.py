@@ -10,6 +10,8 @@ BILLING_FRAME_BYTES = 32 * 1024
 
 ROUTES = ("putMessage", "getMessages", "stopGeneration")
 
+DEFAULT_MAX_OUTPUT_TOKENS = 4096  # AZUCHI_MAX_OUTPUT_TOKENS: a reply's output budget
+
 DEFAULT_SYSTEM_PROMPT = (
     "You are azuchi, a helpful assistant. Answer clearly and concisely. "
     "When a task needs several steps, first call update_plan with the steps, then work "
@@ -27,6 +29,11 @@ class ChatConfig:
     heartbeat_ms: int = 1_000  # lease extension and stop check while a reply streams
     history_items: int = 20  # history rebuilt from storage when agent memory is empty
     history_token_budget: int = 12_000  # estimated tokens of history sent to the model
+    # The model's context window (tokens); None: unknown, only the budget above bounds the
+    # history. The history never takes more than the window leaves after the system prompt,
+    # the user's message and the output budget (core.services.history.history_budget).
+    context_window_tokens: int | None = None
+    max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
     page_default: int = 50
     page_max: int = 200
     max_agent_steps: int = 6  # model calls per reply (tool round trips + final answer)

@@ -23,6 +23,7 @@ class MessageType(StrEnum):
     PLAN = "PLAN"
     SYSTEM_LOG = "SYSTEM_LOG"
     AGENT_LOG = "AGENT_LOG"
+    REASONING = "REASONING"  # the model's thinking, streamed and stored apart from the reply
 
 
 class ReplyStatus(StrEnum):
@@ -30,6 +31,29 @@ class ReplyStatus(StrEnum):
     STOPPED = "stopped"
     ERROR = "error"
     INTERRUPTED = "interrupted"  # cut by a crash or a lost lease; the message is answered again
+
+
+class StopReason(StrEnum):
+    """Why a model stopped, in one vocabulary for every provider (the ``done`` frame's
+    ``stopReason``)."""
+
+    END_TURN = "end_turn"  # it finished its answer
+    MAX_TOKENS = "max_tokens"  # it hit the output token limit: the reply is cut short
+    STOP_SEQUENCE = "stop_sequence"  # it wrote a configured stop sequence
+    TOOL_USE = "tool_use"  # it asked for tools (only ever between the agent's steps)
+    CONTENT_FILTERED = "content_filtered"  # the provider's content filter cut the reply
+    GUARDRAIL = "guardrail"  # a configured guardrail intervened
+    REFUSAL = "refusal"  # the model declined to answer
+    CONTEXT_WINDOW = "context_window"  # the conversation no longer fits the model's context
+    INCOMPLETE = "incomplete"  # the provider ended the response unfinished, for another reason
+    ERROR = "error"  # the call failed (the SYSTEM_LOG note says why)
+
+    @property
+    def is_normal(self) -> bool:
+        return self in _NORMAL_STOPS
+
+
+_NORMAL_STOPS = frozenset({StopReason.END_TURN, StopReason.STOP_SEQUENCE, StopReason.TOOL_USE})
 
 
 _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -109,6 +133,8 @@ class Usage:
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    # Of ``output_tokens``, those the model spent thinking (priced as output; shown apart).
+    reasoning_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -116,15 +142,30 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cache_read_tokens + other.cache_read_tokens,
             self.cache_write_tokens + other.cache_write_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
         )
 
     def to_wire(self) -> dict[str, int]:
-        return {
+        wire = {
             "inputTokens": self.input_tokens,
             "outputTokens": self.output_tokens,
             "cacheReadTokens": self.cache_read_tokens,
             "cacheWriteTokens": self.cache_write_tokens,
         }
+        if self.reasoning_tokens:
+            wire["reasoningTokens"] = self.reasoning_tokens
+        return wire
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> Usage:
+        """The inverse of ``to_wire``; fields a stored message predates read as 0."""
+        return cls(
+            int(wire.get("inputTokens", 0)),
+            int(wire.get("outputTokens", 0)),
+            int(wire.get("cacheReadTokens", 0)),
+            int(wire.get("cacheWriteTokens", 0)),
+            int(wire.get("reasoningTokens", 0)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +187,7 @@ class MessageDraft:
     # The writer's lock fence: a fenced append is refused once a newer fence has written
     # for the session (FenceRejected). None for writes outside a reply (a USER message).
     fence: int | None = None
+    stop_reason: str | None = None  # a StopReason, on a reply that did not end normally
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +221,7 @@ class Message:
     model: str | None = None
     usage: Usage | None = None
     cost_usd: float | None = None
+    stop_reason: str | None = None
     expire_at: int | None = None  # epoch seconds (TTL)
 
     @classmethod
@@ -197,6 +240,7 @@ class Message:
             model=draft.model,
             usage=draft.usage,
             cost_usd=draft.cost_usd,
+            stop_reason=draft.stop_reason,
             expire_at=expire_at,
         )
 
@@ -241,14 +285,28 @@ class ToolResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningBlock:
+    """One block of a model's thinking as the provider returned it: its text and the
+    signature that vouches for it, or an encrypted (``redacted``) block. Providers that
+    check thinking (Bedrock with extended thinking) want these back, unchanged, in the
+    tool follow-up of the step that made them."""
+
+    text: str = ""
+    signature: str | None = None
+    redacted: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ToolRound:
     """The calls a model made in one step and what the tools answered. ``response_id`` is
-    the provider's id of the response that made the calls, where it has one."""
+    the provider's id of the response that made the calls, where it has one; ``reasoning``
+    is the thinking that came before the calls."""
 
     text: str
     calls: tuple[ToolCall, ...]
     results: tuple[ToolResult, ...]
     response_id: str | None = None
+    reasoning: tuple[ReasoningBlock, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +337,16 @@ class TextDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """A piece of the model's thinking: ``text`` to show; ``signature`` closes the block
+    the text so far belongs to; ``redacted`` is a whole encrypted block (nothing to show)."""
+
+    text: str = ""
+    signature: str | None = None
+    redacted: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ToolCallRequested:
     call: ToolCall
 
@@ -290,11 +358,11 @@ class UsageReported:
 
 @dataclass(frozen=True, slots=True)
 class StreamEnded:
-    stop_reason: str  # "end_turn" | "tool_use" | "max_tokens" | ...
+    stop_reason: str  # a StopReason value
     response_id: str | None = None
 
 
-ModelEvent = TextDelta | ToolCallRequested | UsageReported | StreamEnded
+ModelEvent = TextDelta | ReasoningDelta | ToolCallRequested | UsageReported | StreamEnded
 
 
 @dataclass(frozen=True, slots=True)

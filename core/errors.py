@@ -23,6 +23,7 @@
     └── ModelError                   the model provider failed
         ├── ModelThrottled
         ├── ModelInvalidRequest
+        │   └── ModelContextExceeded the prompt and history do not fit the model's context
         ├── ModelTimeout
         └── ModelStreamError         failed in the middle of a reply
 
@@ -146,6 +147,12 @@ class ModelThrottled(ModelError):
 
 class ModelInvalidRequest(ModelError):
     code = "MODEL_INVALID_REQUEST"
+
+
+class ModelContextExceeded(ModelInvalidRequest):
+    """The request is longer than the model's context window (refused before any text)."""
+
+    code = "MODEL_CONTEXT_EXCEEDED"
 
 
 class ModelTimeout(ModelError):

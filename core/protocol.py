@@ -123,20 +123,28 @@ def message_frame(message: Message) -> Frame:
         "model": message.model,
         "usage": message.usage.to_wire() if message.usage else None,
         "costUsd": message.cost_usd,
+        "stopReason": message.stop_reason,
     }
     frame.update({k: v for k, v in optional.items() if v is not None})
     return frame
 
 
 def done_frame(
-    session_id: str, reply_id: str, status: str, usage: Usage, cost_usd: float | None = None
+    session_id: str,
+    reply_id: str,
+    status: str,
+    usage: Usage,
+    cost_usd: float | None = None,
+    stop_reason: str | None = None,
 ) -> Frame:
-    """The end of a reply. ``costUsd`` is null when the price table does not know the model."""
+    """The end of a reply. ``costUsd`` is null when the price table does not know the model;
+    ``stopReason`` (a ``StopReason``) is null only when the user stopped the reply."""
     return {
         "type": "done",
         "sessionId": session_id,
         "replyId": reply_id,
         "status": status,
+        "stopReason": stop_reason,
         "usage": usage.to_wire(),
         "costUsd": cost_usd,
     }

@@ -9,6 +9,11 @@ What Bedrock insists on, and how the request keeps to it:
   with a description telling the model they are not available for this answer: the rounds
   keep their structure, and nothing new is offered.
 
+Extended thinking (``AZUCHI_THINKING_BUDGET_TOKENS``): ``additionalModelRequestFields.thinking``
+on replies (never on titles). With it on, the assistant message of a tool round must start
+with the reasoning blocks that step streamed, signatures and redacted blocks unchanged, or
+Bedrock refuses the follow-up; blocks without a signature (another provider's) are left out.
+
 Prompt caching (``cachePoint`` blocks, at most four): after the system prompt, after the
 tools, after the history, and after the latest tool results; never on title requests. The
 prefix up to a cache point is what later requests of the same session share, so each
@@ -21,7 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from adapters.bedrock.config import BedrockConfig
-from core.domain import HistoryItem, ModelRequest, ToolRound, ToolSpec
+from core.domain import HistoryItem, ModelRequest, ReasoningBlock, ToolRound, ToolSpec
 from core.errors import ModelInvalidRequest
 
 CACHE_POINT: dict[str, Any] = {"cachePoint": {"type": "default"}}
@@ -45,6 +50,14 @@ def build_request(request: ModelRequest, config: BedrockConfig) -> dict[str, Any
     tool_config = _tool_config(request.tools, request.rounds, cache)
     if tool_config is not None:
         kwargs["toolConfig"] = tool_config
+    if config.thinking_budget_tokens and request.purpose != "title":
+        budget = config.thinking_budget_tokens
+        kwargs["additionalModelRequestFields"] = {
+            "thinking": {"type": "enabled", "budget_tokens": budget}
+        }
+        # Thinking counts toward maxTokens, which must stay above the budget.
+        inference = kwargs["inferenceConfig"]
+        inference["maxTokens"] = max(inference["maxTokens"], config.max_output_tokens)
     return kwargs
 
 
@@ -96,7 +109,18 @@ def _round(round_: ToolRound) -> list[tuple[str, list[Block]]]:
         if result.is_error:
             block["status"] = "error"
         results.append({"toolResult": block})
-    return [("assistant", [*_text(round_.text), *calls]), ("user", results)]
+    thinking = [
+        _reasoning(block) for block in round_.reasoning if block.signature or block.redacted
+    ]
+    return [("assistant", [*thinking, *_text(round_.text), *calls]), ("user", results)]
+
+
+def _reasoning(block: ReasoningBlock) -> Block:
+    if block.redacted is not None:
+        return {"reasoningContent": {"redactedContent": block.redacted}}
+    return {
+        "reasoningContent": {"reasoningText": {"text": block.text, "signature": block.signature}}
+    }
 
 
 def _alternating(turns: Iterable[tuple[str, list[Block]]]) -> list[Message]:

@@ -3,6 +3,8 @@
     what botocore / aiohttp raise                     becomes               retried*
     ├── ThrottlingException (429), throttlingException  ModelThrottled        yes
     │   in the stream, ModelNotReadyException (429)
+    ├── ValidationException saying the input is too     ModelContextExceeded  no
+    │   long for the model's context
     ├── ValidationException (400), validationException  ModelInvalidRequest   no
     │   in the stream, SDK configuration errors
     │   (ParamValidationError, ProfileNotFound ...)
@@ -26,6 +28,7 @@ messages hold none, and the adapter adds none).
 from __future__ import annotations
 
 import asyncio
+import re
 
 import aiohttp
 from botocore.eventstream import ParserError
@@ -43,6 +46,7 @@ from botocore.parsers import ResponseParserError
 from adapters.aws.retry import error_code as error_code
 from adapters.aws.retry import http_status
 from core.errors import (
+    ModelContextExceeded,
     ModelError,
     ModelInvalidRequest,
     ModelStreamError,
@@ -65,6 +69,14 @@ SERVER = frozenset(
 
 
 _status = http_status
+
+# How ValidationException words a prompt over the context window ("Input is too long for
+# requested model.", Anthropic's "prompt is too long: 215000 tokens > 200000 maximum",
+# others' "exceeds the maximum context length").
+TOO_LONG = re.compile(
+    r"too long|context (length|window)|maximum context|input length|too many (input )?tokens",
+    re.IGNORECASE,
+)
 
 
 # Everything the SDK and its HTTP library raise; the model maps these and nothing else.
@@ -121,6 +133,10 @@ def _client_error(exc: ClientError, model_id: str) -> ModelError:
         if code == "ModelNotReadyException":
             return ModelThrottled(f"Bedrock model {model_id} is not ready yet: {message}")
         return ModelThrottled(f"Bedrock is throttling requests to model {model_id}: {message}")
+    if code in INVALID and TOO_LONG.search(message):
+        return ModelContextExceeded(
+            f"Bedrock model {model_id} cannot take this much input: {message}"
+        )
     if code in INVALID:
         return ModelInvalidRequest(f"Bedrock rejected the request to model {model_id}: {message}")
     if code == "AccessDeniedException":

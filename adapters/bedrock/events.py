@@ -6,9 +6,12 @@ A reply arrives as::
     messageStop(stopReason) → metadata(usage, metrics)
 
 A text block has no start event; a tool-use block starts with its id and name, then streams
-its input as JSON fragments. A tool call is reported once its block stops, when the input
-is whole. ``StreamEnded`` has to be the last event, and the stop reason comes before the
-usage, so the reader holds the stop reason until the stream is over (``finish``).
+its input as JSON fragments. A reasoning block (extended thinking) streams its text, then its
+signature; a redacted one arrives whole, encrypted. Citations and union members this botocore
+does not know (``SDK_UNKNOWN_MEMBER``) are passed over. A tool call is reported once its
+block stops, when the input is whole. ``StreamEnded`` has to be the last event, and the stop
+reason comes before the usage, so the reader holds the stop reason until the stream is over
+(``finish``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 from core.domain import (
     ModelEvent,
+    ReasoningDelta,
     StreamEnded,
     TextDelta,
     ToolCall,
@@ -31,16 +35,17 @@ from core.errors import ModelStreamError
 
 log = logging.getLogger(__name__)
 
-# Bedrock's stop reasons, in the core's words.
+# Bedrock's stop reasons, in the core's words (core.domain.StopReason).
 STOP_REASONS = {
     "end_turn": "end_turn",
     "tool_use": "tool_use",
     "max_tokens": "max_tokens",
     "stop_sequence": "stop_sequence",
     "content_filtered": "content_filtered",
-    "guardrail_intervened": "content_filtered",
-    "model_context_window_exceeded": "max_tokens",
+    "guardrail_intervened": "guardrail",
+    "model_context_window_exceeded": "context_window",
 }
+UNKNOWN_STOP = "incomplete"  # a reason newer than this table: not a normal end
 
 
 @dataclass(slots=True)
@@ -79,7 +84,7 @@ class StreamReader:
                 log.warning(
                     "Bedrock model %s stopped for an unknown reason %r", self.model_id, reason
                 )
-                self.stop_reason = "end_turn"
+                self.stop_reason = UNKNOWN_STOP
             return []
         if "metadata" in event:
             raw = event["metadata"].get("usage", {})
@@ -106,11 +111,14 @@ class StreamReader:
         text = delta.get("text")
         if text:
             return [TextDelta(text)]
+        reasoning = delta.get("reasoningContent")
+        if reasoning:
+            return [_reasoning(reasoning)]
         tool_input = delta.get("toolUse", {}).get("input")
         block = self._tools.get(body.get("contentBlockIndex", 0))
         if tool_input and block is not None:
             block.fragments.append(tool_input)
-        return []  # reasoning and citations are not shown
+        return []  # citations, and members this adapter does not know
 
     def _call(self, block: _ToolBlock) -> ToolCall:
         raw = "".join(block.fragments)
@@ -130,3 +138,16 @@ class StreamReader:
             )
             arguments = {}
         return ToolCall(block.call_id, block.name, arguments)
+
+
+def _reasoning(delta: dict[str, Any]) -> ReasoningDelta:
+    """One piece of a reasoning block: text, the block's signature, or a redacted block
+    (botocore hands its blob over as bytes)."""
+    redacted = delta.get("redactedContent")
+    if isinstance(redacted, str):  # a client that did not decode the blob
+        redacted = redacted.encode()
+    return ReasoningDelta(
+        text=str(delta.get("text") or ""),
+        signature=delta.get("signature"),
+        redacted=redacted,
+    )

@@ -260,6 +260,7 @@ def message_fields(draft: MessageDraft) -> dict[str, Any]:
         "model": draft.model,
         "usage": draft.usage.to_wire() if draft.usage is not None else None,
         "costUsd": draft.cost_usd,
+        "stopReason": draft.stop_reason,
     }
 
 
@@ -277,14 +278,8 @@ def _message(v: dict[str, Any]) -> Message:
         reply_to=v.get("replyTo"),
         status=v.get("status"),
         model=v.get("model"),
-        usage=None
-        if usage is None
-        else Usage(
-            usage.get("inputTokens", 0),
-            usage.get("outputTokens", 0),
-            usage.get("cacheReadTokens", 0),
-            usage.get("cacheWriteTokens", 0),
-        ),
+        usage=None if usage is None else Usage.from_wire(usage),
         cost_usd=None if v.get("costUsd") is None else float(v["costUsd"]),
+        stop_reason=v.get("stopReason"),
         expire_at=v.get("expireAt"),
     )

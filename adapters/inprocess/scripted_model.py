@@ -13,6 +13,7 @@ import anyio
 from core.domain import (
     ModelEvent,
     ModelRequest,
+    ReasoningDelta,
     StreamEnded,
     TextDelta,
     ToolCall,
@@ -52,6 +53,8 @@ class ScriptedChatModel:
     - A prompt that mentions "plan" gets a plan (``update_plan``) and a ``current_time`` call.
     - A prompt holding arithmetic such as ``12 * 7`` gets a ``calculate`` call.
     - A prompt containing ``/fail`` fails in the middle of the reply (to try error handling).
+    - A prompt containing ``/think`` streams a line of reasoning before the reply.
+    - A reply longer than the request's ``max_output_tokens`` is cut there (``max_tokens``).
     """
 
     def __init__(self, settings: ScriptedSettings | None = None) -> None:
@@ -89,6 +92,12 @@ class ScriptedChatModel:
             fail_at = min(10, len(tokens) // 2)
         if settings.first_token_delay_ms:
             await anyio.sleep(settings.first_token_delay_ms / 1000)
+        if "/think" in request.prompt and request.purpose == "reply":
+            yield ReasoningDelta("The user asked me to think first, so I do: ")
+            yield ReasoningDelta("a scripted thought.")
+        stop = "end_turn"
+        if len(tokens) > request.max_output_tokens:
+            tokens, stop = tokens[: request.max_output_tokens], "max_tokens"
         interval = 1 / settings.tokens_per_second if settings.tokens_per_second > 0 else 0
         for index, token in enumerate(tokens):
             if fail_at is not None and index >= fail_at:
@@ -98,7 +107,7 @@ class ScriptedChatModel:
                 await anyio.sleep(interval)
             yield TextDelta(token)
         yield UsageReported(Usage(input_tokens=_count(request), output_tokens=len(tokens)))
-        yield StreamEnded("end_turn", response_id)
+        yield StreamEnded(stop, response_id)
 
     def _tool_calls(self, request: ModelRequest) -> list[ToolCall]:
         offered = {spec.name for spec in request.tools}

@@ -8,7 +8,16 @@ Servers differ in small ways this adapter absorbs:
   step looks like (it offers no tools so that the model answers); the tools the rounds used
   are then declared again with ``tool_choice="none"``;
 - tool calls stream as fragments keyed by ``index`` (id and name first, arguments in
-  pieces), or whole in one chunk (Ollama); both end up as one complete call.
+  pieces), or whole in one chunk (Ollama); both end up as one complete call;
+- reasoning arrives as a ``reasoning_content`` (llama.cpp's ``llama-server``, DeepSeek,
+  older vLLM) or ``reasoning`` (newer vLLM, Ollama) field of the delta, or inline in the
+  text as ``<think>…</think>``, which ``AZUCHI_THINK_TAGS=true`` splits out; all of it
+  becomes ``ReasoningDelta``;
+- a ``refusal`` delta (OpenAI) is passed on as text, and the stop reason is ``refusal``;
+- llama-cpp-python's server answers a streamed request over its context window with HTTP
+  200 and an empty body (the error is raised inside its stream). A stream that ends before
+  its first chunk is asked again once without streaming and with ``max_tokens=1``, whose
+  answer says why (HTTP 400 ``context_length_exceeded``); the caller gets that error.
 """
 
 from __future__ import annotations
@@ -20,9 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.openai.client import OpenAIOptions
 from adapters.openai.streaming import parse_arguments, with_retries
+from adapters.openai.think import ThinkSplitter
 from core.domain import (
     ModelEvent,
     ModelRequest,
+    ReasoningDelta,
     StreamEnded,
     TextDelta,
     ToolCall,
@@ -46,6 +57,7 @@ FINISH_REASONS = {
     "length": "max_tokens",
     "content_filter": "content_filtered",
 }
+REASONING_FIELDS = ("reasoning_content", "reasoning")  # servers name it one way or the other
 
 
 class OpenAIChatModel:
@@ -91,30 +103,50 @@ class OpenAIChatModel:
     async def _attempt(self, params: dict[str, Any]) -> AsyncIterator[ModelEvent]:
         offered = "tool_choice" not in params and bool(params.get("tools"))
         reply = _Reply()
+        splitter = ThinkSplitter() if self._options.think_tags else None
         stream = await self._client.chat.completions.create(**params)
         async with stream:
             async for chunk in stream:
+                reply.chunks += 1
                 if chunk.usage is not None:
                     reply.usage = _usage(chunk.usage)
                 for choice in chunk.choices or ():
                     delta = choice.delta
-                    if delta is not None and delta.content:
-                        yield TextDelta(delta.content)
-                        reply.text.append(delta.content)
-                    if delta is not None and delta.tool_calls:
-                        reply.add_fragments(delta.tool_calls)
+                    if delta is not None:
+                        for event in reply.read(delta, splitter):
+                            yield event
                     if choice.finish_reason:
                         reply.finish_reason = choice.finish_reason
+        for event in reply.pieces(splitter.flush() if splitter else []):
+            yield event
         if reply.finish_reason is None:
+            if not reply.chunks:
+                await self._why_empty(params)
             raise ModelStreamError(f"{self._where} ended the stream before the reply finished")
         calls = reply.calls(self._where) if offered else reply.ignore_calls(self._where)
         for call in calls:
             yield ToolCallRequested(call)
         yield UsageReported(reply.usage or _estimate(params, reply))
-        reason = "tool_use" if calls else FINISH_REASONS.get(reply.finish_reason, "end_turn")
+        reason = "tool_use" if calls else FINISH_REASONS.get(reply.finish_reason, "incomplete")
         if reason == "tool_use" and not calls:
             reason = "end_turn"
+        if reply.refused and not calls:
+            reason = "refusal"
         yield StreamEnded(reason, None)
+
+    async def _why_empty(self, params: dict[str, Any]) -> None:
+        """Raises the error the same request gets without streaming (see the module's
+        docstring); returns when it gets none."""
+        import openai
+
+        probe = {k: v for k, v in params.items() if k not in ("stream", "stream_options")}
+        probe[self._options.max_tokens_field] = 1
+        for _ in range(2):  # the pooled connection the broken stream left may be dead
+            try:
+                await self._client.chat.completions.create(**probe)
+                return
+            except openai.APIConnectionError:
+                continue
 
 
 class _Reply:
@@ -125,6 +157,39 @@ class _Reply:
         self.fragments: dict[int, dict[str, str]] = {}  # index -> id, name, arguments
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
+        self.refused = False
+        self.chunks = 0
+
+    def read(self, delta: Any, splitter: ThinkSplitter | None) -> list[ModelEvent]:
+        """The events in one choice delta: reasoning, text (split by ``splitter`` when
+        thinking tags are on), a refusal as text; tool-call fragments are kept."""
+        events: list[ModelEvent] = []
+        extra = getattr(delta, "model_extra", None) or {}
+        for name in REASONING_FIELDS:
+            thought = extra.get(name)
+            if isinstance(thought, str) and thought:
+                events.append(ReasoningDelta(thought))
+                break
+        if delta.content:
+            pieces = splitter.feed(delta.content) if splitter else [(False, delta.content)]
+            events += self.pieces(pieces)
+        refusal = getattr(delta, "refusal", None)
+        if refusal:
+            self.refused = True
+            events += self.pieces([(False, refusal)])
+        if delta.tool_calls:
+            self.add_fragments(delta.tool_calls)
+        return events
+
+    def pieces(self, pieces: list[tuple[bool, str]]) -> list[ModelEvent]:
+        events: list[ModelEvent] = []
+        for thinking, text in pieces:
+            if thinking:
+                events.append(ReasoningDelta(text))
+            else:
+                self.text.append(text)
+                events.append(TextDelta(text))
+        return events
 
     def add_fragments(self, tool_calls: list[Any]) -> None:
         for position, fragment in enumerate(tool_calls):
@@ -197,10 +262,12 @@ def _usage(usage: Any) -> Usage:
     ``prompt_tokens``; azuchi keeps cache reads apart so that each token is priced once."""
     details = getattr(usage, "prompt_tokens_details", None)
     cached = (getattr(details, "cached_tokens", 0) or 0) if details else 0
+    out_details = getattr(usage, "completion_tokens_details", None)
     return Usage(
         input_tokens=max(0, (usage.prompt_tokens or 0) - cached),
         output_tokens=usage.completion_tokens or 0,
         cache_read_tokens=cached,
+        reasoning_tokens=(getattr(out_details, "reasoning_tokens", 0) or 0) if out_details else 0,
     )
 
 

@@ -21,6 +21,7 @@ from adapters.model_common import common_model_fields, output_tokens
 from adapters.settings import EnvReader, SettingsError
 from core.domain import ModelRequest
 from core.errors import (
+    ModelContextExceeded,
     ModelError,
     ModelInvalidRequest,
     ModelStreamError,
@@ -37,6 +38,15 @@ KEYLESS_PLACEHOLDER = "azuchi-no-key"  # local servers (Ollama, vLLM) ignore the
 MAX_RETRY_AFTER_S = 20.0
 MAX_BACKOFF_S = 20.0  # the longest of our own waits, like the longest hint we follow
 _SECRET = re.compile(r"\b(sk-[A-Za-z0-9_*\-]{3,})")
+# How servers say the prompt is over the context window: OpenAI's code
+# ``context_length_exceeded`` ("This model's maximum context length is ..."), vLLM's and
+# llama.cpp's sentences ("... exceed context window of 2048", "the request exceeds the
+# available context size").
+CONTEXT_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
+_TOO_LONG = re.compile(
+    r"context (length|window|size)|maximum context|too many tokens|prompt is too long",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +58,8 @@ class OpenAIOptions:
     max_retries: int = 3  # AZUCHI_MODEL_MAX_RETRIES (throttling / 5xx, before the first event)
     retry_base_s: float = 0.5  # AZUCHI_MODEL_RETRY_BASE_MS: first backoff, doubled each time
     reasoning_effort: str | None = None  # AZUCHI_OPENAI_REASONING_EFFORT (Responses only)
+    reasoning_summary: str | None = None  # AZUCHI_OPENAI_REASONING_SUMMARY (Responses only)
+    think_tags: bool = False  # AZUCHI_THINK_TAGS: <think>…</think> in replies is reasoning (chat)
     max_tokens_field: str = "max_tokens"  # AZUCHI_OPENAI_MAX_TOKENS_FIELD (chat only)
     api_key: str | None = None  # OPENAI_API_KEY
     base_url: str | None = None  # OPENAI_BASE_URL
@@ -64,6 +76,8 @@ class OpenAIOptions:
         return cls(
             **common_model_fields(env, default_model),
             reasoning_effort=(env.get("AZUCHI_OPENAI_REASONING_EFFORT") or "").strip() or None,
+            reasoning_summary=_summary(read),
+            think_tags=read.bool("AZUCHI_THINK_TAGS", False),
             max_tokens_field=field,
             api_key=(env.get("OPENAI_API_KEY") or "").strip() or None,
             base_url=(env.get("OPENAI_BASE_URL") or "").strip() or None,
@@ -71,6 +85,15 @@ class OpenAIOptions:
 
     def output_tokens(self, request: ModelRequest) -> int:
         return output_tokens(self.max_output_tokens, request.max_output_tokens)
+
+
+def _summary(read: EnvReader) -> str | None:
+    value = read.name("AZUCHI_OPENAI_REASONING_SUMMARY", "")
+    if value and value not in ("auto", "concise", "detailed"):
+        raise SettingsError(
+            f"AZUCHI_OPENAI_REASONING_SUMMARY={value!r} must be auto, concise or detailed"
+        )
+    return value or None
 
 
 def make_client(options: OpenAIOptions, *, key_required: bool) -> AsyncOpenAI:
@@ -93,12 +116,17 @@ def make_client(options: OpenAIOptions, *, key_required: bool) -> AsyncOpenAI:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Throttling and server errors may pass; a request the server rejected will not, and
-    an exhausted quota (also HTTP 429) will not either."""
+    """Throttling, server errors and a connection that could not be made or dropped may
+    pass; a request the server rejected will not, an exhausted quota (also HTTP 429) will
+    not either, and neither will a timeout (a slow server stays slow; as for Bedrock)."""
     import openai
 
     if isinstance(exc, openai.RateLimitError):
         return exc.code != "insufficient_quota"
+    if isinstance(exc, openai.APITimeoutError):
+        return False
+    if isinstance(exc, openai.APIConnectionError):
+        return True
     return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
 
 
@@ -142,10 +170,19 @@ def map_error(exc: BaseException, where: str, secret: str | None = None) -> Mode
             return ModelTimeout(f"{where} timed out the request (HTTP 408): {detail}")
         if status >= 500:
             return ModelStreamError(f"{where} failed (HTTP {status}): {detail}")
+        if is_context_error(exc.code, detail):
+            return ModelContextExceeded(f"{where} cannot take this much input: {detail}")
         return ModelInvalidRequest(f"{where} rejected the request (HTTP {status}): {detail}")
+    if isinstance(exc, openai.APIError) and is_context_error(exc.code, detail):
+        return ModelContextExceeded(f"{where} cannot take this much input: {detail}")
     if isinstance(exc, openai.APIError):  # an error payload inside a stream
         return ModelStreamError(f"{where} failed in the middle of the reply: {detail}")
     return ModelStreamError(f"{where} sent a stream azuchi could not read: {detail}")
+
+
+def is_context_error(code: object, message: str) -> bool:
+    """True when an error says the prompt does not fit the model's context."""
+    return code in CONTEXT_CODES or bool(_TOO_LONG.search(message))
 
 
 def scrub(text: str, secret: str | None = None) -> str:

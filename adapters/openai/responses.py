@@ -8,6 +8,13 @@ Three ways to build a call (see ``ModelRequest``):
 - neither: send history, prompt and rounds.
 OpenAI keeps stored responses for a limited time. When it answers that the previous
 response is gone, the call is made again once without chaining, with everything.
+
+What the stream may say besides text and calls: reasoning summaries (and, from open-weight
+models behind compatible servers, raw reasoning text) become ``ReasoningDelta``; a refusal
+is passed on as text with stop reason ``refusal``; ``response.incomplete`` ends with the
+reason it gives; ``response.failed`` and ``error`` events (flat, as documented, or with a
+nested ``error`` object, as seen from OpenAI and Azure) raise, as a context error when
+their code says the input was too long; event types this adapter does not know are ignored.
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
-from adapters.openai.client import OpenAIOptions
+from adapters.openai.client import OpenAIOptions, is_context_error
 from adapters.openai.streaming import parse_arguments, with_retries
 from core.domain import (
     ModelEvent,
     ModelRequest,
+    ReasoningDelta,
     StreamEnded,
     TextDelta,
     ToolCall,
@@ -31,7 +39,7 @@ from core.domain import (
     Usage,
     UsageReported,
 )
-from core.errors import ModelStreamError
+from core.errors import ModelContextExceeded, ModelStreamError
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -41,6 +49,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "gpt-5-mini"
 WHERE = "OpenAI (Responses API)"
 INCOMPLETE_REASONS = {"max_output_tokens": "max_tokens", "content_filter": "content_filtered"}
+REASONING_DELTAS = ("response.reasoning_summary_text.delta", "response.reasoning_text.delta")
 
 
 TITLE_ROOM = 1024  # output tokens a reasoning model may use for a title, thinking included
@@ -124,6 +133,8 @@ class OpenAIResponsesModel:
             params["temperature"] = self._options.temperature
         if self._options.reasoning_effort:
             params["reasoning"] = {"effort": self._options.reasoning_effort}
+        if self._options.reasoning_summary and request.purpose != "title":
+            params.setdefault("reasoning", {})["summary"] = self._options.reasoning_summary
         if request.purpose == "title" and _reasons(self._options.model_id):
             # A reasoning model spends output tokens thinking before it writes: a 24-token
             # cap would leave a title empty. The title is cut to six words by the core anyway.
@@ -177,6 +188,10 @@ class _Translator:
         elif kind in ("response.output_text.delta", "response.refusal.delta"):
             self.refused = self.refused or kind == "response.refusal.delta"
             return [TextDelta(raw.delta)] if raw.delta else []
+        elif kind in REASONING_DELTAS:
+            return [ReasoningDelta(raw.delta)] if raw.delta else []
+        elif kind == "response.reasoning_summary_part.added" and raw.summary_index:
+            return [ReasoningDelta("\n\n")]  # summaries come in parts: keep them apart
         elif kind == "response.output_item.added" and raw.item.type == "function_call":
             self.calls[raw.output_index] = {
                 "call_id": raw.item.call_id,
@@ -193,10 +208,15 @@ class _Translator:
             return self._end(raw.response)
         elif kind == "response.failed":
             error = raw.response.error
-            reason = error.message if error is not None else "no reason given"
-            raise ModelStreamError(f"{WHERE} failed in the middle of the reply: {reason}")
+            _raise_stream_error(
+                getattr(error, "code", None), getattr(error, "message", None) or "no reason given"
+            )
         elif kind == "error":
-            raise ModelStreamError(f"{WHERE} failed in the middle of the reply: {raw.message}")
+            nested = _nested_error(raw)
+            _raise_stream_error(
+                raw.code or nested.get("code"),
+                raw.message or nested.get("message") or "no reason given",
+            )
         return []
 
     def _call_done(self, output_index: int, item: Any) -> list[ModelEvent]:
@@ -216,11 +236,13 @@ class _Translator:
         events: list[ModelEvent] = [UsageReported(_usage(response.usage))]
         details = response.incomplete_details
         if response.status == "incomplete":
-            reason = INCOMPLETE_REASONS.get(details.reason if details else "", "max_tokens")
+            reason = INCOMPLETE_REASONS.get(
+                (details.reason if details else None) or "", "incomplete"
+            )
         elif self.made_calls:
             reason = "tool_use"
         else:
-            reason = "content_filtered" if self.refused else "end_turn"
+            reason = "refusal" if self.refused else "end_turn"
         return [*events, StreamEnded(reason, self.response_id)]
 
 
@@ -232,12 +254,28 @@ def _usage(usage: Any) -> Usage:
     details = usage.input_tokens_details
     cached = (getattr(details, "cached_tokens", 0) or 0) if details else 0
     written = (getattr(details, "cache_write_tokens", 0) or 0) if details else 0
+    out_details = getattr(usage, "output_tokens_details", None)
     return Usage(
         input_tokens=max(0, usage.input_tokens - cached - written),
         output_tokens=usage.output_tokens,
         cache_read_tokens=cached,
         cache_write_tokens=written,
+        reasoning_tokens=(getattr(out_details, "reasoning_tokens", 0) or 0) if out_details else 0,
     )
+
+
+def _nested_error(raw: Any) -> dict[str, Any]:
+    """The ``error`` object of an error event in the nested shape (kept by the SDK as an
+    extra field), or {}."""
+    extra = getattr(raw, "model_extra", None) or {}
+    nested = extra.get("error")
+    return nested if isinstance(nested, dict) else {}
+
+
+def _raise_stream_error(code: Any, message: str) -> None:
+    if is_context_error(code, message):
+        raise ModelContextExceeded(f"{WHERE} cannot take this much input: {message}")
+    raise ModelStreamError(f"{WHERE} failed in the middle of the reply: {message}")
 
 
 def _raise_if_previous_gone(

@@ -31,6 +31,7 @@ class ModelPrice:
     output: float
     cache_read: float = 0.0
     cache_write: float = 0.0
+    context_window: int | None = None  # tokens the model reads at most (prompt + output)
 
     def cost(self, usage: Usage) -> float:
         total = (
@@ -67,6 +68,11 @@ class PriceTable:
     def reply_cost(self, model_id: str, usage: Usage) -> float | None:
         price = self.model(model_id)
         return None if price is None else price.cost(usage)
+
+    def context_window(self, model_id: str) -> int | None:
+        """The model's context window in tokens, when the table lists it."""
+        price = self.model(model_id)
+        return None if price is None else price.context_window
 
     def aws_price(self, service: str, item: str) -> float:
         try:
@@ -121,11 +127,15 @@ def _parse(data: Mapping[str, Any], where: str) -> PriceTable:
                 output=float(entry["output"]),
                 cache_read=float(entry.get("cache_read", 0.0)),
                 cache_write=float(entry.get("cache_write", 0.0)),
+                context_window=None
+                if entry.get("context_window") is None
+                else int(entry["context_window"]),
             )
         except (KeyError, TypeError, ValueError):
             raise PriceTableError(
                 f"{where}: models.{name} needs numbers for input and output "
-                "(and optionally cache_read, cache_write), in dollars per million tokens"
+                "(and optionally cache_read, cache_write), in dollars per million tokens, "
+                "and optionally context_window, in tokens"
             ) from None
     aws: dict[str, dict[str, float]] = {}
     for service, items in _section(data, "aws", where).items():

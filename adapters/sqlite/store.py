@@ -351,6 +351,7 @@ def _body(message: Message) -> str:
             "model": message.model,
             "usage": None if usage is None else usage.to_wire(),
             "costUsd": message.cost_usd,
+            "stopReason": message.stop_reason,
         },
         ensure_ascii=False,
     )
@@ -372,14 +373,8 @@ def _message(row: tuple[Any, ...]) -> Message:
         reply_to=data["replyTo"],
         status=data["status"],
         model=data["model"],
-        usage=None
-        if usage is None
-        else Usage(
-            usage["inputTokens"],
-            usage["outputTokens"],
-            usage["cacheReadTokens"],
-            usage["cacheWriteTokens"],
-        ),
+        usage=None if usage is None else Usage.from_wire(usage),
         cost_usd=data["costUsd"],
+        stop_reason=data.get("stopReason"),  # absent from rows written before it existed
         expire_at=expire_at,
     )

@@ -17,6 +17,8 @@ import anyio
 
 from core.domain import (
     ModelRequest,
+    ReasoningBlock,
+    ReasoningDelta,
     StreamEnded,
     TextDelta,
     ToolCall,
@@ -51,6 +53,8 @@ class AgentSink(Protocol):
 
     def on_text(self, text: str) -> None: ...
 
+    def on_reasoning(self, text: str) -> None: ...
+
     async def on_plan(self, steps: list[str]) -> None: ...
 
     async def on_tool_call(self, call: ToolCall) -> None: ...
@@ -64,6 +68,9 @@ class AgentOutcome:
     usage: Usage = dataclasses.field(default_factory=Usage)
     response_id: str | None = None
     stop_reason: str = "end_turn"
+    reasoning: str = ""  # the thinking shown to the user, every step's
+    redacted_reasoning: bool = False  # some thinking came encrypted (nothing to show)
+    steps: int = 0  # model calls that ran to their end
 
 
 class Agent:
@@ -96,6 +103,7 @@ class Agent:
             last = step == self._max_steps - 1
             calls: list[ToolCall] = []
             texts: list[str] = []
+            thinking = ThinkingBlocks()
             step_response_id: str | None = None
             step_request = dataclasses.replace(
                 request, tools=() if last else self._specs, rounds=tuple(rounds)
@@ -106,6 +114,12 @@ class Agent:
                     texts.append(text)
                     outcome.text += text
                     sink.on_text(text)
+                elif isinstance(event, ReasoningDelta):
+                    thinking.add(event)
+                    outcome.reasoning += scrub(event.text)
+                    outcome.redacted_reasoning |= event.redacted is not None
+                    if event.text:
+                        sink.on_reasoning(scrub(event.text))
                 elif isinstance(event, ToolCallRequested):
                     calls.append(event.call)
                 elif isinstance(event, UsageReported):
@@ -114,10 +128,19 @@ class Agent:
                     outcome.stop_reason = event.stop_reason
                     step_response_id = event.response_id
                     outcome.response_id = event.response_id or outcome.response_id
+            outcome.steps += 1
             if not calls:
                 break
             results = [await self._run_tool(call, sink, context) for call in calls]
-            rounds.append(ToolRound("".join(texts), tuple(calls), tuple(results), step_response_id))
+            rounds.append(
+                ToolRound(
+                    "".join(texts),
+                    tuple(calls),
+                    tuple(results),
+                    step_response_id,
+                    thinking.blocks(),
+                )
+            )
         return outcome
 
     async def _run_tool(self, call: ToolCall, sink: AgentSink, context: ToolContext) -> ToolResult:
@@ -157,6 +180,27 @@ class Agent:
         if len(content) <= self._max_result:
             return content
         return content[: self._max_result] + f"… (cut: {len(content):,} characters in all)"
+
+
+class ThinkingBlocks:
+    """One step's reasoning, as the blocks the provider wants back: text gathers until a
+    signature closes its block; a redacted block stands alone."""
+
+    def __init__(self) -> None:
+        self._blocks: list[ReasoningBlock] = []
+        self._text: list[str] = []
+
+    def add(self, delta: ReasoningDelta) -> None:
+        self._text.append(delta.text)
+        if delta.signature is not None:
+            self._blocks.append(ReasoningBlock("".join(self._text), delta.signature))
+            self._text = []
+        if delta.redacted is not None:
+            self._blocks.append(ReasoningBlock(redacted=delta.redacted))
+
+    def blocks(self) -> tuple[ReasoningBlock, ...]:
+        tail = "".join(self._text)
+        return (*self._blocks, *([ReasoningBlock(tail)] if tail else []))
 
 
 def describe_call(call: ToolCall) -> str:

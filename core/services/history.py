@@ -36,3 +36,27 @@ def bound_history(
     while kept and kept[0].role != "user":
         kept.pop(0)
     return kept
+
+
+def history_budget(
+    budget: int, context_window: int | None, max_output_tokens: int, *texts: str
+) -> int:
+    """The history's token budget for one call: ``budget``, never more than what the
+    context window leaves after ``texts`` (system prompt, the user's message) and room for
+    the reply. The reply's room is the output budget, at most half the window, so that a
+    small local model (2,048 tokens) with the default 4,096-token output budget still gets
+    some history."""
+    if context_window is None:
+        return budget
+    reserve = min(max_output_tokens, context_window // 2)
+    left = context_window - reserve - sum(estimate_tokens(text) for text in texts)
+    return max(0, min(budget, left))
+
+
+def drop_oldest(items: Sequence[HistoryItem]) -> list[HistoryItem]:
+    """The newer half of ``items`` (still starting with a user item): what a retry sends
+    after the model said the conversation does not fit its context."""
+    kept = list(items[len(items) // 2 + len(items) % 2 :])
+    while kept and kept[0].role != "user":
+        kept.pop(0)
+    return kept

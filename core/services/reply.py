@@ -22,6 +22,7 @@ interrupted.py); while it streams, its text is checkpointed (core/services/check
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Mapping
@@ -41,10 +42,18 @@ from core.domain import (
     ReplyStatus,
     Role,
     Session,
+    StopReason,
     ToolCall,
     ToolResult,
 )
-from core.errors import AzuchiError, BackendUnavailable, FenceRejected, LockLost, ModelError
+from core.errors import (
+    AzuchiError,
+    BackendUnavailable,
+    FenceRejected,
+    LockLost,
+    ModelContextExceeded,
+    ModelError,
+)
 from core.ports import (
     AgentMemory,
     ChatModel,
@@ -60,9 +69,10 @@ from core.services.agent import Agent, AgentOutcome, describe_call
 from core.services.checkpoint import Checkpointer
 from core.services.coalesce import DeltaStream
 from core.services.fanout import Fanout
-from core.services.history import bound_history
+from core.services.history import bound_history, drop_oldest, history_budget
 from core.services.interrupted import close_interrupted
 from core.services.lease import LeaseKeeper, acquire_retrying
+from core.services.stops import Ending, ending
 from core.services.title import propose_title, title_frame
 from core.text import scrub
 
@@ -88,10 +98,12 @@ class ReplySink:
         prompt: Message,
         reply_id: str,
         fence: int,
+        thoughts: DeltaStream | None = None,
     ) -> None:
         self._store = store
         self._fanout = fanout
         self._deltas = deltas
+        self._thoughts = thoughts
         self._prompt = prompt
         self._reply_id = reply_id
         self._fence = fence
@@ -101,6 +113,10 @@ class ReplySink:
         self._deltas.push(text)
         if self.checkpointer is not None:
             self.checkpointer.on_text(text)
+
+    def on_reasoning(self, text: str) -> None:
+        if self._thoughts is not None:
+            self._thoughts.push(text)
 
     async def on_plan(self, steps: list[str]) -> None:
         await self.post(Role.AGENT, MessageType.PLAN, "\n".join(steps))
@@ -125,7 +141,10 @@ class ReplySink:
         )
 
     async def post(self, role: Role, message_type: str, text: str, **fields: object) -> Message:
-        stored = await self._store.append_message(self.draft(role, message_type, text, **fields))
+        return await self.append(self.draft(role, message_type, text, **fields))
+
+    async def append(self, draft: MessageDraft) -> Message:
+        stored = await self._store.append_message(draft)
         await self._fanout.send(message_frame(stored.message))
         return stored.message
 
@@ -147,8 +166,10 @@ class ReplyService:
         tools: Mapping[str, Tool],
         config: ChatConfig,
         prices: PriceList | None = None,
+        title_model: ChatModel | None = None,
     ) -> None:
         self._prices = prices
+        self._title_model = title_model or model
         self._store = store
         self._lock = lock
         self._memory = memory
@@ -203,11 +224,14 @@ class ReplyService:
             return
         reply_id = uuid.uuid4().hex
         await self._store.start_reply(sid, reply_id, prompt.created_at, token.fence)
-        history = bound_history(
-            await self._history(session),
-            self._config.history_items,
+        budget = history_budget(
             self._config.history_token_budget,
+            self._config.context_window_tokens,
+            self._config.max_output_tokens,
+            self._config.system_prompt,
+            prompt.message,
         )
+        history = bound_history(await self._history(session), self._config.history_items, budget)
         previous_id = await self._previous_response_id(sid)
         fanout = Fanout(
             self._transport,
@@ -224,15 +248,14 @@ class ReplyService:
         lost_fence = False
         status = ReplyStatus.COMPLETE
         failure: AzuchiError | None = None
-        async with DeltaStream(
-            fanout,
-            sid,
-            reply_id,
-            MessageType.CONVERSATION,
-            self._config.coalesce_ms,
-            self._config.delta_frame_bytes,
-        ) as deltas:
-            sink = ReplySink(self._store, fanout, deltas, prompt, reply_id, token.fence)
+        # Each message type of the reply (its text, its REASONING) is numbered from 0 on its
+        # own, as clients key streams by (replyId, messageType).
+        frame_args = (self._config.coalesce_ms, self._config.delta_frame_bytes)
+        async with (
+            DeltaStream(fanout, sid, reply_id, MessageType.CONVERSATION, *frame_args) as deltas,
+            DeltaStream(fanout, sid, reply_id, MessageType.REASONING, *frame_args) as thoughts,
+        ):
+            sink = ReplySink(self._store, fanout, deltas, prompt, reply_id, token.fence, thoughts)
             with anyio.CancelScope() as generation:
                 checkpointer = self._checkpointer(prompt, reply_id, token, outcome, generation)
                 sink.checkpointer = checkpointer
@@ -249,7 +272,7 @@ class ReplyService:
                     if checkpointer is not None:
                         tg.start_soon(checkpointer.run)
                     try:
-                        await self._agent.run(
+                        await self._run_agent(
                             request, sink, ReplyContext(sid, self._store), outcome
                         )
                     except FenceRejected:
@@ -274,15 +297,39 @@ class ReplyService:
         fanout.add([c.connection_id for c in await self._store.session_connections(sid)])
         cost = self._cost(outcome)
         try:
-            await self._finish(sink, prompt, outcome, status, failure, cost, token.fence)
+            end = await self._finish(sink, prompt, outcome, status, failure, cost, token.fence)
         except FenceRejected:
             await fanout.send(
                 done_frame(sid, reply_id, ReplyStatus.INTERRUPTED.value, outcome.usage)
             )
             raise
-        await fanout.send(done_frame(sid, reply_id, status.value, outcome.usage, cost))
-        if session.title is None and self._config.make_titles and status is ReplyStatus.COMPLETE:
+        stop = end.stop_reason.value if end.stop_reason else None
+        await fanout.send(done_frame(sid, reply_id, end.status.value, outcome.usage, cost, stop))
+        if (
+            session.title is None
+            and self._config.make_titles
+            and end.status is ReplyStatus.COMPLETE
+        ):
             await self._title(session, fanout, prompt.message, outcome.text)
+
+    async def _run_agent(
+        self, request: ModelRequest, sink: ReplySink, context: ReplyContext, outcome: AgentOutcome
+    ) -> None:
+        """The agent, run again once with the older half of the history left out when the
+        model says the conversation does not fit its context before it said anything."""
+        try:
+            await self._agent.run(request, sink, context, outcome)
+        except ModelContextExceeded:
+            if outcome.text or outcome.steps or not request.history:
+                raise
+            shorter = drop_oldest(request.history)
+            log.info(
+                "context window exceeded; retrying with %d of %d history items",
+                len(shorter),
+                len(request.history),
+            )
+            retry = dataclasses.replace(request, history=tuple(shorter))
+            await self._agent.run(retry, sink, context, outcome)
 
     async def _finish(
         self,
@@ -293,41 +340,50 @@ class ReplyService:
         failure: AzuchiError | None,
         cost: float | None,
         fence: int,
-    ) -> None:
+    ) -> Ending:
         """Stores the reply's last messages; the reply itself (or, when it has no text, its
         note) goes with the answered marker in one write (``finish_reply``)."""
         text = self._cut(outcome.text)
+        thought = bool(outcome.reasoning or outcome.redacted_reasoning)
+        end = ending(status, failure, outcome.stop_reason, bool(text.strip()), thought)
+        abnormal = None if end.stop_reason is None or end.stop_reason.is_normal else end.stop_reason
+        if thought:
+            await sink.post(
+                Role.AGENT,
+                MessageType.REASONING,
+                outcome.reasoning or REDACTED_NOTE,
+                status=end.status.value,
+            )
         drafts: list[MessageDraft] = []
-        if text or status is ReplyStatus.COMPLETE:
+        if text:
             drafts.append(
                 sink.draft(
                     Role.AGENT,
                     MessageType.CONVERSATION,
                     text,
-                    status=status.value,
+                    status=end.status.value,
                     model=self._model.model_id,
                     usage=outcome.usage,
                     cost_usd=cost,
+                    stop_reason=abnormal,
                 )
             )
-        if failure is not None:
-            kept = " The partial reply above is kept." if text else ""
-            note = (
-                f"The reply failed ({failure.code}): {failure.message}.{kept} "
-                "Your message is saved; send another message to try again."
-            )
+        if end.note is not None or not drafts:
+            note = end.note or "The reply ended without any text."
             drafts.append(
-                sink.draft(Role.SYSTEM, MessageType.SYSTEM_LOG, note, status=status.value)
-            )
-        elif status is ReplyStatus.STOPPED and not text:
-            note = "Stopped before the reply began."
-            drafts.append(
-                sink.draft(Role.SYSTEM, MessageType.SYSTEM_LOG, note, status=status.value)
+                sink.draft(
+                    Role.SYSTEM,
+                    MessageType.SYSTEM_LOG,
+                    note,
+                    status=end.status.value,
+                    stop_reason=abnormal,
+                )
             )
         await sink.finish(drafts[0])
         for draft in drafts[1:]:
-            await sink.post(draft.role, draft.message_type, draft.message, status=draft.status)
-        await self._remember(prompt, text, outcome, status, fence)
+            await sink.append(draft)
+        await self._remember(prompt, text, outcome, end, fence)
+        return end
 
     def _cut(self, text: str) -> str:
         """The reply text as stored: at most ``max_reply_bytes`` of UTF-8."""
@@ -376,12 +432,14 @@ class ReplyService:
         # Agent memory lost (evicted, flushed, or down): rebuild it from the durable store
         # (``bound_history`` keeps the newest ``history_items`` of these).
         stored = await self._store.last_messages(session.session_id, self._config.history_items * 3)
+        too_long = {m.reply_to for m in stored if m.stop_reason == StopReason.CONTEXT_WINDOW}
         return [
             HistoryItem("user" if m.role is Role.USER else "assistant", m.message)
             for m in stored
             if m.message_type == MessageType.CONVERSATION
             and m.role in (Role.USER, Role.AGENT)
             and _turn_of(m) <= session.answered_at
+            and _turn_of(m) not in too_long
             and m.message
         ]
 
@@ -392,15 +450,19 @@ class ReplyService:
             return None
 
     async def _remember(
-        self, prompt: Message, text: str, outcome: AgentOutcome, status: ReplyStatus, fence: int
+        self, prompt: Message, text: str, outcome: AgentOutcome, end: Ending, fence: int
     ) -> None:
-        items = [HistoryItem("user", prompt.message)]
+        # A message that did not fit the model's context would make every later turn fail
+        # too: the model's memory leaves it out (the store keeps it, marked).
+        too_long = end.stop_reason is StopReason.CONTEXT_WINDOW and not text
+        items = [] if too_long else [HistoryItem("user", prompt.message)]
         if text:
             items.append(HistoryItem("assistant", text))
         sid = prompt.session_id
         try:
-            await self._memory.append_history(sid, items, fence)
-            if outcome.response_id and status is ReplyStatus.COMPLETE:
+            if items:
+                await self._memory.append_history(sid, items, fence)
+            if outcome.response_id and end.status is ReplyStatus.COMPLETE:
                 await self._memory.set_previous_response_id(sid, outcome.response_id, fence)
         except BackendUnavailable:
             log.warning(
@@ -410,7 +472,7 @@ class ReplyService:
 
     async def _title(self, session: Session, fanout: Fanout, user_text: str, reply: str) -> None:
         try:
-            title = await propose_title(self._model, user_text, reply)
+            title = await propose_title(self._title_model, user_text, reply)
             if title:
                 await self._store.set_session_title(session.session_id, title)
                 await fanout.send(title_frame(session.session_id, title))
@@ -434,6 +496,9 @@ class ReplyService:
         )
         await (await self._session_fanout(session.session_id)).send(message_frame(stored.message))
         log.warning("lock backend unavailable, retrying: %s", exc)
+
+
+REDACTED_NOTE = "(The model's reasoning was encrypted by the provider; there is nothing to show.)"
 
 
 def _turn_of(message: Message) -> int:

@@ -1,16 +1,29 @@
-"""Short session titles, proposed by the model after a session's first exchange."""
+"""Short session titles, proposed by the model after a session's first exchange.
+
+Models do not keep to instructions about length and form, small local ones least of all,
+so ``clean_title`` enforces them: the first line of what remains after any thinking
+(``<think>…</think>``), without quotes, markdown or a "Title:" label, at most
+``MAX_TITLE_WORDS`` words and ``MAX_TITLE_CHARS`` characters.
+"""
 
 from __future__ import annotations
+
+import re
 
 from core.domain import ModelRequest, TextDelta
 from core.ports import ChatModel
 from core.protocol import Frame, session_frame
 
+MAX_TITLE_WORDS = 6
+MAX_TITLE_CHARS = 60
 TITLE_PROMPT = (
-    "Write a title of at most six words for the conversation below. "
+    f"Write a title of at most {MAX_TITLE_WORDS} words for the conversation below. "
     "Answer with the title only: no quotes, no punctuation at the end."
 )
-MAX_TITLE_CHARS = 60
+_THINKING = re.compile(r"<(think|thinking|reasoning)>.*?(</\1>|$)", re.IGNORECASE | re.DOTALL)
+_LABEL = re.compile(r"^(title|session title)\s*[:：-]\s*", re.IGNORECASE)
+_MARKDOWN = re.compile(r"[*_`#>~\[\]]+")
+_QUOTES = "\"'“”‘’«»「」『』"
 
 
 async def propose_title(model: ChatModel, user_text: str, reply: str) -> str | None:
@@ -26,11 +39,24 @@ async def propose_title(model: ChatModel, user_text: str, reply: str) -> str | N
 
 
 def clean_title(raw: str) -> str | None:
-    line = next((ln for ln in raw.strip().splitlines() if ln.strip()), "")
-    title = line.strip().strip("\"'“”‘’*#").strip().rstrip(".")
+    text = _THINKING.sub(" ", raw)
+    line = next((ln for ln in text.splitlines() if _bare(ln)), "")
+    title = _bare(line)
+    words = title.split()
+    if len(words) > MAX_TITLE_WORDS:
+        title = " ".join(words[:MAX_TITLE_WORDS])
     if len(title) > MAX_TITLE_CHARS:
         title = title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
     return title or None
+
+
+def _bare(line: str) -> str:
+    """A line without its markdown, label, list marker, quotes and closing punctuation."""
+    text = _MARKDOWN.sub("", line).strip()
+    text = re.sub(r"^(?:[-+]|\d+[.)])\s+", "", text)
+    text = _LABEL.sub("", text).strip().strip(_QUOTES).strip()
+    text = " ".join(text.split())
+    return text.rstrip(".:;,!。").strip(_QUOTES).strip()
 
 
 def title_frame(session_id: str, title: str) -> Frame:

@@ -59,10 +59,14 @@ def test_a_tool_call_is_reported_once_its_input_is_whole(
 @pytest.mark.parametrize(
     ("reason", "normalised"),
     [
-        ("guardrail_intervened", "content_filtered"),
-        ("model_context_window_exceeded", "max_tokens"),
+        ("end_turn", "end_turn"),
+        ("tool_use", "tool_use"),
+        ("max_tokens", "max_tokens"),
+        ("content_filtered", "content_filtered"),
+        ("guardrail_intervened", "guardrail"),
+        ("model_context_window_exceeded", "context_window"),
         ("stop_sequence", "stop_sequence"),
-        ("something_new", "end_turn"),
+        ("something_new", "incomplete"),  # a reason newer than azuchi is no normal end
     ],
 )
 def test_stop_reasons_are_normalised(reason: str, normalised: str) -> None:

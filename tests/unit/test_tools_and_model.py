@@ -83,6 +83,16 @@ async def test_scripted_model_can_fail_mid_reply() -> None:
         ("\n\n  **Trip plan**  \nsecond line", "Trip plan"),
         ("", None),
         ("x" * 100, "x" * 59 + "…"),
+        # an 11-word title, as a llama.cpp model sent one: six words are kept
+        (
+            "A Brief History of the Castles of Japan and Their Gardens",
+            "A Brief History of the Castles",
+        ),
+        ("<think>The user wants a title.</think>\n\nCastle gardens", "Castle gardens"),
+        ("<think>still thinking when the budget ran out", None),
+        ("Title: `Kyoto trip` ", "Kyoto trip"),
+        ("# 「Osaka food」", "Osaka food"),
+        ("1. Packing list!", "Packing list"),
     ],
 )
 def test_titles_are_cleaned(raw: str, title: str | None) -> None:

@@ -9,6 +9,19 @@ The LAST user text scripts the answer, deterministically:
 - "throttle": ``ThrottlingException`` (429) the first 2 times for that exact text;
 - "stall": the stream starts, then nothing comes (the client's read timeout fires);
 - "drop": two words, then the connection closes in the middle of a frame;
+- "cut": two words, then the connection closes between two frames;
+- "fail first": a ``modelStreamErrorException`` before any text (the first 2 times);
+- "unready" / "status 503" / "status 424": ``ModelNotReadyException`` (429),
+  ``ServiceUnavailableException`` (503), ``ModelErrorException`` (424), the first 2 times;
+- "too long": ``ValidationException`` "Input is too long for requested model.";
+- "stop:<reason>": the reply ends with that ``stopReason`` (guardrail_intervened,
+  content_filtered, model_context_window_exceeded, stop_sequence, max_tokens ...);
+- "reason": a reasoning block (text, then its signature) before the text, as extended
+  thinking streams it; a request with ``thinking`` enabled always gets one, and its tool
+  follow-ups are refused unless the assistant turn starts with that block, as Claude does;
+- "redact": a redacted (encrypted) reasoning block;
+- "cite": a citation delta on the text block;
+- "future": an event type this botocore does not know;
 - "plan": ``update_plan`` {"steps": [...]} and ``current_time`` {}, if offered;
 - arithmetic like "12 * 7": ``calculate`` {"expression": "12 * 7"}, if offered;
 - tool results as the last input: an answer quoting them;
@@ -24,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import hashlib
 import json
 import re
@@ -36,10 +50,29 @@ from typing import Any
 
 from aiohttp import web
 
-from testsupport.stubs.bedrock_validation import MAX_OUTPUT_TOKENS, Refused, offered_tools, validate
+from testsupport.stubs.bedrock_validation import (
+    MAX_OUTPUT_TOKENS,
+    Refused,
+    offered_tools,
+    thinking_on,
+    validate,
+    validate_thinking,
+)
 from testsupport.stubs.eventstream import event, exception
 
 THROTTLE_TIMES = 2
+# Errors before the stream, by trigger word: (HTTP status, error code, message).
+REFUSALS = {
+    "throttle": (429, "ThrottlingException", "Too many requests, please wait before trying again."),
+    "unready": (429, "ModelNotReadyException", "Model is not ready to serve inference requests."),
+    "status 503": (
+        503,
+        "ServiceUnavailableException",
+        "Bedrock is unable to process your request.",
+    ),
+    "status 424": (424, "ModelErrorException", "The model returned an error while processing."),
+}
+SIGNATURE = "EqQBCkYIBxgCKkBstubsignature0123456789"
 ARITHMETIC = re.compile(r"(\d+(?:\.\d+)?\s*[-+*/]\s*)+\d+(?:\.\d+)?")
 FILLER = (
     "azuchi streams replies in coalesced frames keeps every message in its store lets a "
@@ -76,14 +109,14 @@ class BedrockStub:
                     "You don't have access to the model with the specified model ID.",
                 )
             validate(body)
+            if thinking_on(body):
+                validate_thinking(body)
             text = last_user_text(body)
-            if "throttle" in text and self._throttled.get(text, 0) < THROTTLE_TIMES:
-                self._throttled[text] = self._throttled.get(text, 0) + 1
-                raise Refused(
-                    429,
-                    "ThrottlingException",
-                    "Too many requests, please wait before trying again.",
-                )
+            if "too long" in text:
+                raise Refused(400, "ValidationException", "Input is too long for requested model.")
+            for trigger, (status, code, message) in REFUSALS.items():
+                if trigger in text and self._refuse(text):
+                    raise Refused(status, code, message)
         except Refused as refused:
             return web.json_response(
                 {"message": refused.message},
@@ -105,6 +138,12 @@ class BedrockStub:
             await response.write_eof()
         return response
 
+    def _refuse(self, text: str) -> bool:
+        """True the first ``THROTTLE_TIMES`` times a text asks to be refused."""
+        seen = self._throttled.get(text, 0)
+        self._throttled[text] = seen + 1
+        return seen < THROTTLE_TIMES
+
     async def _stream(
         self, response: web.StreamResponse, body: dict[str, Any], text: str, transport: Any
     ) -> None:
@@ -113,26 +152,57 @@ class BedrockStub:
         if "stall" in text:
             await self._stall()
             return
+        if "fail first" in text and self._refuse(text):
+            await response.write(
+                exception(
+                    "modelStreamErrorException",
+                    "The model stream was interrupted. Retry your request.",
+                    originalStatusCode=500,
+                )
+            )
+            return
+        if "future" in text:
+            await response.write(event("futureEvent", {"anything": 1}))
+        index = 0
+        if thinking_on(body) or "reason" in text:
+            await self._reasoning(response, index, text)
+            index += 1
+        if "redact" in text:
+            blob = base64.b64encode(b"\x00encrypted-thinking\xff").decode()
+            delta = {
+                "contentBlockIndex": index,
+                "delta": {"reasoningContent": {"redactedContent": blob}},
+            }
+            await response.write(event("contentBlockDelta", delta))
+            await response.write(event("contentBlockStop", {"contentBlockIndex": index}))
+            index += 1
         limit = body.get("inferenceConfig", {}).get("maxTokens", MAX_OUTPUT_TOKENS)
         words, calls = self._script(body, text)
         stop = "tool_use" if calls else "end_turn"
+        asked = re.search(r"stop:([a-z_]+)", text)
+        if asked:
+            stop = asked.group(1)
         if len(words) > limit:
             words, calls, stop = words[:limit], [], "max_tokens"
         interval = 1 / self.tokens_per_second if self.tokens_per_second > 0 else 0.0
-        for index, word in enumerate(words):
-            if index == 0:
+        for position, word in enumerate(words):
+            if position == 0:
                 self.first_byte_at.append(time.perf_counter())
             elif interval:
                 await asyncio.sleep(interval)
-            if "drop" in text and index == 2:  # the connection dies in the middle of a frame
+            if "cut" in text and position == 2:  # the connection dies between two frames
+                assert transport is not None
+                transport.close()
+                return
+            if "drop" in text and position == 2:  # the connection dies in the middle of a frame
                 frame = event(
-                    "contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": word}}
+                    "contentBlockDelta", {"contentBlockIndex": index, "delta": {"text": word}}
                 )
                 await response.write(frame[: len(frame) // 2])
                 assert transport is not None
                 transport.close()
                 return
-            if "fail" in text and index == 3:
+            if "fail" in text and "fail first" not in text and position == 3:
                 await response.write(
                     exception(
                         "modelStreamErrorException",
@@ -141,13 +211,22 @@ class BedrockStub:
                     )
                 )
                 return
-            piece = word if index == len(words) - 1 else word + " "
-            delta = {"contentBlockIndex": 0, "delta": {"text": piece}}
+            piece = word if position == len(words) - 1 else word + " "
+            delta = {"contentBlockIndex": index, "delta": {"text": piece}}
             await response.write(event("contentBlockDelta", delta, padding=len(piece) % 7 + 1))
+        if words and "cite" in text:
+            citation = {
+                "title": "Azuchi Castle",
+                "sourceContent": [{"text": "Azuchi Castle was built by Oda Nobunaga."}],
+                "location": {"documentChar": {"documentIndex": 0, "start": 0, "end": 40}},
+            }
+            delta = {"contentBlockIndex": index, "delta": {"citation": citation}}
+            await response.write(event("contentBlockDelta", delta))
         if words:
-            await response.write(event("contentBlockStop", {"contentBlockIndex": 0}))
+            await response.write(event("contentBlockStop", {"contentBlockIndex": index}))
+            index += 1
         for offset, (name, arguments) in enumerate(calls):
-            await self._tool_use(response, 1 + offset if words else offset, name, arguments, text)
+            await self._tool_use(response, index + offset, name, arguments, text)
         await response.write(event("messageStop", {"stopReason": stop}, padding=5))
         usage = self._usage(body, output_tokens=len(words) + 8 * len(calls))
         latency = int((time.perf_counter() - started) * 1000)
@@ -166,6 +245,19 @@ class BedrockStub:
         for at in range(0, len(raw), 9):  # the input arrives as fragments of JSON
             delta = {"contentBlockIndex": index, "delta": {"toolUse": {"input": raw[at : at + 9]}}}
             await response.write(event("contentBlockDelta", delta))
+        await response.write(event("contentBlockStop", {"contentBlockIndex": index}))
+
+    async def _reasoning(self, response: web.StreamResponse, index: int, text: str) -> None:
+        """A reasoning block as extended thinking streams it: text pieces, then one
+        signature delta, then the block's stop."""
+        for piece in ("The user wrote ", f"{len(text.split())} words; ", "I will answer briefly."):
+            delta = {"contentBlockIndex": index, "delta": {"reasoningContent": {"text": piece}}}
+            await response.write(event("contentBlockDelta", delta))
+        delta = {
+            "contentBlockIndex": index,
+            "delta": {"reasoningContent": {"signature": SIGNATURE}},
+        }
+        await response.write(event("contentBlockDelta", delta))
         await response.write(event("contentBlockStop", {"contentBlockIndex": index}))
 
     async def _stall(self) -> None:

@@ -86,3 +86,34 @@ def _check_tool_results(messages: list[dict[str, Any]], i: int) -> None:
 
 def _invalid(message: str) -> NoReturn:
     raise Refused(400, "ValidationException", message)
+
+
+def thinking_on(body: dict[str, Any]) -> bool:
+    thinking = (body.get("additionalModelRequestFields") or {}).get("thinking") or {}
+    return thinking.get("type") == "enabled"
+
+
+def validate_thinking(body: dict[str, Any]) -> None:
+    """With extended thinking on, Claude refuses a tool follow-up whose assistant turn does
+    not start with the thinking block that came before the calls (its message, as Bedrock
+    passes it on), and a budget that is not below ``maxTokens``."""
+    budget = body["additionalModelRequestFields"]["thinking"].get("budget_tokens", 0)
+    if budget >= body.get("inferenceConfig", {}).get("maxTokens", 0):
+        _invalid("`max_tokens` must be greater than `thinking.budget_tokens`.")
+    messages = body.get("messages") or []
+    for i, message in enumerate(messages):
+        content = message.get("content") or []
+        if message.get("role") != "assistant" or not any("toolUse" in b for b in content):
+            continue
+        first = content[0].get("reasoningContent") if content else None
+        signed = first and (
+            first.get("redactedContent") or first.get("reasoningText", {}).get("signature")
+        )
+        if not signed:
+            _invalid(
+                f"messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but "
+                "found `text`. When `thinking` is enabled, a final `assistant` message must start "
+                "with a thinking block (preceeding the lastmost set of `tool_use` and "
+                "`tool_result` blocks). We recommend you include thinking blocks from previous "
+                "turns. To avoid this requirement, disable `thinking`."
+            )

@@ -8,9 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
+from core.services.history import estimate_tokens
 from testsupport.stubs import sse
 from testsupport.stubs.openai.endpoint import Body, endpoint
 from testsupport.stubs.openai.script import (
+    CUT_AT,
     FAIL_AT,
     Answer,
     OpenAIStub,
@@ -73,19 +75,22 @@ def chat_turn(stub: OpenAIStub, body: Body) -> Turn | web.Response:
         else {t["function"]["name"] for t in tools if t.get("type") == "function"}
     )
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
-    return Turn(system, last_user, results, offered, limit, chars)
+    return Turn(system, last_user, results, offered, limit, chars, bool(body.get("stream")))
 
 
-def usage_of(turn: Turn, said: str) -> dict[str, Any]:
-    """Usage in the chat format, sent in its own chunk when ``include_usage`` asks for it."""
+def usage_of(turn: Turn, said: str, reasoning: str = "") -> dict[str, Any]:
+    """Usage in the chat format, sent in its own chunk when ``include_usage`` asks for it;
+    reasoning counts inside ``completion_tokens``, as OpenAI counts it."""
     prompt_tokens, output_tokens = usage_numbers(turn, said)
+    thought = estimate_tokens(reasoning) if reasoning else 0
+    output_tokens += thought
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": output_tokens,
         "total_tokens": prompt_tokens + output_tokens,
         "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
         "completion_tokens_details": {
-            "reasoning_tokens": 0,
+            "reasoning_tokens": thought,
             "audio_tokens": 0,
             "accepted_prediction_tokens": 0,
             "rejected_prediction_tokens": 0,
@@ -98,6 +103,10 @@ async def stream_chat(
 ) -> web.StreamResponse:
     """Streams the answer as chunks: role, words, call fragments, finish reason, usage. A
     failing answer sends an ``{"error": ...}`` payload and closes, as OpenAI and vLLM do."""
+    if answer.empty:
+        out = await sse.open_stream(request)
+        await out.write_eof()
+        return out
     with_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     with_usage = with_usage and not stub.omit_usage
     cid, created = stub.new_id("chatcmpl"), now()
@@ -121,15 +130,31 @@ async def stream_chat(
         await sse.send(out, data)
 
     await chunk({"role": "assistant", "content": "", "refusal": None})
+    if answer.unknown:  # fields and members newer than the SDK: passed over
+        await chunk({"content": "", "audio_future": {"id": "x"}, "annotations": [{"type": "new"}]})
+    if answer.think_tags:
+        thought = f"<think>{answer.reasoning}</think>\n\n"
+        for at in range(0, len(thought), 7):  # tags arrive cut across chunks
+            await chunk({"content": thought[at : at + 7]})
+    elif answer.reasoning:
+        for piece in answer.reasoning.split(" "):
+            await chunk({"content": None, "reasoning_content": piece + " "})
     words, truncated = cut(answer, turn.max_tokens)
+    fail_at = 0 if answer.error_first else FAIL_AT
     for index, word in enumerate(words):
-        if answer.fail and index == FAIL_AT:
+        if answer.fail and index == fail_at:
             error = {"message": SERVER_ERROR, "type": "server_error", "param": None, "code": None}
             await sse.send(out, {"error": error})
             await out.write_eof()
             return out
+        if answer.cut and index == CUT_AT:
+            assert request.transport is not None
+            request.transport.close()
+            return out
         await stub.pace(index)
         await chunk({"content": word})
+    for piece in answer.refusal.split(" ") if answer.refusal else ():
+        await chunk({"content": None, "refusal": piece + " "})
     for index, (name, arguments) in enumerate(answer.calls):
         _, pieces = fragments(arguments)
         first = {
@@ -142,9 +167,11 @@ async def stream_chat(
         for piece in pieces:
             await chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
     finish = "tool_calls" if answer.calls else ("length" if truncated else "stop")
+    if answer.filtered:
+        finish = "content_filter"
     await chunk({}, finish)
     if with_usage:
-        usage = usage_of(turn, spoken(words, answer))
+        usage = usage_of(turn, spoken(words, answer), answer.reasoning)
         stub.usages.append(usage)
         await chunk(None, usage=usage)
     await sse.send(out, "[DONE]")

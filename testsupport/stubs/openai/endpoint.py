@@ -50,6 +50,12 @@ def endpoint(name: str, parse: Parse, stream: Stream) -> Handler:
         turn = parse(stub, body)
         if isinstance(turn, web.Response):
             return turn
+        if "drop first" in turn.last_user and stub.throttled[name, "drop"] < 2:
+            # The connection closes before any byte of a response: a connection error.
+            stub.throttled[name, "drop"] += 1
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
         answer = await stub.answer(turn, name)
         if isinstance(answer, web.Response):
             return answer

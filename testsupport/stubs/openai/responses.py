@@ -5,6 +5,7 @@ answers are streamed as the typed, sequence-numbered events the SDK expects."""
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from core.services.history import estimate_tokens
 from testsupport.stubs import sse
 from testsupport.stubs.openai.endpoint import Body, endpoint
 from testsupport.stubs.openai.script import (
+    CUT_AT,
     FAIL_AT,
     Answer,
     OpenAIStub,
@@ -120,13 +122,66 @@ def response_object(rid: str, body: Body, **fields: Any) -> dict[str, Any]:
     return {**base, **fields}
 
 
+class Cut(Exception):
+    """The answer asked for the connection to close between two events."""
+
+
+async def stream_reasoning(stub: OpenAIStub, emit: Emit, text: str) -> dict[str, Any]:
+    """A reasoning item whose summary comes in two parts, as ``reasoning.summary`` streams
+    it (``response.reasoning_summary_*`` events); returns the finished item."""
+    rid = stub.new_id("rs")
+    item: dict[str, Any] = {"id": rid, "type": "reasoning", "summary": []}
+    await emit("response.output_item.added", output_index=0, item=item)
+    parts = re.split(r"(?<=\.) ", text, maxsplit=1)
+    summary = []
+    for index, part in enumerate(parts):
+        where = {"item_id": rid, "output_index": 0, "summary_index": index}
+        empty = {"type": "summary_text", "text": ""}
+        await emit("response.reasoning_summary_part.added", **where, part=empty)
+        for word in part.split(" "):
+            await emit("response.reasoning_summary_text.delta", **where, delta=word + " ")
+        await emit("response.reasoning_summary_text.done", **where, text=part)
+        done = {"type": "summary_text", "text": part}
+        await emit("response.reasoning_summary_part.done", **where, part=done)
+        summary.append(done)
+    item = {**item, "summary": summary}
+    await emit("response.output_item.done", output_index=0, item=item)
+    return item
+
+
+async def stream_refusal(stub: OpenAIStub, emit: Emit, text: str, index: int) -> dict[str, Any]:
+    """A message whose one content part is a refusal, as OpenAI streams one."""
+    mid = stub.new_id("msg")
+    where = {"item_id": mid, "output_index": index, "content_index": 0}
+    item: dict[str, Any] = {
+        "id": mid,
+        "type": "message",
+        "status": "in_progress",
+        "content": [],
+        "role": "assistant",
+    }
+    await emit("response.output_item.added", output_index=index, item=item)
+    await emit("response.content_part.added", **where, part={"type": "refusal", "refusal": ""})
+    for word in text.split(" "):
+        await emit("response.refusal.delta", **where, delta=word + " ")
+    await emit("response.refusal.done", **where, refusal=text)
+    part = {"type": "refusal", "refusal": text}
+    await emit("response.content_part.done", **where, part=part)
+    item = {**item, "status": "completed", "content": [part]}
+    await emit("response.output_item.done", output_index=index, item=item)
+    return item
+
+
 async def stream_message(
-    stub: OpenAIStub, emit: Emit, words: list[str], fail: bool
+    stub: OpenAIStub, emit: Emit, words: list[str], answer: Answer, index: int = 0
 ) -> dict[str, Any] | None:
     """Streams the text as one message item and returns it; None when the answer fails
-    at ``FAIL_AT`` (the caller then sends ``response.failed``)."""
+    at ``FAIL_AT`` (the caller then sends ``response.failed``); raises ``Cut`` when it asks
+    for the connection to close."""
+    fail = answer.fail
+    fail_at = 0 if answer.error_first else FAIL_AT
     mid = stub.new_id("msg")
-    where = {"item_id": mid, "output_index": 0, "content_index": 0}
+    where = {"item_id": mid, "output_index": index, "content_index": 0}
     item: dict[str, Any] = {
         "id": mid,
         "type": "message",
@@ -135,20 +190,38 @@ async def stream_message(
         "role": "assistant",
     }
     part: dict[str, Any] = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
-    await emit("response.output_item.added", output_index=0, item=item)
+    await emit("response.output_item.added", output_index=index, item=item)
     await emit("response.content_part.added", **where, part=part)
-    for index, word in enumerate(words):
-        if fail and index == FAIL_AT:
+    for position, word in enumerate(words):
+        if fail and position == fail_at:
             return None
-        await stub.pace(index)
+        if answer.cut and position == CUT_AT:
+            raise Cut
+        await stub.pace(position)
         await emit("response.output_text.delta", **where, delta=word, logprobs=[])
     text = "".join(words)
     part = {**part, "text": text}
     await emit("response.output_text.done", **where, text=text, logprobs=[])
     await emit("response.content_part.done", **where, part=part)
     item = {**item, "status": "completed", "content": [part]}
-    await emit("response.output_item.done", output_index=0, item=item)
+    await emit("response.output_item.done", output_index=index, item=item)
     return item
+
+
+async def stream_failure(emit: Emit, rid: str, body: Body, answer: Answer) -> None:
+    """How a failing answer ends: ``response.failed``, or an ``error`` event in the flat
+    shape OpenAI documents or the nested shape seen from OpenAI and Azure."""
+    message = SERVER_ERROR if answer.failed_code == "server_error" else "Input is too long."
+    if answer.error == "flat":
+        await emit("error", code=answer.failed_code, message=message, param=None)
+    elif answer.error == "nested":
+        error = {"type": "server_error", "code": answer.failed_code, "message": message}
+        await emit("error", error={**error, "param": None})
+    else:
+        error = {"code": answer.failed_code, "message": message}
+        await emit(
+            "response.failed", response=response_object(rid, body, status="failed", error=error)
+        )
 
 
 async def stream_calls(
@@ -186,16 +259,21 @@ async def stream_calls(
     return calls
 
 
-def usage_of(stub: OpenAIStub, body: Body, turn: Turn, said: str) -> dict[str, Any]:
-    """Usage as OpenAI reports it: the chained context counts as cached input."""
+def usage_of(
+    stub: OpenAIStub, body: Body, turn: Turn, said: str, reasoning: str = ""
+) -> dict[str, Any]:
+    """Usage as OpenAI reports it: the chained context counts as cached input, reasoning
+    inside the output tokens."""
     prompt_tokens, output_tokens = usage_numbers(turn, said)
+    thought = estimate_tokens(reasoning) if reasoning else 0
+    output_tokens += thought
     previous = stub.stored.get(body.get("previous_response_id") or "", {"chars": 0})
     cached = estimate_tokens("x" * previous["chars"]) if previous["chars"] else 0
     return {
         "input_tokens": prompt_tokens,
         "input_tokens_details": {"cached_tokens": min(cached, prompt_tokens)},
         "output_tokens": output_tokens,
-        "output_tokens_details": {"reasoning_tokens": 0},
+        "output_tokens_details": {"reasoning_tokens": thought},
         "total_tokens": prompt_tokens + output_tokens,
     }
 
@@ -216,19 +294,33 @@ async def stream_response(
     await emit("response.created", response=response_object(rid, body))
     await emit("response.in_progress", response=response_object(rid, body))
     output: list[dict[str, Any]] = []
+    if answer.unknown:  # newer than the SDK: an event type and an output item it lacks
+        await emit("response.future_feature.delta", item_id="fx_1", output_index=0, delta="?")
+        await emit(
+            "response.output_item.added", output_index=0, item={"id": "fx_1", "type": "future_item"}
+        )
+    if answer.reasoning:
+        output.append(await stream_reasoning(stub, emit, answer.reasoning))
+    if answer.refusal:
+        output.append(await stream_refusal(stub, emit, answer.refusal, len(output)))
     words, truncated = cut(answer, turn.max_tokens)
     if words:
-        message = await stream_message(stub, emit, words, answer.fail)
+        try:
+            message = await stream_message(stub, emit, words, answer, len(output))
+        except Cut:
+            assert request.transport is not None
+            request.transport.close()
+            return out
         if message is None:
-            error = {"code": "server_error", "message": SERVER_ERROR}
-            failed = response_object(rid, body, status="failed", error=error)
-            await emit("response.failed", response=failed)
+            await stream_failure(emit, rid, body, answer)
             return out
         output.append(message)
     calls = await stream_calls(stub, emit, answer, output)
     said = spoken(words, answer)
-    usage = usage_of(stub, body, turn, said)
+    usage = usage_of(stub, body, turn, said, answer.reasoning)
     stub.usages.append(usage)
+    if answer.filtered:
+        truncated = True
     if truncated:
         final = response_object(
             rid,
@@ -236,7 +328,9 @@ async def stream_response(
             status="incomplete",
             output=output,
             usage=usage,
-            incomplete_details={"reason": "max_output_tokens"},
+            incomplete_details={
+                "reason": "content_filter" if answer.filtered else "max_output_tokens"
+            },
         )
         await emit("response.incomplete", response=final)
     else:

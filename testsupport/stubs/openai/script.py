@@ -17,7 +17,7 @@ from aiohttp import web
 
 from adapters.inprocess.scripted_model import ARITHMETIC
 from core.services.history import estimate_tokens
-from testsupport.stubs.openai.wire import throttled
+from testsupport.stubs.openai.wire import context_exceeded, overloaded, throttled
 
 FILLER = (
     "the castle of Azuchi stood on a hill above Lake Biwa and its keep rose seven floors "
@@ -25,6 +25,9 @@ FILLER = (
 ).split()
 PLAN_STEPS = ["Read the request", "Look up the current time", "Answer with what I found"]
 FAIL_AT = 5  # a failing answer streams this many words, then the provider's error
+CUT_AT = 2  # a "cut" answer streams this many words, then the connection closes
+REASONING = "The user wants a short answer. I will keep it brief."
+REFUSAL = "I'm sorry, but I can't help with that."
 
 
 @dataclass(slots=True)
@@ -37,6 +40,7 @@ class Turn:
     offered: set[str]
     max_tokens: int | None
     input_chars: int
+    streaming: bool = True
 
 
 @dataclass(slots=True)
@@ -46,6 +50,16 @@ class Answer:
     text: str = ""
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     fail: bool = False
+    reasoning: str = ""  # streamed first: Responses summaries, chat reasoning_content
+    think_tags: bool = False  # chat: the reasoning inline as <think>…</think> instead
+    refusal: str = ""  # the model declines (Responses refusal part, chat delta.refusal)
+    error: str | None = None  # "flat" | "nested": an error event instead of response.failed
+    error_first: bool = False  # the failure comes before any text
+    failed_code: str = "server_error"  # response.failed's error code
+    filtered: bool = False  # chat finish_reason content_filter, Responses incomplete
+    cut: bool = False  # the connection closes between two events after CUT_AT words
+    unknown: bool = False  # events and fields this SDK and adapter do not know
+    empty: bool = False  # HTTP 200 and an empty stream (llama-cpp-python over its context)
 
 
 @dataclass
@@ -99,6 +113,13 @@ class OpenAIStub:
         if "throttle" in text and self.throttled[endpoint, turn.last_user] < 2:
             self.throttled[endpoint, turn.last_user] += 1
             return throttled()
+        if "status 503" in text and self.throttled[endpoint, turn.last_user] < 2:
+            self.throttled[endpoint, turn.last_user] += 1
+            return overloaded()
+        if "too long" in text:
+            # llama-cpp-python raises inside its stream: 200, then nothing; unstreamed, a 400
+            quiet = "quietly" in text and turn.streaming and endpoint == "chat"
+            return Answer(empty=True) if quiet else context_exceeded()
         if "stall" in text:
             await asyncio.sleep(self.stall_s)
         calls: list[tuple[str, dict[str, Any]]] = []
@@ -116,7 +137,21 @@ class OpenAIStub:
         words += list(
             itertools.islice(itertools.cycle(FILLER), max(0, self.reply_tokens - len(words)))
         )
-        return Answer(text=" ".join(words), fail="fail" in text)
+        if "refuse" in text:
+            return Answer(refusal=REFUSAL)
+        error = "nested" if "error nested" in text else "flat" if "error flat" in text else None
+        return Answer(
+            text=" ".join(words),
+            fail="fail" in text or error is not None,
+            reasoning=REASONING if "reason" in text or "think tags" in text else "",
+            think_tags="think tags" in text,
+            error=error,
+            error_first="first" in text,
+            failed_code="context_length_exceeded" if "overflow" in text else "server_error",
+            filtered="filtered" in text,
+            cut="cut" in text,
+            unknown="future" in text,
+        )
 
     async def pace(self, index: int) -> None:
         """Waits before word ``index`` (``tokens_per_second``, or a bare yield so streams

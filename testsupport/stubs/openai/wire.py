@@ -38,6 +38,24 @@ def throttled() -> web.Response:
     return response
 
 
+def overloaded() -> web.Response:
+    """A 503, as OpenAI answers when it is overloaded."""
+    return error_response(
+        503, "The server is overloaded or not ready yet.", kind="server_error", code=None
+    )
+
+
+def context_exceeded() -> web.Response:
+    """OpenAI's 400 for a prompt over the model's context window."""
+    return error_response(
+        400,
+        "This model's maximum context length is 128000 tokens. However, your messages "
+        "resulted in 131072 tokens. Please reduce the length of the messages.",
+        param="messages",
+        code="context_length_exceeded",
+    )
+
+
 def text_of(content: Any) -> str:
     """A message's text, whether sent as a string or as a list of content parts."""
     if isinstance(content, str):
