@@ -41,8 +41,8 @@ from core.protocol import (
     session_frame,
 )
 from core.services.fanout import Fanout
-from core.text import encodable, require_encodable
 from core.services.recovery import Nudger
+from core.text import encodable, require_encodable
 
 log = logging.getLogger(__name__)
 
