@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from adapters.dynamodb.agent_memory import DynamoAgentMemory
-from adapters.dynamodb.client import DynamoConfig
+from adapters.dynamodb.client import DynamoConfig, MeteredClient
 from adapters.dynamodb.lock import DynamoSessionLock
 from core.domain import HistoryItem
 from core.ports import LeaseState
@@ -92,6 +92,63 @@ async def test_history_keeps_the_newest_items_in_order(client: Any, config: Dyna
     await memory.append_history(sid, [HistoryItem("user", "3"), HistoryItem("assistant", "4")])
     assert [i.content for i in await memory.recent_history(sid)] == ["2", "3", "4"]
     assert await memory.recent_history(new_id()) == []
+
+
+async def test_a_turn_costs_the_same_at_turn_two_and_turn_forty(
+    client: Any, config: DynamoConfig
+) -> None:
+    """The bill a user pays per turn must not grow with the conversation: an append
+    writes only what is new, and the read of a full history costs the same every turn."""
+    meter = MeteredClient(client)
+    memory = DynamoAgentMemory(meter, config.tables.agent_memory, max_items=20)
+    sid = new_id()
+    reply = "castle " * 120  # about a 120-token reply
+    costs: dict[int, tuple[float, float]] = {}
+    for turn in range(1, 41):
+        meter.reset()
+        await memory.recent_history(sid)
+        await memory.append_history(
+            sid, [HistoryItem("user", f"question {turn:03d}"), HistoryItem("assistant", reply)]
+        )
+        costs[turn] = (meter.read_units, meter.write_units)
+    assert costs[2][1] == costs[40][1] == costs[1][1]  # the write: this turn's two entries
+    assert costs[15] == costs[40]  # full history (10 turns) read in one Query either way
+    history = await memory.recent_history(sid)
+    assert len(history) == 20 and history[0].content == "question 031"
+
+
+async def test_an_append_over_400_kb_keeps_its_newest_entries(
+    client: Any, config: DynamoConfig
+) -> None:
+    memory = DynamoAgentMemory(client, config.tables.agent_memory, max_items=20)
+    sid = new_id()
+    huge = "x" * 300_000
+    await memory.append_history(
+        sid,
+        [HistoryItem("user", "first"), HistoryItem("assistant", huge), HistoryItem("user", huge)],
+    )
+    assert [len(i.content) for i in await memory.recent_history(sid)] == [300_000]
+
+
+async def test_the_old_single_history_item_is_not_read_as_entries(
+    client: Any, config: DynamoConfig
+) -> None:
+    """Tables written by the previous release hold one ``history`` item; it is left to
+    its TTL and the reply service rebuilds the history from the messages table."""
+    memory = DynamoAgentMemory(client, config.tables.agent_memory)
+    sid = new_id()
+    await client.put_item(
+        TableName=config.tables.agent_memory,
+        Item={
+            "sessionId": {"S": sid},
+            "kind": {"S": "history"},
+            "items": {"L": [{"M": {"role": {"S": "user"}, "content": {"S": "old"}}}]},
+            "version": {"N": "1"},
+        },
+    )
+    assert await memory.recent_history(sid) == []
+    await memory.append_history(sid, [HistoryItem("user", "new")])
+    assert await memory.recent_history(sid) == [HistoryItem("user", "new")]
 
 
 async def test_concurrent_appends_to_one_history_lose_nothing(
