@@ -85,6 +85,45 @@ async def test_a_stop_request_reaches_the_holder_and_dies_with_its_lease(
     assert await lock.extend(sid, token, 5_000) is LeaseState.HELD
 
 
+async def test_heartbeats_of_a_short_reply_read_the_lease_instead_of_writing_it(
+    client: Any, config: DynamoConfig
+) -> None:
+    """A reply's lock is written twice (acquire, release) however often its keeper beats
+    while more than half the lease is left; a stop or a takeover is still seen at once."""
+    meter = MeteredClient(client)
+    lock = DynamoSessionLock(meter, config.tables.locks)
+    sid = new_id()
+    token = await lock.acquire(sid, lease_ms=30_000)
+    assert token is not None
+    for _ in range(6):  # a 6-second reply at one heartbeat a second
+        assert await lock.extend(sid, token, 30_000) is LeaseState.HELD
+    assert await lock.request_stop(sid) is True
+    assert await lock.extend(sid, token, 30_000) is LeaseState.STOP_REQUESTED
+    meter.reset()
+    assert await lock.release(sid, token) is True
+    assert meter.write_units == 1
+
+    meter.reset()
+    token = await lock.acquire(sid, lease_ms=30_000)
+    assert token is not None
+    for _ in range(6):
+        await lock.extend(sid, token, 30_000)
+    assert await lock.release(sid, token) is True
+    assert (meter.write_units, meter.read_units) == (2, 6)
+
+    token = await lock.acquire(sid, lease_ms=30_000)
+    assert token is not None
+    await client.put_item(  # another worker took the session over (a stalled holder's view)
+        TableName=config.tables.locks,
+        Item={
+            "sessionId": {"S": sid},
+            "owner": {"S": "someone-else"},
+            "expiresAt": {"N": str(int(time.time() * 1000) + 30_000)},
+        },
+    )
+    assert await lock.extend(sid, token, 30_000) is LeaseState.LOST
+
+
 async def test_history_keeps_the_newest_items_in_order(client: Any, config: DynamoConfig) -> None:
     memory = DynamoAgentMemory(client, config.tables.agent_memory, max_items=3)
     sid = new_id()
