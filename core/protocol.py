@@ -11,8 +11,12 @@ from core.domain import Message, Usage
 Frame = dict[str, Any]
 
 
+# One encoder for every frame: json.dumps with non-default options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode(frame: Frame) -> str:
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(frame)
 
 
 def encoded_size(frame: Frame) -> int:

@@ -59,10 +59,16 @@ class AgentSink(Protocol):
 
 @dataclass(slots=True)
 class AgentOutcome:
-    text: str = ""
+    parts: list[str] = dataclasses.field(default_factory=list)  # the reply's text, as streamed
     usage: Usage = dataclasses.field(default_factory=Usage)
     response_id: str | None = None
     stop_reason: str = "end_turn"
+
+    @property
+    def text(self) -> str:
+        """The reply's text so far (joined on demand: appending to one string per token
+        copies the whole reply every time)."""
+        return "".join(self.parts)
 
 
 class Agent:
@@ -100,7 +106,7 @@ class Agent:
             async for event in self._model.stream(step_request):
                 if isinstance(event, TextDelta):
                     texts.append(event.text)
-                    outcome.text += event.text
+                    outcome.parts.append(event.text)
                     sink.on_text(event.text)
                 elif isinstance(event, ToolCallRequested):
                     calls.append(event.call)
