@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -108,6 +109,7 @@ async def measure(
         "deltas": deltas,
         "cpu_s": used[0],
         "cpu_us_per_delta": used[0] / deltas * 1e6 if deltas else float("nan"),
+        "cpu_ms_per_reply": used[0] / summary["replies"] * 1e3 if summary["replies"] else 0.0,
         "lost": summary["lost"],
         "duplicated": summary["duplicated"],
         "errors": summary["errors"],
@@ -157,8 +159,32 @@ def _function(frame: str) -> str:
     return f"{name.split('.')[-1]} ({where.rsplit('/', 1)[-1].split(':')[0].rstrip(')')})"
 
 
+async def model_cpu_ms_per_reply(load: ScriptedLoad, streams: int) -> float:
+    """CPU the scripted model alone spends per reply (``streams`` at once, at the load's
+    pace, nothing consuming them): the part of azuchi's figure that emulates a provider's
+    per-token stream, which the minimal relay does not do."""
+    from adapters.inprocess.scripted_model import ScriptedChatModel, ScriptedSettings
+    from core.domain import ModelRequest
+
+    settings = ScriptedSettings(load.tokens_per_second, 0, load.reply_tokens)
+    request = ModelRequest(system="", history=(), prompt="Tell me about castles")
+
+    async def one() -> None:
+        async for _ in ScriptedChatModel(settings).stream(request):
+            pass
+
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    async with anyio.create_task_group() as tg:
+        for _ in range(streams):
+            tg.start_soon(one)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return used / streams * 1000
+
+
 async def bench(args: argparse.Namespace) -> list[dict[str, Any]]:
     load = ScriptedLoad(args.tokens_per_second, args.reply_tokens, 0, args.coalesce_ms)
+    args.model_ms = await model_cpu_ms_per_reply(load, min(args.sessions))
     rows = []
     for sessions in args.sessions:
         config = LoadConfig(
@@ -178,9 +204,10 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         f"tokens/s, {args.reply_tokens}-token replies, {window} ms coalescing, "
         f"{args.duration:g} s per run; load average at the end: {load_average()}"
     )
-    head = "{:<7}{:>9}{:>9}{:>8}{:>7}{:>6}{:>8}{:>14}{:>16}{:>11}  {}"
+    head = "{:<7}{:>9}{:>9}{:>8}{:>7}{:>6}{:>8}{:>9}{:>14}{:>16}{:>11}  {}"
     print(head.format("", "sessions", "replies", "deltas", "CPU s", "µs/Δ", "× relay",
-                      "lost/dup/err", "gap p50/p99 ms", "client lag", "load avg"))  # fmt: skip
+                      "ms/reply", "lost/dup/err", "gap p50/p99 ms", "client lag",
+                      "load avg"))  # fmt: skip
     relay = {r["sessions"]: r for r in rows if r["name"] == "relay"}
     for row in rows:
         base = relay.get(row["sessions"])
@@ -188,11 +215,23 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         gap, lag = row["gap_ms"], row["client_loop_lag_ms"]
         print(head.format(
             row["name"], row["sessions"], row["replies"], row["deltas"], f"{row['cpu_s']:.1f}",
-            f"{row['cpu_us_per_delta']:.0f}", f"{ratio:.2f}",
+            f"{row['cpu_us_per_delta']:.0f}", f"{ratio:.2f}", f"{row['cpu_ms_per_reply']:.1f}",
             f"{row['lost']}/{row['duplicated']}/{row['errors']}",
             f"{gap.get('p50', 0):.0f}/{gap.get('p99', 0):.0f}", f"{lag.get('p99', 0):.0f}",
             row["load_average"],
         ))  # fmt: skip
+    model = args.model_ms
+    print(
+        f"the scripted model alone (per-token stream, {min(args.sessions)} at once, no "
+        f"consumer): {model:.1f} ms CPU per reply, inside azuchi's ms/reply"
+    )
+    for row in (r for r in rows if r["name"] == "azuchi"):
+        base = relay[row["sessions"]]
+        rest, floor = row["cpu_ms_per_reply"] - model, base["cpu_ms_per_reply"]
+        print(
+            f"  {row['sessions']} sessions: azuchi without the model's share {rest:.1f} ms per "
+            f"reply = {rest / floor:.2f}x the relay's {floor:.1f}"
+        )
     print("targets (printed, not asserted):")
     for row in (r for r in rows if r["name"] == "azuchi"):
         base = relay[row["sessions"]]
