@@ -18,8 +18,12 @@ MAX_FRAME_DEPTH = 32
 _NOT_OBJECT = 'That frame is not a JSON object; send {"action": <route>, ...}.'
 
 
+# One encoder for every frame: json.dumps with non-default options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode(frame: Frame) -> str:
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(frame)
 
 
 def encoded_size(frame: Frame) -> int:

@@ -2,6 +2,7 @@
 
     azuchi cost --from load.json [--traffic costmodel/traffic.yaml] [--turns-per-month N]
                 [--prices FILE] [--profile lean|redis|both] [--model ID] [--json PATH]
+                [--per-turn]
 
 Reads the ``operations`` record of ``azuchi load --json`` (without ``--from``, a built-in
 reference record, labelled as such), the traffic profile and the price table
@@ -44,6 +45,11 @@ def register(commands: Any) -> None:
     cost.add_argument("--profile", choices=["lean", "redis", "both"], default="both")
     cost.add_argument("--model", metavar="ID", help="price the run's tokens as this model")
     cost.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
+    cost.add_argument(
+        "--per-turn",
+        action="store_true",
+        help="also print DynamoDB units and $ per turn at turns 1, 2, 50 and 200 per profile",
+    )
     cost.set_defaults(run=run)
 
 
@@ -60,7 +66,7 @@ def _non_negative_int(raw: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Price the run and print it; 2 for input it cannot use. The cost model is imported
     here, not at the top, because handlers/cli.py imports this module for every command."""
-    from dataclasses import replace
+    from dataclasses import asdict, replace
 
     from adapters.pricing.table import PriceTableError, load_price_table
     from adapters.settings import Settings, SettingsError
@@ -93,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         history_items=settings.history_items,
         message_ttl_days=settings.message_ttl_s / 86_400,
         memory_ttl_days=settings.response_id_ttl_s / 86_400,
+        lock_lease_ms=settings.chat.lock_lease_ms,
     )
     units = run_units(ops, traffic, shape)
     wanted = pricing.PROFILES if args.profile == "both" else (args.profile,)
@@ -107,6 +114,14 @@ def run(args: argparse.Namespace) -> int:
     source = args.source or f"{REFERENCE_SOURCE} (docs/cost.md; pass --from for yours)"
     report = as_json(source, ops, units, traffic, shape, prices, bills, pricing.seed_one(lean))
     print(render(report))
+    if args.per_turn:
+        from costmodel import per_turn
+
+        costs = per_turn.turn_costs(shape, traffic)
+        report["per_turn_of_a_session"] = [asdict(c) for c in costs]
+        read = prices.aws_price("dynamodb_on_demand", "per_million_read_units")
+        write = prices.aws_price("dynamodb_on_demand", "per_million_write_units")
+        print("\n" + per_turn.render(costs, read, write, prices.as_of))
     if args.json:
         try:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -76,6 +76,8 @@ class Operations:
     tokens: Mapping[str, float]  # summed over the run, keyed by TOKEN_KINDS
     adapters: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # False for a record metered at DynamoDB Local's rate (a transaction at 1 unit per item)
+    transactions_at_aws_rate: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +111,13 @@ class Traffic:
 @dataclass(frozen=True, slots=True)
 class Shape:
     """The app settings that move costs (``AZUCHI_HEARTBEAT_MS``, ``AZUCHI_HISTORY_ITEMS``,
-    ``AZUCHI_MESSAGE_TTL_DAYS``, ``AZUCHI_RESPONSE_ID_TTL_S``)."""
+    ``AZUCHI_MESSAGE_TTL_DAYS``, ``AZUCHI_RESPONSE_ID_TTL_S``, ``AZUCHI_LOCK_LEASE_MS``)."""
 
     heartbeat_ms: int = 1_000
     history_items: int = 20
     message_ttl_days: float = 7.0
     memory_ttl_days: float = 20.0
+    lock_lease_ms: int = 30_000
 
 
 class CostInputError(ValueError):
@@ -196,6 +199,7 @@ def parse_operations(document: Any, where: str) -> Operations:
     reads = _number(dynamo, "read_units", f"{at}.dynamodb", 0.0)
     writes = _number(dynamo, "write_units", f"{at}.dynamodb", 0.0)
     measured = bool(dynamo.get("measured", reads + writes > 0))
+    aws_rate = bool(dynamo.get("transactions_at_aws_rate", False))
     redis = _mapping(ops, "redis", at, required=False)
     commands = _number(redis, "commands", f"{at}.redis", 0.0)
     redis_measured = bool(redis.get("measured", commands > 0))
@@ -220,6 +224,7 @@ def parse_operations(document: Any, where: str) -> Operations:
         tokens={kind: _number(model, kind, f"{at}.model", 0.0) for kind in TOKEN_KINDS},
         adapters=adapters,
         notes=notes,
+        transactions_at_aws_rate=aws_rate,
     )
 
 

@@ -21,12 +21,15 @@ PER_CONNECTION = tuple(f.name for f in FUNCTIONS if {"$connect", "$disconnect"} 
 MB_PER_GB_MEMORY = 1024  # Lambda's GB-second counts memory in binary units
 
 # Storage (sessions, connections, messages) per turn when the run did not use DynamoDB:
-# docs/dynamodb.md, turn 200 (8.5 RCU, 6 WCU on DynamoDB Local) plus 2 WCU, because AWS
-# bills the USER message's transactional write at 2 units per item where Local reports 1.
+# bench/dynamodb_bench.py at turn 200 with 300-token replies, AWS-true (the USER message's
+# transactional write at 2 units per item).
 REFERENCE_STORE_READS = 8.5
-REFERENCE_STORE_WRITES = 8.0
+REFERENCE_STORE_WRITES = 9.0
+# A record metered at DynamoDB Local's rate undercounts each turn's guarded USER message
+# (a transaction of two items: 2 units each on AWS, 1 on Local).
+LOCAL_RATE_SHORTFALL_WCU = 2.0
 
-HISTORY_ITEM_OVERHEAD = 100  # sessionId, kind, version, expireAt
+HISTORY_ITEM_OVERHEAD = 100  # sessionId, kind ("history#<µs>#<random>"), expireAt
 HISTORY_ENTRY_OVERHEAD = 25  # {"role": ..., "content": ...} around each text
 
 # A connect or disconnect the run did not count (a client-side run sees none): a few
@@ -68,7 +71,8 @@ class RunUnits:
 
 
 def _rcu(size: float) -> int:
-    """A strongly consistent GetItem: one unit per 4 KB, at least one (a missing item too)."""
+    """A strongly consistent read (GetItem, or a Query's items together): one unit per
+    4 KB, at least one (a missing item, an empty Query)."""
     return max(1, math.ceil(size / 4096))
 
 
@@ -86,56 +90,71 @@ def _session_turns(traffic: Traffic) -> int:
     return max(1, round(traffic.turns_per_session))
 
 
+def lock_units(shape: Shape, reply_s: float, stops_per_turn: float) -> PortUnits:
+    """The lock per reply (core/services/reply.py, lease.py): acquired once, its keeper
+    beating every heartbeat while the reply streams, released once, flagged once per
+    stopGeneration. On DynamoDB (adapters/dynamodb/lock.py) acquire, release, stop and an
+    extension are one conditional write of a small item (1 WCU); a heartbeat while more than
+    half the lease is left reads the item instead (1 RCU), so a write falls every half lease.
+    On Redis each call is one command or script."""
+    beats = math.floor(reply_s * 1000 / shape.heartbeat_ms)
+    extends = min(beats, math.floor(reply_s * 1000 / (shape.lock_lease_ms / 2)))
+    return PortUnits(
+        dynamo_reads=beats - extends,
+        dynamo_writes=2 + extends + stops_per_turn,
+        redis_commands=2 + beats + stops_per_turn,
+        # acquire SET+DEL, release GET+DEL, extend GET+2×PEXPIRE, stop PTTL+SET
+        redis_ecpu=2 + 2 + 3 * beats + 2 * stops_per_turn,
+    )
+
+
+def memory_turn_units(shape: Shape, traffic: Traffic, reply_bytes: float, turn: int) -> PortUnits:
+    """Agent memory at one turn of a session (adapters/dynamodb/agent_memory.py,
+    adapters/redis/): the history read, the previous response id read, the turn's append,
+    the response id written (counted every turn, an upper bound: only chaining models set
+    it). On DynamoDB the history is one item per append: ``recent_history`` is one Query,
+    strongly consistent, of the newest appends that hold the cap (one unit per 4 KB of
+    them together), and the append one PutItem of the turn's two entries."""
+    entry = _entry_bytes(traffic, reply_bytes)
+    appended = min(2, shape.history_items) * entry
+    item = appended + HISTORY_ITEM_OVERHEAD
+    appends_read = min(turn - 1, math.ceil(shape.history_items / 2))
+    before = min(2 * (turn - 1), shape.history_items) * entry
+    return PortUnits(
+        dynamo_reads=_rcu(appends_read * item) + 1,
+        dynamo_writes=_wcu(item) + 1,
+        redis_commands=4,
+        # LRANGE moves the list; GET and SET the id; the append script runs 2 RPUSH + LTRIM
+        # + EXPIRE + LLEN and moves the two new entries.
+        redis_ecpu=max(1.0, before / 1024) + 1 + 1 + max(5.0, appended / 1024),
+    )
+
+
 def state_units(
     shape: Shape, traffic: Traffic, reply_s: float, stops_per_turn: float, reply_bytes: float
 ) -> dict[str, PortUnits]:
-    """The lock's and agent memory's units per turn, averaged over a session's turns.
-
-    Per reply (core/services/reply.py, lease.py) the lock is acquired once, extended every
-    heartbeat while the reply streams, released once, and flagged once per stopGeneration.
-    Agent memory is read twice (history, previous response id) and written twice (history,
-    response id). On DynamoDB (adapters/dynamodb/lock.py, agent_memory.py) each lock call is
-    one conditional write of a small item (1 WCU); the history is one item read strongly
-    consistent by ``recent_history`` and again by ``append_history`` (1 RCU per 4 KB) and
-    rewritten whole (1 WCU per KB of the larger of the old and new item). On Redis
-    (adapters/redis/) each call is one command or script. ElastiCache bills an ECPU per KB
-    moved and, for a script, the higher of that and its vCPU time relative to a GET; AWS
-    does not publish that formula, so a script is taken at one ECPU per call it makes.
+    """The lock's and agent memory's units per turn, averaged over a session's turns
+    (``lock_units``, ``memory_turn_units``). ElastiCache bills an ECPU per KB moved and, for
+    a script, the higher of that and its vCPU time relative to a GET; AWS does not publish
+    that formula, so a script is taken at one ECPU per call it makes.
     """
-    extends = math.floor(reply_s * 1000 / shape.heartbeat_ms)
-    lock = PortUnits(
-        dynamo_writes=2 + extends + stops_per_turn,
-        redis_commands=2 + extends + stops_per_turn,
-        # acquire SET+DEL, release GET+DEL, extend GET+2×PEXPIRE, stop PTTL+SET
-        redis_ecpu=2 + 2 + 3 * extends + 2 * stops_per_turn,
-    )
-    entry = _entry_bytes(traffic, reply_bytes)
     turns = _session_turns(traffic)
-    reads = writes = ecpu = 0.0
-    for turn in range(1, turns + 1):
-        before = min(2 * (turn - 1), shape.history_items) * entry
-        after = min(2 * turn, shape.history_items) * entry
-        item_before = before + HISTORY_ITEM_OVERHEAD if turn > 1 else 0.0
-        item_after = after + HISTORY_ITEM_OVERHEAD
-        reads += 2 * _rcu(item_before) + 1  # history twice, response id once
-        writes += _wcu(max(item_before, item_after)) + 1  # history rewrite, response id
-        appended = min(2, shape.history_items) * entry
-        # LRANGE moves the list; GET and SET the id; the append script runs 2 RPUSH + LTRIM
-        # + EXPIRE + LLEN and moves the two new entries.
-        ecpu += max(1.0, before / 1024) + 1 + 1 + max(5.0, appended / 1024)
+    each = [memory_turn_units(shape, traffic, reply_bytes, t) for t in range(1, turns + 1)]
     memory = PortUnits(
-        dynamo_reads=reads / turns,
-        dynamo_writes=writes / turns,
+        dynamo_reads=sum(u.dynamo_reads for u in each) / turns,
+        dynamo_writes=sum(u.dynamo_writes for u in each) / turns,
         redis_commands=4,
-        redis_ecpu=ecpu / turns,
+        redis_ecpu=sum(u.redis_ecpu for u in each) / turns,
     )
-    return {"lock": lock, "memory": memory}
+    return {"lock": lock_units(shape, reply_s, stops_per_turn), "memory": memory}
 
 
 def history_bytes(shape: Shape, traffic: Traffic, reply_bytes: float) -> float:
-    """The history a session leaves in agent memory after its last turn."""
-    filled = min(2 * _session_turns(traffic), shape.history_items)
-    return filled * _entry_bytes(traffic, reply_bytes) + HISTORY_ITEM_OVERHEAD
+    """What a session leaves in agent memory after its last turn: on DynamoDB every
+    append until TTL deletes it (the cap is applied when reading); in Redis the capped list
+    (the smaller, priced the same way: an upper bound for Redis)."""
+    item = min(2, shape.history_items) * _entry_bytes(traffic, reply_bytes) + HISTORY_ITEM_OVERHEAD
+    return _session_turns(traffic) * item
 
 
 def _functions(ops: Operations, turns: float) -> tuple[dict[str, Function], list[str]]:
@@ -173,6 +192,13 @@ def _store_units(
         )
         return REFERENCE_STORE_READS, REFERENCE_STORE_WRITES, notes
     reads, writes = ops.read_units / turns, ops.write_units / turns
+    if not ops.transactions_at_aws_rate:
+        writes += LOCAL_RATE_SHORTFALL_WCU
+        notes.append(
+            "the record counted transactions at DynamoDB Local's rate: "
+            f"+{LOCAL_RATE_SHORTFALL_WCU:g} WCU a turn for the guarded USER message (AWS bills "
+            "2 units per item of a transaction)"
+        )
     on_dynamo = [p for p in ("lock", "memory") if ops.adapters.get(p) == "dynamodb"]
     for port in on_dynamo:
         reads -= ports[port].dynamo_reads

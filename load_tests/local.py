@@ -92,6 +92,16 @@ async def local_relay(load: ScriptedLoad) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def _process(command: list[str], env: Mapping[str, str]) -> AsyncIterator[str]:
+    async with serving(command, env) as (url, _):
+        yield url
+
+
+@asynccontextmanager
+async def serving(
+    command: list[str], env: Mapping[str, str]
+) -> AsyncIterator[tuple[str, anyio.abc.Process]]:
+    """Runs ``command`` until the block ends; yields the ws:// URL it prints and the
+    process (whose pid a benchmark reads CPU time from)."""
     with tempfile.TemporaryFile() as log:
         process = await anyio.open_process(
             command, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=log
@@ -103,7 +113,7 @@ async def _process(command: list[str], env: Mapping[str, str]) -> AsyncIterator[
                 tail = log.read().decode("utf-8", "replace").strip().splitlines()[-5:]
                 name = " ".join(command[1:4])
                 raise RuntimeError(f"{name} did not start: " + " | ".join(tail))
-            yield url
+            yield url, process
         finally:
             await _stop(process)
 

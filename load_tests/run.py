@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
@@ -54,7 +55,14 @@ async def read_stats(http: aiohttp.ClientSession, url: str) -> dict[str, Any] | 
     return body if isinstance(body, dict) and "apigw" in body else None
 
 
-async def run_load(config: LoadConfig, out: TextIO | None = sys.stderr) -> LoadRun:
+async def run_load(
+    config: LoadConfig,
+    out: TextIO | None = sys.stderr,
+    after_live: Callable[[], None] | None = None,
+) -> LoadRun:
+    """Runs the load, then verifies it; ``after_live`` is called between the two (when the
+    last reply of the live phase has ended), so a caller can sample what the live phase
+    alone cost."""
     metrics, traffic = Metrics(), Traffic()
     rng = random.Random(config.seed)
     connector = aiohttp.TCPConnector(limit=0)  # no cap on open sockets
@@ -78,6 +86,8 @@ async def run_load(config: LoadConfig, out: TextIO | None = sys.stderr) -> LoadR
                     tg.start_soon(_live, user, index / config.ramp_per_s, stop_at)
             watchers.cancel_scope.cancel()
         ran_s = time.perf_counter() - metrics.started
+        if after_live is not None:
+            after_live()
 
         tally = Tally()
         histories: dict[int, list[dict[str, Any]] | None] = {}

@@ -96,33 +96,44 @@ READS = frozenset({"get_item", "query", "scan", "batch_get_item", "transact_get_
 WRITES = frozenset(
     {"put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"}
 )
+# AWS bills a transactional read or write 2 units per item (per 4 KB / 1 KB) where a plain
+# one costs 1; DynamoDB Local reports transactions at the plain rate, so the meter doubles
+# what a transaction reports. On AWS, ``ReturnConsumedCapacity`` already says 2 per item
+# (pass ``transaction_factor=1`` against the real service to take its figures as they are).
+AWS_TRANSACTION_FACTOR = 2.0
+TRANSACTIONS = frozenset({"transact_get_items", "transact_write_items"})
 
 
 @dataclass
 class MeteredClient:
     """Wraps a client: asks every read and write for ``ReturnConsumedCapacity=TOTAL`` and
-    adds the units up, per operation. ``failed_writes`` counts conditional writes that were
-    refused (DynamoDB bills them one write unit per KB but returns no figure)."""
+    adds the units up, AWS-true (a transaction at ``transaction_factor`` times what the
+    endpoint reports), per operation and in total (``by_operation``: ``"query <table>"``
+    → units). ``failed_writes`` counts units of conditional writes that were refused
+    (DynamoDB bills them but returns no figure): one per plain write, two per item of a
+    transaction (items here are under 1 KB)."""
 
     inner: Any
+    transaction_factor: float = AWS_TRANSACTION_FACTOR
     read_units: float = 0.0
     write_units: float = 0.0
     calls: dict[str, int] = field(default_factory=dict)
-    failed_writes: int = 0
+    by_operation: dict[str, float] = field(default_factory=dict)
+    failed_writes: float = 0.0
 
     def snapshot(self) -> dict[str, Any]:
-        """Units so far; a refused conditional write returns no figure but is billed one
-        write unit (items here are under 1 KB), so each counts one."""
+        """Units so far, refused conditional writes included (see the class docstring)."""
         return {
             "read_units": round(self.read_units, 3),
             "write_units": round(self.write_units + self.failed_writes, 3),
             "measured": True,
+            "transactions_at_aws_rate": self.transaction_factor == AWS_TRANSACTION_FACTOR,
         }
 
     def reset(self) -> None:
-        self.read_units = self.write_units = 0.0
+        self.read_units = self.write_units = self.failed_writes = 0.0
         self.calls.clear()
-        self.failed_writes = 0
+        self.by_operation.clear()
 
     def __getattr__(self, operation: str) -> Any:
         if operation.startswith("_"):
@@ -130,17 +141,21 @@ class MeteredClient:
         target = getattr(self.inner, operation)
         if operation not in READS | WRITES:
             return target
+        factor = self.transaction_factor if operation in TRANSACTIONS else 1.0
 
         async def call(**params: Any) -> Any:
             self.calls[operation] = self.calls.get(operation, 0) + 1
+            label = f"{operation} {_table_of(params)}"
             try:
                 result = await target(ReturnConsumedCapacity="TOTAL", **params)
             except Exception:
                 if operation in WRITES:
-                    self.failed_writes += 1
+                    refused = factor * len(params.get("TransactItems", [None]))
+                    self.failed_writes += refused
+                    self.by_operation[label] = self.by_operation.get(label, 0.0) + refused
                 raise
             consumed = result.get("ConsumedCapacity") or []
-            units = sum(
+            units = factor * sum(
                 float(c.get("CapacityUnits", 0.0))
                 for c in (consumed if isinstance(consumed, list) else [consumed])
             )
@@ -148,6 +163,17 @@ class MeteredClient:
                 self.read_units += units
             else:
                 self.write_units += units
+            self.by_operation[label] = self.by_operation.get(label, 0.0) + units
             return result
 
         return call
+
+
+def _table_of(params: dict[str, Any]) -> str:
+    """The table a call is about (the first one a transaction names), for the breakdown."""
+    if "TableName" in params:
+        return str(params["TableName"])
+    for entry in params.get("TransactItems", []):
+        for action in entry.values():
+            return str(action.get("TableName", "?"))
+    return "?"

@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anyio
+import anyio.lowlevel
 
+from core.clock import loop_clock
 from core.domain import (
     ModelEvent,
     ModelRequest,
@@ -99,12 +101,21 @@ class ScriptedChatModel:
         if len(tokens) > request.max_output_tokens:
             tokens, stop = tokens[: request.max_output_tokens], "max_tokens"
         interval = 1 / settings.tokens_per_second if settings.tokens_per_second > 0 else 0
+        now = loop_clock()
+        start = now()
         for index, token in enumerate(tokens):
             if fail_at is not None and index >= fail_at:
                 raise ModelStreamError("The scripted model failed in the middle of its reply")
-            if index:
+            if index and not interval:
                 # Even at full speed, yield to the loop between tokens, as a network stream does.
-                await anyio.sleep(interval)
+                await anyio.lowlevel.checkpoint()
+            elif index:
+                # Token i is due at start + i × interval, as a provider's clock produces it: a
+                # consumer woken late gets what is due at once (a network stream buffers it),
+                # so the pace never drifts below the set rate on a busy loop.
+                delay = start + index * interval - now()
+                if delay > 0:
+                    await anyio.sleep(delay)
             yield TextDelta(token)
         yield UsageReported(Usage(input_tokens=_count(request), output_tokens=len(tokens)))
         yield StreamEnded(stop, response_id)

@@ -62,9 +62,10 @@ class InProcessTransport:
         return self._max
 
     async def send(self, connection_id: str, data: str) -> None:
-        size = len(data.encode("utf-8"))
-        if size > self._max:
-            raise PayloadTooLarge(f"A frame of {size} bytes passes the {self._max}-byte limit.")
+        if len(data) * 4 > self._max:  # only then can its UTF-8 (<= 4 bytes a character) pass
+            size = len(data.encode("utf-8"))
+            if size > self._max:
+                raise PayloadTooLarge(f"A frame of {size} bytes passes the {self._max}-byte limit.")
         sink = self._hub.get(connection_id)
         if sink is None:
             raise ConnectionGone(f"Connection {connection_id} is gone.")

@@ -64,13 +64,19 @@ class AgentSink(Protocol):
 
 @dataclass(slots=True)
 class AgentOutcome:
-    text: str = ""
+    parts: list[str] = dataclasses.field(default_factory=list)  # the reply's text, as streamed
     usage: Usage = dataclasses.field(default_factory=Usage)
     response_id: str | None = None
     stop_reason: str = "end_turn"
     reasoning: str = ""  # the thinking shown to the user, every step's
     redacted_reasoning: bool = False  # some thinking came encrypted (nothing to show)
     steps: int = 0  # model calls that ran to their end
+
+    @property
+    def text(self) -> str:
+        """The reply's text so far (joined on demand: appending to one string per token
+        copies the whole reply every time)."""
+        return "".join(self.parts)
 
 
 class Agent:
@@ -112,7 +118,7 @@ class Agent:
                 if isinstance(event, TextDelta):
                     text = scrub(event.text)  # a provider's lone surrogate cannot be sent on
                     texts.append(text)
-                    outcome.text += text
+                    outcome.parts.append(text)
                     sink.on_text(text)
                 elif isinstance(event, ReasoningDelta):
                     thinking.add(event)

@@ -14,6 +14,7 @@ from typing import Protocol
 import anyio
 import anyio.abc
 
+from core.clock import loop_clock
 from core.protocol import Frame, delta_frame, encoded_size
 from core.services.coalescer import Coalescer
 
@@ -48,7 +49,9 @@ class DeltaStream:
         envelope = encoded_size(delta_frame(session_id, reply_id, _WIDEST_SEQ, message_type, ""))
         self._coalescer = Coalescer(window_ms / 1000, max_frame_bytes - envelope)
         self._seq = 0
+        self._now = loop_clock()
         self._wake = anyio.Event()
+        self._idle = False  # the driver waits for a first push (no window is closed)
         self._closing = False
         self._tg: anyio.abc.TaskGroup | None = None
 
@@ -57,10 +60,10 @@ class DeltaStream:
         return self._seq
 
     def push(self, text: str) -> None:
-        idle = self._coalescer.next_deadline is None
-        self._coalescer.push(text, anyio.current_time())
-        if idle and self._coalescer.next_deadline is not None:
-            self._wake.set()  # a first delta after a quiet spell may be due at once
+        self._coalescer.push(text, self._now())
+        if self._idle and self._coalescer.next_deadline is not None:
+            self._idle = False
+            self._wake.set()  # a first delta after a quiet spell is due at once
 
     async def __aenter__(self) -> DeltaStream:
         self._tg = anyio.create_task_group()
@@ -80,16 +83,23 @@ class DeltaStream:
         return await self._tg.__aexit__(exc_type, exc, tb)
 
     async def _run(self) -> None:
+        """One wake-up per frame: after a flush the driver sleeps until the next window
+        opens (text pushed meanwhile is not due before then, so pushes do not wake it);
+        only when the window is open with nothing buffered does it wait for a push."""
         while not self._closing:
             deadline = self._coalescer.next_deadline
-            now = anyio.current_time()
+            now = self._now()
             if deadline is not None and deadline <= now:
                 await self._send(self._coalescer.due(now))
                 continue
-            # Until the deadline, the first push after a quiet spell, or the close.
-            with anyio.move_on_at(math.inf if deadline is None else deadline):
+            until = deadline if deadline is not None else self._coalescer.window_opens
+            if until is None or until <= now:
+                until, self._idle = math.inf, True
+            with anyio.move_on_at(until):  # or the close
                 await self._wake.wait()
-            self._wake = anyio.Event()
+            self._idle = False
+            if self._wake.is_set():
+                self._wake = anyio.Event()
         await self._send(self._coalescer.flush())
 
     async def _send(self, chunks: list[str]) -> None:

@@ -57,6 +57,8 @@ def split_text(text: str, budget: int) -> list[str]:
         raise ValueError(f"a chunk budget of {budget} bytes cannot hold every character")
     if not text:
         return []
+    if len(text) * MAX_CHAR_COST <= budget:
+        return [text]  # fits whatever its characters are: the usual flush, counted no further
     ends = list(accumulate(map(char_cost, text)))
     greedy = _cuts(ends, budget)
     assert greedy is not None  # budget >= MAX_CHAR_COST holds any one character
@@ -107,6 +109,12 @@ class Coalescer:
         if self._last_flush is None:
             return self._pending_since
         return max(self._pending_since, self._last_flush + self._window)
+
+    @property
+    def window_opens(self) -> float | None:
+        """When the next flush may start (None before the first): text pushed before then
+        waits for it."""
+        return None if self._last_flush is None else self._last_flush + self._window
 
     def push(self, text: str, now: float) -> None:
         if not text:

@@ -35,7 +35,12 @@ RECORD: dict[str, Any] = {
             "put_message": {"invocations": 1000, "duration_ms": 100_000.0, "memory_mb": 256},
             "reply_worker": {"invocations": 1000, "duration_ms": 2_000_000.0, "memory_mb": 512},
         },
-        "dynamodb": {"read_units": 20_000.0, "write_units": 30_000.0, "measured": True},
+        "dynamodb": {
+            "read_units": 20_000.0,
+            "write_units": 30_000.0,
+            "measured": True,
+            "transactions_at_aws_rate": True,
+        },
         "redis": {"commands": 6000, "measured": True},
         "adapters": {"storage": "dynamodb", "lock": "redis", "memory": "redis"},
         "model": {
@@ -117,14 +122,15 @@ def test_each_line_is_the_runs_units_per_turn_at_the_tables_price(traffic) -> No
 
 def test_lean_adds_what_the_dynamodb_lock_and_memory_do_per_turn(traffic) -> None:
     lean, redis = bill("lean", traffic), bill("redis", traffic)
-    # Lock: acquire + 2 heartbeat extends (a 2 s reply, 1 s heartbeat) + release = 4 writes.
-    # Memory on turn 1: history read twice (missing item: 1 unit each) + response id = 3
-    # reads; the new history (2 entries of (100 + 100) / 2 + 25 bytes, under 1 KB) + the
+    # Lock: acquire + release = 2 writes; its 2 heartbeats (a 2 s reply, 1 s heartbeat) fall
+    # while more than half the 30 s lease is left, so they read the lease (2 reads).
+    # Memory on turn 1: the history Query finds nothing (1 unit) + the response id = 2
+    # reads; the append (2 entries of (100 + 100) / 2 + 25 bytes, under 1 KB) + the
     # response id = 2 writes.
     rru = price("dynamodb_on_demand", "per_million_read_units") / 1e6
     wru = price("dynamodb_on_demand", "per_million_write_units") / 1e6
-    assert line(lean, "DynamoDB reads").per_1000_turns == pytest.approx(1000 * (20 + 3) * rru)
-    assert line(lean, "DynamoDB writes").per_1000_turns == pytest.approx(1000 * (30 + 4 + 2) * wru)
+    assert line(lean, "DynamoDB reads").per_1000_turns == pytest.approx(1000 * (20 + 2 + 2) * rru)
+    assert line(lean, "DynamoDB writes").per_1000_turns == pytest.approx(1000 * (30 + 2 + 2) * wru)
     assert not any(i.label.startswith(("ElastiCache", "VPC")) for i in lean.items)
     assert line(redis, "ElastiCache ECPU").per_1000_turns > 0
 
@@ -134,11 +140,28 @@ def test_a_run_with_the_lock_and_memory_on_dynamodb_leaves_the_storage_its_own_u
 ) -> None:
     record = copy.deepcopy(RECORD)
     record["operations"]["adapters"] = {"lock": "dynamodb", "memory": "dynamodb"}
-    record["operations"]["dynamodb"] = {"read_units": 23_000, "write_units": 36_000}
+    record["operations"]["dynamodb"] = {
+        "read_units": 24_000,
+        "write_units": 34_000,
+        "transactions_at_aws_rate": True,
+    }
     lean, redis = bill("lean", traffic, record), bill("redis", traffic, record)
     rru = price("dynamodb_on_demand", "per_million_read_units") / 1e6
-    assert line(lean, "DynamoDB reads").per_1000_turns == pytest.approx(1000 * 23 * rru)
+    wru = price("dynamodb_on_demand", "per_million_write_units") / 1e6
+    assert line(lean, "DynamoDB reads").per_1000_turns == pytest.approx(1000 * 24 * rru)
     assert line(redis, "DynamoDB reads").per_1000_turns == pytest.approx(1000 * 20 * rru)
+    assert line(redis, "DynamoDB writes").per_1000_turns == pytest.approx(1000 * 30 * wru)
+
+
+def test_a_record_metered_at_dynamodb_locals_rate_pays_the_transactions_aws_bills(
+    traffic,
+) -> None:
+    # DynamoDB Local reports the USER message's two-item transaction as 2 units; AWS bills 4
+    record = copy.deepcopy(RECORD)
+    del record["operations"]["dynamodb"]["transactions_at_aws_rate"]
+    wru = price("dynamodb_on_demand", "per_million_write_units") / 1e6
+    redis = bill("redis", traffic, record)
+    assert line(redis, "DynamoDB writes").per_1000_turns == pytest.approx(1000 * 32 * wru)
 
 
 def test_lean_idles_at_zero_but_for_what_it_stores(traffic) -> None:
@@ -228,6 +251,8 @@ def test_history_grows_with_the_session_until_it_is_capped() -> None:
         state_units(SHAPE, Traffic(turns_per_session=t, **base), 0, 0, 2000)["memory"].dynamo_reads
         for t in (1, 10, 100)
     ]
-    # entries of 2 KB: a full history of 20 is ~40 KB, 10 units a read; longer sessions
+    # entries of 2 KB: a full history of 20 is the newest 10 appends, ~41 KB, 11 units a
+    # Query (+1 for the response id); turn 1's Query finds nothing (1); longer sessions
     # spend more of their turns at that size
-    assert reads[0] == 3 and reads[0] < reads[1] < reads[2] <= 2 * math.ceil(40_700 / 4096) + 1
+    appends = 10 * (2 * 2025 + 100)
+    assert reads[0] == 2 and reads[0] < reads[1] < reads[2] <= math.ceil(appends / 4096) + 1

@@ -125,8 +125,9 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
     from tests import conftest
     from tests.handlers import samples
 
-    # A reply long enough (0.3 s) for the worker to extend its lease (every 50 ms).
-    slow = {"AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "400"}
+    # A reply (1.2 s) long enough for the worker to check its lease (every 50 ms) by reading
+    # it while more than half of it is left, and to extend it by writing once less is.
+    slow = {"AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "100", "AZUCHI_LOCK_LEASE_MS": "2000"}
     settings = Settings.from_env({**dynamo_env, **conftest.FAST_ENV, **slow})
     tables = DynamoConfig.from_env(dynamo_env).tables
     launches: list[str] = []

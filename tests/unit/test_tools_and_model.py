@@ -59,6 +59,31 @@ async def test_scripted_model_is_deterministic_says_what_it_is_and_has_the_set_l
     assert len(first.split()) == 80
 
 
+async def test_scripted_model_keeps_its_rate_on_a_loop_that_wakes_it_late(monkeypatch) -> None:
+    """At 50 tokens/s a 300-token reply takes 6 s of the model's clock even when every wake-up
+    comes 40 ms late (a busy event loop): tokens due meanwhile arrive together, never later
+    (load runs compare replies completed; a model slowed by its consumer skews them)."""
+    import types
+
+    import adapters.inprocess.scripted_model as scripted
+
+    clock = [100.0]
+    wakeups: list[float] = []
+
+    async def late_sleep(delay: float) -> None:
+        clock[0] += delay + 0.04
+        wakeups.append(clock[0])
+
+    fake = types.SimpleNamespace(sleep=late_sleep, lowlevel=scripted.anyio.lowlevel)
+    monkeypatch.setattr(scripted, "anyio", fake)
+    monkeypatch.setattr(scripted, "loop_clock", lambda: lambda: clock[0])
+    model = ScriptedChatModel(ScriptedSettings(tokens_per_second=50, reply_tokens=300))
+    text = await _text(model, "hello")
+    assert len(text.split()) == 300
+    assert clock[0] - 100.0 == pytest.approx(299 / 50 + 0.04, abs=0.041)
+    assert len(wakeups) < 300 * 0.4  # late wake-ups deliver what fell due together
+
+
 async def test_scripted_model_ends_every_stream_with_one_stream_end() -> None:
     model = ScriptedChatModel(ScriptedSettings(tokens_per_second=0))
     events = [e async for e in model.stream(ModelRequest(system="", history=(), prompt="hi"))]
