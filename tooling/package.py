@@ -178,6 +178,7 @@ def build_functions(
         _link_tree(deps, folder)
         copy_code(folder)
         compile_bytecode(python, folder, [folder / p for p in CODE_PACKAGES], platform)
+        write_sam_makefile(folder)
         BuildFacts(
             function=function,
             profile=profile,
@@ -188,6 +189,24 @@ def build_functions(
         ).write(folder)
         artefacts.append(Artefact(function, folder, _tree_size(folder), _zipped_size(folder)))
     return artefacts
+
+
+# `sam build` with the template's ``Metadata: BuildMethod: makefile`` runs
+# ``make build-<LogicalId>`` in a copy of each CodeUri with ARTIFACTS_DIR set. Its default
+# Python workflow would rebuild each folder and drop every *.so (aiohttp, yaml, pydantic_core
+# ...); this target copies the prebuilt folder as it is instead.
+SAM_MAKEFILE = """\
+# Written by `azuchi package`. `sam build` (BuildMethod: makefile) copies this prebuilt
+# folder as it is: nothing reinstalled, no *.so or .pyc dropped. Build it again with
+# `make package PROFILE=... MODEL=...` in the checkout, not here.
+build-%:
+\tcp -a ./. "$(ARTIFACTS_DIR)/"
+\trm -f "$(ARTIFACTS_DIR)/Makefile"
+"""
+
+
+def write_sam_makefile(folder: Path) -> None:
+    (folder / "Makefile").write_text(SAM_MAKEFILE, encoding="utf-8")
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,8 @@ class DynamoChatStore:
         self._call = Caller(client, retry)
         self._t = tables
         self._connection_ttl_s = connection_ttl_s
+        # A session lives as long as its newest message: each message pushes its expireAt.
+        self._session_ttl_s = message_ttl_s
         self._messages = MessageLog(
             self._call, tables.messages, clock or SystemClock(), message_ttl_s
         )
@@ -53,6 +55,7 @@ class DynamoChatStore:
                 "title": session.title,
                 "lastUserAt": session.last_user_at or None,
                 "answeredAt": session.answered_at or None,
+                "expireAt": self._session_expiry(session.created_at),
             }
         )
         check_size(item, "session")
@@ -95,20 +98,31 @@ class DynamoChatStore:
         await self._advance(session_id, "answeredAt", created_at)
 
     async def _advance(self, session_id: str, marker: str, value: int) -> None:
-        """Moves a marker forward only: the condition refuses any value not above it."""
+        """Moves a marker forward only: the condition refuses any value not above it. The
+        session's expiry moves with it (a refused move had a later message, and expiry)."""
         condition = "attribute_exists(sessionId) AND (attribute_not_exists(#a) OR #a < :v)"
-        await self._update_session(session_id, marker, value, condition)
+        await self._update_session(
+            session_id, marker, value, condition, expire_at=self._session_expiry(value)
+        )
 
-    async def _update_session(self, session_id: str, attr: str, value: Any, condition: str) -> None:
+    def _session_expiry(self, at_ms: int) -> int:
+        return at_ms // 1000 + self._session_ttl_s
+
+    async def _update_session(
+        self, session_id: str, attr: str, value: Any, condition: str, expire_at: int | None = None
+    ) -> None:
+        update, values = "SET #a = :v", {":v": to_attr(value)}
+        if expire_at is not None:
+            update, values = f"{update}, expireAt = :e", {**values, ":e": to_attr(expire_at)}
         try:
             await self._call(
                 "update_item",
                 TableName=self._t.sessions,
                 Key={"sessionId": to_attr(session_id)},
-                UpdateExpression="SET #a = :v",
+                UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#a": attr},
-                ExpressionAttributeValues={":v": to_attr(value)},
+                ExpressionAttributeValues=values,
             )
         except ConditionFailed:
             pass  # no such session, or the marker is already further on: nothing to do

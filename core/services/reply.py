@@ -335,23 +335,42 @@ class ReplyService:
             log.info("no title for %s: %s", session.session_id, exc)
 
     async def _report_unavailable(self, session: Session, exc: BackendUnavailable) -> None:
-        text = (
+        await self._system_note(
+            session.session_id,
             "The agent is unavailable right now (its lock service cannot be reached). "
-            "Your message is saved; send another message to try again."
+            "Your message is saved; send another message to try again.",
         )
+        log.warning("lock backend unavailable: %s", exc)
+
+    async def report_lost_reply(self, session_id: str, why: str) -> bool:
+        """A reply that will not come (on AWS: the worker's asynchronous invocation failed
+        past its retries and landed in the failure queue). When the session still has a
+        message pending, every connection of it gets a SYSTEM_LOG saying so (the USER
+        message stays saved); returns whether it did. A session answered since (a later
+        message drained it) gets nothing."""
+        session = await self._store.get_session(session_id)
+        if session is None or not session.has_pending:
+            return False
+        await self._system_note(
+            session_id,
+            f"The reply to your message could not be produced ({why}). "
+            "Your message is saved; send another message to try again.",
+        )
+        return True
+
+    async def _system_note(self, session_id: str, text: str) -> None:
         stored = await self._store.append_message(
             MessageDraft(
-                session.session_id,
+                session_id,
                 Role.SYSTEM,
                 MessageType.SYSTEM_LOG,
                 text,
                 status=ReplyStatus.ERROR.value,
             )
         )
-        connections = await self._store.session_connections(session.session_id)
+        connections = await self._store.session_connections(session_id)
         fanout = Fanout(self._transport, self._store, [c.connection_id for c in connections])
         await fanout.send(message_frame(stored.message))
-        log.warning("lock backend unavailable: %s", exc)
 
 
 def _turn_of(message: Message) -> int:
