@@ -49,22 +49,6 @@ print("ok")
 """
 
 
-BUILD = ["--profile", "redis", "--model", "openai", "--platform", "local"]
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("lambda")
-    result = subprocess.run(
-        [sys.executable, "-m", "handlers.cli", "package", "--out", str(out), *BUILD],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return out, result.stdout
-
-
 def test_the_size_table_lists_every_function(built: tuple[Path, str]) -> None:
     out, table = built
     for function in FUNCTIONS:
