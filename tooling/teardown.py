@@ -53,19 +53,22 @@ def run(args: argparse.Namespace) -> int:
 
 def empty_bucket(client: Any, bucket: str) -> tuple[int, int]:
     """Deletes every object version and delete marker of ``bucket``; returns how many of
-    each. ``client`` is a boto3 S3 client."""
+    each. ``client`` is a boto3 S3 client. Each round lists the first page again (at most
+    1,000 entries) and deletes it: paging on past entries just deleted is not reliable."""
     versions = markers = 0
-    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+    while True:
+        page = client.list_object_versions(Bucket=bucket, MaxKeys=DELETE_BATCH)
         found = [_key(v) for v in page.get("Versions") or []]
-        versions += len(found)
         dead = [_key(m) for m in page.get("DeleteMarkers") or []]
-        markers += len(dead)
+        if not found and not dead:
+            return versions, markers
         for batch in _batches(found + dead):
             answer = client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
             if errors := answer.get("Errors"):
                 first = ", ".join(f"{e['Key']} ({e['Code']})" for e in errors[:3])
                 raise TeardownError(f"{len(errors)} versions were not deleted: {first}")
-    return versions, markers
+        versions += len(found)
+        markers += len(dead)
 
 
 def _key(entry: dict[str, Any]) -> dict[str, str]:
