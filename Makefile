@@ -77,6 +77,14 @@ $(INFRA_VENV)/.stamp:
 	$(INFRA_VENV)/bin/pip install -q cfn-lint==1.58.0 aws-sam-translator==1.115.0 checkov==3.3.30
 	@touch $@
 
+# The SAM CLI, for tests/infra/test_sam_build.py: `sam build` keeps the prebuilt folders.
+SAM_VENV := .venv-sam
+$(SAM_VENV)/.stamp:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q --upgrade pip
+	$(SAM_VENV)/bin/pip install -q aws-sam-cli==1.170.0
+	@touch $@
+
 # cfn-lint (the SAM template and its translation) and checkov; tests/infra runs in `test` too.
 infra-lint: $(INFRA_VENV)/.stamp $(VENV)/.dev
 	$(BIN)/python -m pytest tests/infra/test_template_lint.py -q
@@ -89,4 +97,4 @@ package: $(VENV)/.runtime
 	$(BIN)/azuchi package --profile $(PROFILE) --model $(MODEL)
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) .cache .pytest_cache .mypy_cache .ruff_cache reports build
+	rm -rf $(VENV) $(INFRA_VENV) $(SAM_VENV) .cache .pytest_cache .mypy_cache .ruff_cache reports build

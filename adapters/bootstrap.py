@@ -17,7 +17,7 @@ launcher's task group), leaving it closes everything the factories registered, i
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
@@ -142,6 +142,12 @@ class App:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    async def warm(self, ports: Collection[str] | None = None) -> None:
+        """Opens the clients the adapters of ``ports`` (registry names; all when None)
+        registered with ``Resources.on_warm``; no call is made to any backend. The Lambda
+        runtime does it at init."""
+        await self.resources.warm(ports)
 
     async def aclose(self) -> None:
         """Closes what the factories registered (clients, pools), last built first."""

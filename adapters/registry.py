@@ -8,7 +8,7 @@ party lacks, and plugins import this module without anything importing them back
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Collection, Hashable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -48,6 +48,7 @@ class Resources:
         self.meters: dict[str, Meter] = {}
         self._shared: dict[Hashable, Any] = {}
         self._while_open: list[AbstractAsyncContextManager[object]] = []
+        self._warmers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
 
     def shared(self, key: Hashable, make: Callable[[], T]) -> T:
         """The value ``make()`` built the first time ``key`` was asked for in this app."""
@@ -65,6 +66,18 @@ class Resources:
         background launcher's task group lives that long)."""
         self._while_open.append(context)
 
+    def on_warm(self, port: str, warm: Callable[[], Awaitable[object]]) -> None:
+        """Runs ``warm()`` when the app is warmed for ``port`` (``App.warm``): opens a
+        client ahead of the first call. The Lambda runtime warms at init the ports its
+        function uses, so a cold start pays for SDK clients there and not inside the first
+        event's timeout."""
+        self._warmers.append((port, warm))
+
+    async def warm(self, ports: Collection[str] | None = None) -> None:
+        for port, warm in self._warmers:
+            if ports is None or port in ports:
+                await warm()
+
     async def start(self) -> None:
         pending, self._while_open = self._while_open, []
         for context in pending:
@@ -73,6 +86,7 @@ class Resources:
     async def aclose(self) -> None:
         self._shared.clear()
         self._while_open.clear()
+        self._warmers.clear()
         await self.stack.aclose()
 
 

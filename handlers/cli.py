@@ -75,10 +75,17 @@ def _package_command() -> Register:
     return register
 
 
+def _empty_bucket_command() -> Register:
+    from tooling.teardown import register
+
+    return register
+
+
 CHECKOUT_COMMANDS: tuple[tuple[str, str, Callable[[], Register]], ...] = (
     ("load", "load_tests", _load_command),
     ("cost", "costmodel", _cost_command),
     ("package", "tooling", _package_command),
+    ("empty-bucket", "tooling", _empty_bucket_command),
 )
 
 

@@ -22,9 +22,11 @@ from typing import Literal
 # transport the @connections right, launcher the right to invoke the worker, model Bedrock.
 PORTS = frozenset({"storage", "lock", "memory", "model", "transport", "launcher"})
 
-# What invokes a function: an API Gateway WebSocket route, the agent REST API, or the
-# reply launcher (AZUCHI_REPLY_LAUNCHER=lambda invokes the worker asynchronously).
-Trigger = Literal["websocket", "rest", "launcher"]
+# What invokes a function: an API Gateway WebSocket route, the agent REST API, the reply
+# launcher (AZUCHI_REPLY_LAUNCHER=lambda invokes the worker asynchronously), or the SQS
+# queue the worker's failed asynchronous invocations land in (its on-failure destination).
+Trigger = Literal["websocket", "rest", "launcher", "failure-queue"]
+UNROUTED: frozenset[str] = frozenset({"launcher", "failure-queue"})
 
 LAMBDA_MEMORY_MB = (128, 10_240)  # what Lambda accepts, in MB
 LAMBDA_TIMEOUT_S = (1, 900)
@@ -44,8 +46,10 @@ class LambdaFunction:
 
     def __post_init__(self) -> None:
         # A wrong fact would be deployed as it is: refuse it where it is written.
-        if (self.trigger == "launcher") != (not self.routes):
-            raise ValueError(f"{self.name}: only a launcher-invoked function has no routes")
+        if (self.trigger in UNROUTED) != (not self.routes):
+            raise ValueError(
+                f"{self.name}: only a {'/'.join(sorted(UNROUTED))} function has no routes"
+            )
         if self.trigger == "rest" and any(" /" not in route for route in self.routes):
             raise ValueError(f"{self.name}: a REST route key is 'METHOD /path': {self.routes}")
         if not LAMBDA_MEMORY_MB[0] <= self.memory_mb <= LAMBDA_MEMORY_MB[1]:
@@ -80,7 +84,8 @@ GENERATE_ROUTE = "POST /api/v1/chat/sessions/{sessionId}/reply/generate"
 
 # Sizes: 128 MB / 3 s for connect and disconnect (DESIGN §7: a few DynamoDB calls); 128 MB
 # for default and stop_generation (a read and a post); 256 MB where a message is stored and
-# fanned out; 512 MB / 300 s for the worker, which streams a whole reply.
+# fanned out; 512 MB / 300 s for the worker, which streams a whole reply; 128 MB / 30 s
+# for the failure consumer (a few reads, a note, a post per connection).
 FUNCTIONS: tuple[LambdaFunction, ...] = (
     # name, trigger, routes, memory MB, timeout s, ports
     _fn("connect", "websocket", ("$connect",), 128, 3, "storage"),
@@ -91,6 +96,8 @@ FUNCTIONS: tuple[LambdaFunction, ...] = (
     _fn("stop_generation", "websocket", ("stopGeneration",), 128, 10, "storage lock transport"),
     _fn("generate_reply", "rest", (GENERATE_ROUTE,), 256, 10, "storage transport launcher"),
     _fn("reply_worker", "launcher", (), 512, 300, "storage lock memory model transport"),
+    # Reads a failed worker invocation from the failure queue and tells the session.
+    _fn("reply_failures", "failure-queue", (), 128, 30, "storage transport"),
 )
 
 BY_NAME: Mapping[str, LambdaFunction] = MappingProxyType({f.name: f for f in FUNCTIONS})

@@ -13,6 +13,14 @@ only for an OpenAI model; redis only in the redis profile), one folder is one th
 (``python -I -S`` with that folder alone), and duplicated bytes cost nothing at runtime.
 Each distinct set of requirements is installed once and hard-linked into the folders.
 
+Every folder ships compiled bytecode (``__pycache__/*.cpython-313.pyc``, unchecked-hash
+invalidation): ``/var/task`` is read-only, so without it every cold start compiles each of
+the ~470 modules it imports, inside the first event's timeout. Bytecode is CPU-independent
+but interpreter-specific, so a Lambda build compiles with a CPython 3.13 (``python3.13`` on
+the PATH, pyenv's, or ``--bytecode-python``) and refuses without one. Each folder also
+records what it was built for (``azuchi-build.json``, ``handlers.build_facts``), which the
+function checks against the stack's parameters at init.
+
 Pins are the versions installed here, so Lambda runs what the tests ran. botocore ships
 even though the runtime has one, because aiobotocore pins it; its service models are cut to
 the four services azuchi calls (most of botocore's size).
@@ -21,6 +29,7 @@ the four services azuchi calls (most of botocore's size).
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import json
 import os
@@ -32,6 +41,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from handlers.build_facts import BuildFacts
 from handlers.functions import BY_NAME, FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +63,7 @@ CODE_EXCLUDED = (
 )
 LAMBDA_PLATFORM = ("--platform", "manylinux2014_aarch64", "--implementation", "cp")
 LAMBDA_PYTHON = "3.13"
+LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks a function: the .pyc's source paths
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda: function and layers, unzipped
 
 EXIT_USAGE = 2
@@ -89,6 +100,11 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="lambda: arm64 wheels for Python 3.13; local: this interpreter (tests)",
     )
     parser.add_argument("--pip-cache", type=Path, default=ROOT / ".cache" / "pip")
+    parser.add_argument(
+        "--bytecode-python",
+        help="the CPython 3.13 that compiles a lambda build's .pyc (default: python3.13 "
+        "on the PATH, else pyenv's)",
+    )
     parser.add_argument("--frontend", action="store_true", help="build the frontend upload")
     parser.add_argument("--ws-url", help="with --frontend: the stack's WebSocketUrl output")
     parser.set_defaults(run=run)
@@ -113,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
             model=args.model,
             platform=args.platform,
             pip_cache=args.pip_cache,
+            bytecode_python=args.bytecode_python,
         )
     except ValueError as error:
         print(f"azuchi package: {error}", file=sys.stderr)
@@ -140,26 +157,125 @@ def requirements(function: str, profile: str, model: str) -> list[str]:
 
 
 def build_functions(
-    out: Path, *, profile: str, model: str, platform: str, pip_cache: Path
+    out: Path,
+    *,
+    profile: str,
+    model: str,
+    platform: str,
+    pip_cache: Path,
+    bytecode_python: str | None = None,
 ) -> list[Artefact]:
+    python = bytecode_interpreter(platform, bytecode_python)
     out.mkdir(parents=True, exist_ok=True)
     deps_root = out / ".deps"
     artefacts = []
     for function in (f.name for f in FUNCTIONS):
         reqs = requirements(function, profile, model)
-        deps = install(reqs, deps_root, platform=platform, pip_cache=pip_cache)
+        deps = install(reqs, deps_root, platform=platform, pip_cache=pip_cache, python=python)
         folder = out / function
         if folder.exists():
             shutil.rmtree(folder)
         _link_tree(deps, folder)
         copy_code(folder)
+        compile_bytecode(python, folder, [folder / p for p in CODE_PACKAGES], platform)
+        write_sam_makefile(folder)
+        BuildFacts(
+            function=function,
+            profile=profile,
+            model=model,
+            azuchi_version=metadata.version("azuchi"),
+            python=python.version,
+            platform=platform,
+        ).write(folder)
         artefacts.append(Artefact(function, folder, _tree_size(folder), _zipped_size(folder)))
     return artefacts
 
 
-def install(reqs: list[str], deps_root: Path, *, platform: str, pip_cache: Path) -> Path:
-    """Installs one requirement set into ``deps_root/<hash>`` (once per set and platform)."""
-    key = hashlib.sha256(json.dumps([platform, sorted(reqs)]).encode()).hexdigest()[:16]
+# `sam build` with the template's ``Metadata: BuildMethod: makefile`` runs
+# ``make build-<LogicalId>`` in a copy of each CodeUri with ARTIFACTS_DIR set. Its default
+# Python workflow would rebuild each folder and drop every *.so (aiohttp, yaml, pydantic_core
+# ...); this target copies the prebuilt folder as it is instead.
+SAM_MAKEFILE = """\
+# Written by `azuchi package`. `sam build` (BuildMethod: makefile) copies this prebuilt
+# folder as it is: nothing reinstalled, no *.so or .pyc dropped. Build it again with
+# `make package PROFILE=... MODEL=...` in the checkout, not here.
+build-%:
+\tcp -a ./. "$(ARTIFACTS_DIR)/"
+\trm -f "$(ARTIFACTS_DIR)/Makefile"
+"""
+
+
+def write_sam_makefile(folder: Path) -> None:
+    (folder / "Makefile").write_text(SAM_MAKEFILE, encoding="utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Interpreter:
+    path: str
+    version: str  # "3.13"
+
+
+def bytecode_interpreter(platform: str, given: str | None) -> Interpreter:
+    """The CPython whose .pyc the folders ship: Lambda's 3.13 for a lambda build, this one
+    for a local build (whose wheels are this interpreter's too)."""
+    if platform == "local" and not given:
+        return Interpreter(sys.executable, f"{sys.version_info[0]}.{sys.version_info[1]}")
+    candidates = [given] if given else _python_313_candidates()
+    for candidate in candidates:
+        version = _version_of(candidate) if candidate else None
+        if version == LAMBDA_PYTHON or (given and platform == "local" and version):
+            return Interpreter(str(candidate), str(version))
+    where = f"{given} is not" if given else "no python3.13 was found (PATH, pyenv); none is"
+    raise PackageError(
+        f"a lambda build ships .pyc compiled for Lambda's Python {LAMBDA_PYTHON}, and {where} "
+        f"a CPython {LAMBDA_PYTHON}: install one (pyenv install 3.13, or your system's "
+        "python3.13 package) or pass --bytecode-python /path/to/python3.13"
+    )
+
+
+def _python_313_candidates() -> list[str]:
+    found = [shutil.which(f"python{LAMBDA_PYTHON}")]
+    pyenv = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    found += sorted(glob.glob(f"{pyenv}/versions/{LAMBDA_PYTHON}*/bin/python{LAMBDA_PYTHON}"))
+    return [f for f in found if f]
+
+
+def _version_of(python: str) -> str | None:
+    try:
+        result = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except OSError:
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def compile_bytecode(python: Interpreter, root: Path, trees: list[Path], platform: str) -> None:
+    """Compiles every .py under ``trees`` next to it (``__pycache__``), unchecked-hash: the
+    runtime loads the .pyc without comparing the source's timestamp (a zip does not keep
+    it exactly) and never tries to rewrite it on read-only ``/var/task``. In a lambda
+    build the recorded source paths are ``/var/task/...``, as tracebacks will show them."""
+    command = [python.path, "-m", "compileall", "-q", "-j", "0"]
+    command += ["--invalidation-mode", "unchecked-hash"]
+    if platform == "lambda":
+        command += ["-s", str(root), "-p", LAMBDA_TASK_ROOT]
+    result = subprocess.run([*command, *map(str, trees)], capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-8:])
+        raise PackageError(f"compileall failed in {root}:\n{tail}")
+
+
+def install(
+    reqs: list[str], deps_root: Path, *, platform: str, pip_cache: Path, python: Interpreter
+) -> Path:
+    """Installs one requirement set into ``deps_root/<hash>`` (once per set, platform and
+    bytecode interpreter) and compiles it."""
+    key = hashlib.sha256(json.dumps([platform, python.version, sorted(reqs)]).encode()).hexdigest()[
+        :16
+    ]
     target = deps_root / key
     if (target / ".complete").exists():
         return target
@@ -175,6 +291,7 @@ def install(reqs: list[str], deps_root: Path, *, platform: str, pip_cache: Path)
         tail = "\n".join(result.stderr.strip().splitlines()[-8:])
         raise PackageError(f"pip could not install {' '.join(reqs)}:\n{tail}")
     prune(target)
+    compile_bytecode(python, target, [target], platform)
     (target / ".complete").touch()
     return target
 

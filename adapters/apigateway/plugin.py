@@ -19,6 +19,7 @@ def _transport(ctx: BuildContext) -> ApiGatewayTransport:
 
     transport = ApiGatewayTransport(ApiGatewayOptions.from_env(ctx.settings.env))
     ctx.resources.on_close(transport.aclose)
+    ctx.resources.on_warm("transport", transport.warm)
     return transport
 
 

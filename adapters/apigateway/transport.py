@@ -133,6 +133,12 @@ class ApiGatewayTransport:
     async def close(self, connection_id: str) -> None:
         await self._call("delete_connection", "close", connection_id)
 
+    async def warm(self) -> None:
+        """Opens the client when the endpoint is known already (``AZUCHI_APIGW_ENDPOINT``);
+        no call is made."""
+        if self.endpoint is not None:
+            await self._connected()
+
     async def aclose(self) -> None:
         await self._lazy.aclose()
 

@@ -103,6 +103,10 @@ class LambdaInvokeLauncher:
                 f"202 for {self.function_name}. {SAVED}"
             )
 
+    async def warm(self) -> None:
+        """Opens the client (no call is made)."""
+        await self._connected()
+
     async def aclose(self) -> None:
         await self._lazy.aclose()
 

@@ -24,6 +24,7 @@ def _launcher(ctx: BuildContext) -> LambdaInvokeLauncher:
 
     launcher = LambdaInvokeLauncher.from_env(function, ctx.settings.env)
     ctx.resources.on_close(launcher.aclose)
+    ctx.resources.on_warm("launcher", launcher.warm)
     return launcher
 
 

@@ -23,6 +23,7 @@ def _build(ctx: BuildContext) -> Any:
     config = BedrockConfig.from_env(ctx.settings.env)
     client = LazyBedrockClient(config)  # the factory opened it, so the app closes it
     ctx.resources.on_close(client.aclose)
+    ctx.resources.on_warm("model", client.client)
     return BedrockChatModel(config, client)
 
 

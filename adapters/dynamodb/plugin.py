@@ -33,6 +33,7 @@ def _open_client(ctx: BuildContext) -> tuple[Any, DynamoConfig]:
     config = DynamoConfig.from_env(ctx.settings.env)
     client = LazyDynamoClient(config)
     ctx.resources.on_close(client.aclose)
+    ctx.resources.on_warm("storage", client.client)
     if EnvReader(ctx.settings.env).bool("AZUCHI_DYNAMODB_METER", False):
         meter = MeteredClient(client)
         ctx.resources.meters["dynamodb"] = meter

@@ -63,6 +63,8 @@ class DynamoChatStore:
         self._connection_ttl_s = connection_ttl_s
         self._clock = clock or SystemClock()
         self._message_ttl_s = message_ttl_s
+        # A session lives as long as its newest message: each message pushes its expireAt.
+        self._session_ttl_s = message_ttl_s
         self._messages = MessageLog(
             self._call, tables.messages, self._clock, message_ttl_s, tables.sessions
         )
@@ -75,6 +77,7 @@ class DynamoChatStore:
             "title": session.title,
             "lastUserAt": session.last_user_at or None,
             "answeredAt": session.answered_at or None,
+            "expireAt": self._session_expiry(session.created_at),
         }
         item = to_item({"sessionId": session.session_id, **values})
         check_size(item, "session")
@@ -121,20 +124,26 @@ class DynamoChatStore:
     async def _advance(
         self, session_id: str, marker: str, value: int, fence: int | None = None
     ) -> None:
-        """Moves a marker forward only: the condition refuses any value not above it."""
+        """Moves a marker forward only: the condition refuses any value not above it. The
+        session's expiry moves with it (a refused move had a later message, and expiry)."""
         condition = "attribute_exists(sessionId) AND (attribute_not_exists(#a) OR #a < :v)"
+        expire_at = self._session_expiry(value)
         if fence is None:
-            await self._update_session(session_id, marker, value, condition)
+            await self._update_session(session_id, marker, value, condition, expire_at=expire_at)
             return
         try:
             await self._call(
                 "update_item",
                 TableName=self._t.sessions,
                 Key={"sessionId": to_attr(session_id)},
-                UpdateExpression="SET #a = :v, fence = :f",
+                UpdateExpression="SET #a = :v, fence = :f, expireAt = :e",
                 ConditionExpression=f"{condition} AND {FENCE_CONDITION}",
                 ExpressionAttributeNames={"#a": marker},
-                ExpressionAttributeValues={":v": to_attr(value), ":f": to_attr(fence)},
+                ExpressionAttributeValues={
+                    ":v": to_attr(value),
+                    ":f": to_attr(fence),
+                    ":e": to_attr(expire_at),
+                },
             )
         except ConditionFailed:
             await self._check_fence(session_id, fence)  # else: already further on
@@ -145,16 +154,24 @@ class DynamoChatStore:
         if session is not None and session.fence > fence:
             raise FenceRejected(f"fence {fence} is older than {session.fence} in {session_id}")
 
-    async def _update_session(self, session_id: str, attr: str, value: Any, condition: str) -> None:
+    def _session_expiry(self, at_ms: int) -> int:
+        return at_ms // 1000 + self._session_ttl_s
+
+    async def _update_session(
+        self, session_id: str, attr: str, value: Any, condition: str, expire_at: int | None = None
+    ) -> None:
+        update, values = "SET #a = :v", {":v": to_attr(value)}
+        if expire_at is not None:
+            update, values = f"{update}, expireAt = :e", {**values, ":e": to_attr(expire_at)}
         try:
             await self._call(
                 "update_item",
                 TableName=self._t.sessions,
                 Key={"sessionId": to_attr(session_id)},
-                UpdateExpression="SET #a = :v",
+                UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#a": attr},
-                ExpressionAttributeValues={":v": to_attr(value)},
+                ExpressionAttributeValues=values,
             )
         except ConditionFailed:
             pass  # no such session, or the marker is already further on: nothing to do

@@ -35,7 +35,7 @@ EXPECTED_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
 EXPECTED_INDEXES: dict[str, dict[str, tuple[str, ...]]] = {
     CONNECTIONS: {BY_SESSION: ("sessionId",), BY_USER: ("userId",)},
 }
-EXPECTED_TTL = {CONNECTIONS, MESSAGES, LOCKS, AGENT_MEMORY}
+EXPECTED_TTL = {SESSIONS, CONNECTIONS, MESSAGES, LOCKS, AGENT_MEMORY}
 
 
 @dataclass(frozen=True, slots=True)

@@ -481,21 +481,40 @@ class ReplyService:
 
     async def _report_unavailable(self, session: Session, exc: BackendUnavailable) -> None:
         """Tells the session once that its reply waits for the lock backend."""
-        text = (
+        await self._system_note(
+            session.session_id,
             "The agent is unavailable right now (its lock service cannot be reached). "
-            "Your message is saved; azuchi answers it by itself once the service is back."
+            "Your message is saved; azuchi answers it by itself once the service is back.",
         )
+        log.warning("lock backend unavailable, retrying: %s", exc)
+
+    async def report_lost_reply(self, session_id: str, why: str) -> bool:
+        """A reply that will not come (on AWS: the worker's asynchronous invocation failed
+        past its retries and landed in the failure queue). When the session still has a
+        message pending, every connection of it gets a SYSTEM_LOG saying so (the USER
+        message stays saved); returns whether it did. A session answered since (a later
+        message drained it) gets nothing."""
+        session = await self._store.get_session(session_id)
+        if session is None or not session.has_pending:
+            return False
+        await self._system_note(
+            session_id,
+            f"The reply to your message could not be produced ({why}). "
+            "Your message is saved; send another message to try again.",
+        )
+        return True
+
+    async def _system_note(self, session_id: str, text: str) -> None:
         stored = await self._store.append_message(
             MessageDraft(
-                session.session_id,
+                session_id,
                 Role.SYSTEM,
                 MessageType.SYSTEM_LOG,
                 text,
                 status=ReplyStatus.ERROR.value,
             )
         )
-        await (await self._session_fanout(session.session_id)).send(message_frame(stored.message))
-        log.warning("lock backend unavailable, retrying: %s", exc)
+        await (await self._session_fanout(session_id)).send(message_frame(stored.message))
 
 
 REDACTED_NOTE = "(The model's reasoning was encrypted by the provider; there is nothing to show.)"

@@ -120,12 +120,36 @@ async def test_ttl_attributes_are_epoch_seconds_and_ttl_is_on(
     connection = await store.get_connection("conn-1")
     assert connection is not None and connection.expire_at is not None
     assert abs(connection.expire_at - (now_s + 86_400)) < 60
-    for table in (config.tables.messages, config.tables.connections):
+    for table in (config.tables.messages, config.tables.connections, config.tables.sessions):
         ttl = await client.describe_time_to_live(TableName=table)
         assert ttl["TimeToLiveDescription"] == {
             "TimeToLiveStatus": "ENABLED",
             "AttributeName": "expireAt",
         }
+
+
+async def test_a_session_expires_with_its_newest_message_each_message_moving_it_on(
+    client: Any, config: DynamoConfig
+) -> None:
+    """An anonymous connect makes a session: unused, it must not stay for ever."""
+    ttl = 7 * 86_400
+    store = make_store(client, config, message_ttl_s=ttl)
+    sid, created = new_id(), int(time.time() * 1000)  # DynamoDB Local deletes expired items
+
+    async def expire_at() -> int:
+        raw = await client.get_item(TableName=config.tables.sessions, Key={"sessionId": {"S": sid}})
+        return int(raw["Item"]["expireAt"]["N"])
+
+    await store.create_session(Session(sid, created_at=created))
+    assert await expire_at() == created // 1000 + ttl
+    await store.record_user_message(sid, created + 3_600_000)  # a message an hour later
+    assert await expire_at() == created // 1000 + 3_600 + ttl
+    await store.record_answered(sid, created + 3_700_000)
+    assert await expire_at() == created // 1000 + 3_700 + ttl
+    await store.record_user_message(sid, created + 1_000)  # an older marker changes nothing
+    assert await expire_at() == created // 1000 + 3_700 + ttl
+    session = await store.get_session(sid)
+    assert session is not None and session.last_user_at == created + 3_600_000
 
 
 async def test_reading_the_last_messages_costs_the_same_at_10_and_1000_messages(

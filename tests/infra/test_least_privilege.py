@@ -119,6 +119,7 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
         generate_reply,
         get_messages,
         put_message,
+        reply_failures,
         reply_worker,
         stop_generation,
     )
@@ -185,11 +186,18 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
     )
     await gone_connection(sid)
     await step("ReplyWorkerFunction", (reply_worker, {"sessionId": sid}))
+    # a failed invocation whose message is still pending: the consumer notes it
+    await step(
+        "PutMessageFunction",
+        (put_message, samples.message("c1", "putMessage", put | {"clientMessageId": "m3"})),
+    )
+    await gone_connection(sid)
+    await step("ReplyFailuresFunction", (reply_failures, samples.failed_invocation(sid)))
     await step("DisconnectFunction", (disconnect, samples.disconnect("c2")))
     await app.aclose()
     await recorder.inner.aclose()
 
-    assert launches == [sid, sid]  # putMessage and the REST API each started the worker
+    assert launches == [sid, sid, sid]  # putMessage (twice) and the REST API started the worker
     assert set(used) == set(FUNCTION_RESOURCES)
     for function, calls in used.items():
         allowed = granted(function, LEAN)

@@ -11,10 +11,12 @@ import argparse
 import json
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
+from handlers.build_facts import BuildFacts
 from handlers.functions import BY_NAME
 from tooling import package
 from tooling.package import BOTOCORE_SERVICES, CODE_EXCLUDED, CODE_PACKAGES, ROOT
@@ -45,22 +47,6 @@ outside = sorted(
 assert not outside, outside
 print("ok")
 """
-
-
-BUILD = ["--profile", "redis", "--model", "openai", "--platform", "local"]
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("lambda")
-    result = subprocess.run(
-        [sys.executable, "-m", "handlers.cli", "package", "--out", str(out), *BUILD],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return out, result.stdout
 
 
 def test_the_size_table_lists_every_function(built: tuple[Path, str]) -> None:
@@ -99,7 +85,45 @@ def test_only_the_worker_carries_the_model_sdk_and_no_folder_carries_local_code(
         for checkout_only in ("tooling", "load_tests", "costmodel"):
             assert not (folder / checkout_only).exists(), f"{function}/{checkout_only}"
         assert (folder / "handlers" / "functions.py").is_file()  # routes read it at import
-        assert not list(folder.rglob("__pycache__")), function
+
+
+def test_every_module_ships_its_bytecode_unchecked(built: tuple[Path, str]) -> None:
+    """/var/task is read-only: a module without its .pyc is compiled on every cold start.
+    Unchecked-hash bytecode is loaded whatever the zip did to the source's mtime."""
+    out, _ = built
+    tag = sys.implementation.cache_tag
+    for function in FUNCTIONS:
+        folder = out / function
+        sources = list(folder.rglob("*.py"))
+        assert len(sources) > 300, function  # the SDKs are in
+        missing = [
+            s for s in sources if not (s.parent / "__pycache__" / f"{s.stem}.{tag}.pyc").is_file()
+        ]
+        assert missing == [], missing[:5]
+        pyc = folder / "handlers" / "__pycache__" / f"{function}.{tag}.pyc"
+        flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+        assert flags == 0b01, "hash-based, unchecked (PEP 552)"
+
+
+def test_each_folder_records_what_it_was_built_for(built: tuple[Path, str]) -> None:
+    out, _ = built
+    for function in FUNCTIONS:
+        facts = BuildFacts.read(out / function)
+        assert facts is not None
+        assert (facts.function, facts.profile, facts.model) == (function, "redis", "openai")
+        assert facts.azuchi_version == metadata.version("azuchi")
+
+
+def test_a_lambda_build_without_a_python_313_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(package, "_python_313_candidates", lambda: [])
+    with pytest.raises(package.PackageError, match="--bytecode-python"):
+        package.bytecode_interpreter("lambda", None)
+    with pytest.raises(package.PackageError, match=r"is not a CPython 3\.13"):
+        package.bytecode_interpreter(
+            "lambda", sys.executable if sys.version_info[:2] != (3, 13) else "/nonexistent"
+        )
 
 
 def test_botocore_keeps_only_the_services_azuchi_calls_and_can_build_their_clients(
@@ -166,3 +190,62 @@ def test_a_frontend_without_a_websocket_url_is_refused(
     assert package.run(_args(out=tmp_path / "site", ws_url="https://example.com")) == 2
     assert "--ws-url" in capsys.readouterr().err
     assert not (tmp_path / "site").exists()
+
+
+INIT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); import importlib;"
+    "importlib.import_module(sys.argv[2])"
+)
+
+
+def _init(folder: Path, module: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Imports ``module`` from ``folder`` alone, as Lambda's init does."""
+    return subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", INIT, str(folder), module],
+        capture_output=True,
+        text=True,
+        env={"AWS_LAMBDA_FUNCTION_NAME": "azuchi-test", "AWS_REGION": "us-east-1", **env},
+    )
+
+
+def test_an_artefact_deployed_with_another_profile_refuses_at_init_naming_both(
+    built: tuple[Path, str],
+) -> None:
+    out, _ = built
+    result = _init(out / "connect", "handlers.connect", AZUCHI_PROFILE="lean")
+    assert result.returncode != 0
+    assert "BuildMismatch" in result.stderr
+    assert "built for profile 'redis'" in result.stderr
+    assert "Profile parameter is 'lean'" in result.stderr
+    assert "make package PROFILE=lean" in result.stderr
+
+
+def test_the_worker_built_for_another_model_refuses_at_init(built: tuple[Path, str]) -> None:
+    out, _ = built
+    result = _init(
+        out / "reply_worker",
+        "handlers.reply_worker",
+        AZUCHI_PROFILE="redis",
+        AZUCHI_MODEL="bedrock",
+    )
+    assert result.returncode != 0
+    assert "built for model 'openai'" in result.stderr
+    assert "ModelProvider parameter is 'bedrock'" in result.stderr
+
+
+def test_a_matching_artefact_builds_its_app_at_init(built: tuple[Path, str]) -> None:
+    """Lambda imports the handler module during init: the app is built there, not on the
+    first event (the in-process adapters need no backend to be built)."""
+    out, _ = built
+    check = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import handlers.get_messages;"
+        "import handlers.lambda_runtime as rt; assert rt._app is not None; print('built')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", check, str(out / "get_messages")],
+        capture_output=True,
+        text=True,
+        env={"AWS_LAMBDA_FUNCTION_NAME": "azuchi-test", "AZUCHI_PROFILE": "redis"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "built" in result.stdout

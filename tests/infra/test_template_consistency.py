@@ -170,11 +170,42 @@ def test_the_rest_route_is_the_codes_and_signed() -> None:
     routes = {}
     for props in FUNCTION_RESOURCES.values():
         for event in (props.get("Events") or {}).values():
+            if event["Type"] != "Api":
+                continue
             key = f"{event['Properties']['Method'].upper()} {event['Properties']['Path']}"
             routes[key] = importlib.import_module(handler_module(props)).handle
     assert routes == REST_ROUTES
     auth = RESOURCES["AgentApi"]["Properties"]["Auth"]
     assert auth["DefaultAuthorizer"] == "AWS_IAM"
+
+
+def test_the_workers_failed_invocations_reach_the_function_that_reports_them() -> None:
+    """EventInvokeConfig sends a failed asynchronous invoke to an SQS queue; the one function
+    the facts say a failure queue triggers reads that queue and reports failed items."""
+    worker = FUNCTION_RESOURCES["ReplyWorkerFunction"]["EventInvokeConfig"]
+    on_failure = worker["DestinationConfig"]["OnFailure"]
+    assert on_failure["Type"] == "SQS"
+    (queue,) = refs(on_failure["Destination"])
+    assert RESOURCES[queue]["Type"] == "AWS::SQS::Queue"
+    (consumer,) = [f for f in BY_NAME.values() if f.trigger == "failure-queue"]
+    readers = {
+        handler_module(props): event["Properties"]
+        for props in FUNCTION_RESOURCES.values()
+        for event in (props.get("Events") or {}).values()
+        if event["Type"] == "SQS"
+    }
+    assert set(readers) == {consumer.module}
+    assert refs(readers[consumer.module]["Queue"]) == [queue]
+    assert readers[consumer.module]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    (dead_letter,) = refs(RESOURCES[queue]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+    alarmed = {
+        ref
+        for r in RESOURCES.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        for d in r["Properties"]["Dimensions"]
+        for ref in refs(d["Value"])
+    }
+    assert {queue, dead_letter, "ReplyWorkerFunction"} <= alarmed
 
 
 def test_every_azuchi_variable_the_template_sets_is_read_by_the_code() -> None:

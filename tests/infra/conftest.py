@@ -1,0 +1,29 @@
+"""The Lambda folders the infra tests read, built once per run with this interpreter's
+wheels (``--platform local``) so that they can be imported here; `make package` builds the
+same folders from Lambda's arm64 wheels."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tooling.package import ROOT
+
+BUILD = ["--profile", "redis", "--model", "openai", "--platform", "local"]
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """(the folder holding one folder per function, the size table printed)."""
+    out = tmp_path_factory.mktemp("lambda")
+    result = subprocess.run(
+        [sys.executable, "-m", "handlers.cli", "package", "--out", str(out), *BUILD],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return out, result.stdout
