@@ -30,8 +30,15 @@ def parse_client_frame(body: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def routes_frame(session_id: str, note: str | None = None) -> Frame:
+def routes_frame(
+    session_id: str, note: str | None = None, limits: dict[str, Any] | None = None
+) -> Frame:
+    """The routes a client may use and the server's ``limits`` (``maxMessageBytes``; the
+    limits port adds its rates to the same object), so that a page refuses what the server
+    would refuse before sending it."""
     frame: Frame = {"type": "routes", "sessionId": session_id, "routes": list(ROUTES)}
+    if limits:
+        frame["limits"] = limits
     if note:
         frame["message"] = note
     return frame
@@ -39,6 +46,11 @@ def routes_frame(session_id: str, note: str | None = None) -> Frame:
 
 def session_frame(session_id: str, title: str | None) -> Frame:
     return {"type": "session", "sessionId": session_id, "title": title}
+
+
+def deleted_frame(session_id: str) -> Frame:
+    """The session and its messages are gone (deleteSession)."""
+    return {"type": "deleted", "sessionId": session_id}
 
 
 def delta_frame(session_id: str, reply_id: str, seq: int, message_type: str, text: str) -> Frame:
