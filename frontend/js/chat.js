@@ -114,8 +114,7 @@ export class Chat {
   learnSession(sessionId) {
     this.store.sessionId = sessionId;
     memory.sessionId = sessionId;
-    this.sessions.remember(sessionId);
-    showSession(sessionId, { replace: true });
+    showSession(sessionId, { replace: true }); // listed once it has a message (onMessage)
     if (!this.store.title) {
       const saved = this.sessions.titleOf(sessionId) || memory.titleFor(sessionId);
       if (saved) this.setTitle(saved);
