@@ -26,7 +26,9 @@ async () => {
   const result = await axe.run(document, { resultTypes: ['violations'] });
   return result.violations
     .filter((v) => v.impact === 'critical' || v.impact === 'serious')
-    .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
+    .map((v) => ({
+      id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5),
+    }));
 }
 """
 
@@ -122,8 +124,8 @@ def test_one_live_region_says_start_and_end_not_every_token(page: Any) -> None:
         """() => {
           window.__said = [];
           const region = document.getElementById('announcer');
-          new MutationObserver(() => { if (region.textContent) window.__said.push(region.textContent); })
-            .observe(region, { childList: true, characterData: true, subtree: true });
+          const note = () => { if (region.textContent) window.__said.push(region.textContent); };
+          new MutationObserver(note).observe(region, { childList: true, characterData: true, subtree: true });
         }"""
     )
     sent_and_stored(page, "count to fifty")
