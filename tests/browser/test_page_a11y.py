@@ -125,7 +125,8 @@ def test_one_live_region_says_start_and_end_not_every_token(page: Any) -> None:
           window.__said = [];
           const region = document.getElementById('announcer');
           const note = () => { if (region.textContent) window.__said.push(region.textContent); };
-          new MutationObserver(note).observe(region, { childList: true, characterData: true, subtree: true });
+          const what = { childList: true, characterData: true, subtree: true };
+          new MutationObserver(note).observe(region, what);
         }"""
     )
     sent_and_stored(page, "count to fifty")
