@@ -171,6 +171,7 @@ async function start() {
   socket.start();
 }
 
+chat.setTitle(null);
 sidebar.render();
 autosize();
 composer.focus();
