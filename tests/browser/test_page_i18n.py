@@ -67,7 +67,8 @@ def test_no_english_is_left_on_the_japanese_page(new_page: Any) -> None:
           for (let n = walker.nextNode(); n; n = walker.nextNode()) {
             const el = n.parentElement;
             if (el.closest('option, [hidden], script') || !n.data.trim()) continue;
-            if (/[A-Za-z]{3,}/.test(n.data.replace(/azuchi|Enter|Shift|Esc|WebSocket/g, ''))) out.push(n.data.trim());
+            const words = n.data.replace(/azuchi|Enter|Shift|Esc|WebSocket/g, '');
+            if (/[A-Za-z]{3,}/.test(words)) out.push(n.data.trim());
           }
           for (const el of document.querySelectorAll('[aria-label], [title], [placeholder]')) {
             for (const a of ['aria-label', 'title', 'placeholder']) {
