@@ -72,6 +72,30 @@ async def test_title_is_set(store: ChatStore) -> None:
     assert stored.created_at == session.created_at
 
 
+async def test_deleted_session_is_gone_with_all_its_messages(store: ChatStore) -> None:
+    """deleteSession: the session, its messages (more than one DynamoDB batch) and its
+    clientMessageId records go; another session's stay; a repeat is harmless."""
+    gone, kept = Session(new_id(), created_at=now_ms()), Session(new_id(), created_at=now_ms())
+    for session in (gone, kept):
+        await store.create_session(session)
+    await append_texts(store, gone.session_id, [f"m{i}" for i in range(30)])
+    await store.append_message(draft(gone.session_id, "with id", client_message_id="c1"))
+    (other,) = await append_texts(store, kept.session_id, ["stays"])
+
+    await store.delete_session(gone.session_id)
+
+    assert await store.get_session(gone.session_id) is None
+    assert await store.messages_after(gone.session_id, None, 100) == []
+    assert await store.last_messages(gone.session_id, 10) == []
+    assert await store.get_session(kept.session_id) == kept
+    assert await store.messages_after(kept.session_id, None, 10) == [other]
+    # The clientMessageId is free again: a new message with it is stored, not a repeat.
+    again = await store.append_message(draft(gone.session_id, "new", client_message_id="c1"))
+    assert again.created and again.message.message == "new"
+    await store.delete_session(gone.session_id)
+    await store.delete_session(new_id())  # unknown: nothing happens
+
+
 async def test_session_markers_only_move_forward(store: ChatStore) -> None:
     session_id = new_id()
     await store.create_session(Session(session_id, created_at=now_ms()))

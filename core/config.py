@@ -8,7 +8,14 @@ from dataclasses import dataclass
 MAX_FRAME_BYTES = 128 * 1024
 BILLING_FRAME_BYTES = 32 * 1024
 
-ROUTES = ("putMessage", "getMessages", "stopGeneration")
+ROUTES = (
+    "putMessage",
+    "getMessages",
+    "stopGeneration",
+    "renameSession",
+    "deleteSession",
+)
+MAX_TITLE_CHARS = 200  # a title the user gives a chat (renameSession)
 
 DEFAULT_MAX_OUTPUT_TOKENS = 4096  # AZUCHI_MAX_OUTPUT_TOKENS: a reply's output budget
 

@@ -106,6 +106,12 @@ class ChatStore(Protocol):
         """Up to ``limit`` messages with ``created_at > after`` (all when None), oldest first."""
         ...
 
+    async def delete_session(self, session_id: str) -> None:
+        """Deletes the session and every message of it (their idempotency records too):
+        afterwards ``get_session`` is None and reads find no message. Connections are left
+        to the caller (they may still be open). Deleting an unknown session does nothing."""
+        ...
+
 
 class LeaseState(StrEnum):
     HELD = "held"  # still ours; the lease was extended

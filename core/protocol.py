@@ -84,10 +84,19 @@ def _too_deep() -> str:
     return f"The frame is nested more than {MAX_FRAME_DEPTH} levels deep."
 
 
-def routes_frame(session_id: str, note: str | None = None, code: str | None = None) -> Frame:
-    """The $default answer; ``code`` says what was wrong with the frame (FRAME_NOT_JSON,
-    FRAME_TOO_DEEP, TEXT_NOT_ENCODABLE, NO_ACTION, UNKNOWN_ACTION ...)."""
+def routes_frame(
+    session_id: str,
+    note: str | None = None,
+    code: str | None = None,
+    limits: dict[str, Any] | None = None,
+) -> Frame:
+    """The $default answer: the routes a client may use and the server's ``limits``
+    (``maxMessageBytes``; the limits port adds its rates to the same object), so that a page
+    refuses what the server would refuse before sending it. ``code`` says what was wrong
+    with the frame (FRAME_NOT_JSON, FRAME_TOO_DEEP, TEXT_NOT_ENCODABLE, NO_ACTION ...)."""
     frame: Frame = {"type": "routes", "sessionId": session_id, "routes": list(ROUTES)}
+    if limits:
+        frame["limits"] = limits
     if note:
         frame["message"] = note
     if code:
@@ -97,6 +106,11 @@ def routes_frame(session_id: str, note: str | None = None, code: str | None = No
 
 def session_frame(session_id: str, title: str | None) -> Frame:
     return {"type": "session", "sessionId": session_id, "title": title}
+
+
+def deleted_frame(session_id: str) -> Frame:
+    """The session and its messages are gone (deleteSession)."""
+    return {"type": "deleted", "sessionId": session_id}
 
 
 def delta_frame(session_id: str, reply_id: str, seq: int, message_type: str, text: str) -> Frame:

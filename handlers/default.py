@@ -10,13 +10,15 @@ from handlers.lambda_runtime import lambda_entry
 from handlers.prelude import frame_route, websocket_route
 
 
-def _why(body: str | None) -> tuple[str, str]:
+def _why(body: str | None) -> tuple[str | None, str | None]:
     """The routes frame's ``code`` and ``message``: what was wrong with the frame."""
     try:
         frame = read_client_frame(body)
     except (FrameRejected, TextNotEncodable) as error:
         return error.code, error.message
     action = frame.get("action")
+    if action == "hello":  # a client's greeting on connect: the routes and limits, no note
+        return None, None
     if action is None:
         return "NO_ACTION", 'That frame has no "action"; use one of the routes listed.'
     shown = action[:64] if isinstance(action, str) else type(action).__name__

@@ -83,9 +83,10 @@ def _fn(
 GENERATE_ROUTE = "POST /api/v1/chat/sessions/{sessionId}/reply/generate"
 
 # Sizes: 128 MB / 3 s for connect and disconnect (DESIGN §7: a few DynamoDB calls); 128 MB
-# for default and stop_generation (a read and a post); 256 MB where a message is stored and
-# fanned out; 512 MB / 300 s for the worker, which streams a whole reply; 128 MB / 30 s
-# for the failure consumer (a few reads, a note, a post per connection).
+# for default, stop_generation and rename_session (a read and a post); 256 MB where a
+# message is stored and fanned out; 256 MB / 30 s for delete_session, which deletes a long
+# chat 25 messages per BatchWriteItem; 512 MB / 300 s for the worker, which streams a whole
+# reply; 128 MB / 30 s for the failure consumer (a few reads, a note, a post per connection).
 FUNCTIONS: tuple[LambdaFunction, ...] = (
     # name, trigger, routes, memory MB, timeout s, ports
     _fn("connect", "websocket", ("$connect",), 128, 3, "storage"),
@@ -94,6 +95,8 @@ FUNCTIONS: tuple[LambdaFunction, ...] = (
     _fn("put_message", "websocket", ("putMessage",), 256, 10, "storage transport launcher"),
     _fn("get_messages", "websocket", ("getMessages",), 256, 10, "storage transport"),
     _fn("stop_generation", "websocket", ("stopGeneration",), 128, 10, "storage lock transport"),
+    _fn("rename_session", "websocket", ("renameSession",), 128, 10, "storage transport"),
+    _fn("delete_session", "websocket", ("deleteSession",), 256, 30, "storage transport"),
     _fn("generate_reply", "rest", (GENERATE_ROUTE,), 256, 10, "storage transport launcher"),
     _fn("reply_worker", "launcher", (), 512, 300, "storage lock memory model transport"),
     # Reads a failed worker invocation from the failure queue and tells the session.

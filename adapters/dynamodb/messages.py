@@ -16,6 +16,8 @@ from core.text import require_storable
 
 MAX_NUMBER = 10**38  # DynamoDB Numbers hold 38 significant digits; createdAt stays far below
 MAX_KEY_ATTEMPTS = 200  # createdAt collisions tolerated for one append
+BATCH_WRITE_MAX = 25  # keys per BatchWriteItem, DynamoDB's limit
+MAX_UNPROCESSED_ROUNDS = 8  # BatchWriteItem retries of what DynamoDB left unprocessed
 GUARD_SEPARATOR = "#client#"
 # A fenced write's condition on the session item: no newer fence has written.
 FENCE_CONDITION = "(attribute_not_exists(fence) OR fence <= :f)"
@@ -208,6 +210,41 @@ class MessageLog:
         return [
             _message(i) for i in await self._query(session_id, after, limit, newest_first=False)
         ]
+
+    async def delete_all(self, session_id: str) -> None:
+        """Every message of the session and its idempotency guard, 25 keys per
+        BatchWriteItem (DynamoDB's most), pages of keys read with a keys-only Query."""
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "sessionId = :s",
+            "ExpressionAttributeValues": {":s": to_attr(session_id)},
+            "ProjectionExpression": "createdAt, clientMessageId",
+            "ConsistentRead": True,
+        }
+        while True:
+            response = await self._call("query", **params)
+            keys: list[dict[str, Any]] = []
+            for raw in response.get("Items", []):
+                item = from_item(raw)
+                keys.append({"sessionId": to_attr(session_id), "createdAt": raw["createdAt"]})
+                if item.get("clientMessageId"):
+                    guard = session_id + GUARD_SEPARATOR + item["clientMessageId"]
+                    keys.append({"sessionId": to_attr(guard), "createdAt": to_attr(0)})
+            for start in range(0, len(keys), BATCH_WRITE_MAX):
+                await self._delete_batch(keys[start : start + BATCH_WRITE_MAX])
+            if "LastEvaluatedKey" not in response:
+                return
+            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    async def _delete_batch(self, keys: list[dict[str, Any]]) -> None:
+        requests = [{"DeleteRequest": {"Key": key}} for key in keys]
+        for attempt in range(MAX_UNPROCESSED_ROUNDS):
+            response = await self._call("batch_write_item", RequestItems={self._table: requests})
+            requests = response.get("UnprocessedItems", {}).get(self._table, [])
+            if not requests:
+                return
+            await anyio.sleep(min(1.0, 0.05 * 2**attempt))  # throttled: back off, then the rest
+        raise BackendUnavailable(f"DynamoDB left {len(requests)} deletes unprocessed")
 
     async def _query(
         self,

@@ -331,6 +331,13 @@ class DynamoChatStore:
     async def messages_after(self, session_id: str, after: int | None, limit: int) -> list[Message]:
         return await self._messages.after(session_id, after, limit)
 
+    async def delete_session(self, session_id: str) -> None:
+        # Messages first: a failure half-way leaves the session, so the user can delete again.
+        await self._messages.delete_all(session_id)
+        await self._call(
+            "delete_item", TableName=self._t.sessions, Key={"sessionId": to_attr(session_id)}
+        )
+
 
 def _session(v: dict[str, Any]) -> Session:
     return Session(

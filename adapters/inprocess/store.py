@@ -153,6 +153,12 @@ class InProcessChatStore:
         start = 0 if after is None else bisect.bisect_right(messages, after, key=_created_at)
         return list(messages[start : start + limit])
 
+    async def delete_session(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
+        self._messages.pop(session_id, None)
+        for key in [k for k in self._by_client_id if k[0] == session_id]:
+            del self._by_client_id[key]
+
 
 def _created_at(message: Message) -> int:
     return message.created_at

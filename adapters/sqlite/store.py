@@ -251,6 +251,13 @@ class SqliteChatStore:
             )
         return AppendResult(message, created=True)
 
+    async def delete_session(self, session_id: str) -> None:
+        def write(conn: sqlite3.Connection) -> None:  # one transaction: all of it or nothing
+            conn.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
+            conn.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
+
+        await self._db.run(write)
+
     async def last_messages(self, session_id: str, limit: int) -> list[Message]:
         newest = await self._messages(session_id, -1, limit, newest_first=True)
         return newest[::-1]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from core.config import ChatConfig
+from core.config import MAX_TITLE_CHARS, ChatConfig
 from core.domain import (
     Connection,
     Message,
@@ -32,6 +32,7 @@ from core.errors import (
 )
 from core.ports import ChatStore, Clock, ReplyLauncher, SessionLock, Transport
 from core.protocol import (
+    deleted_frame,
     encode,
     encoded_size,
     error_frame,
@@ -109,7 +110,13 @@ class ChatService:
         self, connection_id: str, note: str | None = None, code: str | None = None
     ) -> None:
         connection = await self._connection(connection_id)
-        await self._send(connection_id, routes_frame(connection.session_id, note, code))
+        await self._send(
+            connection_id, routes_frame(connection.session_id, note, code, self.limits())
+        )
+
+    def limits(self) -> dict[str, Any]:
+        """What the server refuses, published to clients in the ``routes`` frame."""
+        return {"maxMessageBytes": self._config.max_message_bytes}
 
     # --- putMessage ---------------------------------------------------------------
 
@@ -265,6 +272,48 @@ class ChatService:
         connection = await self._connection(connection_id)
         if not await self._lock.request_stop(connection.session_id):
             raise NothingToStop("No reply is running in this session; there is nothing to stop.")
+
+    # --- renameSession / deleteSession -------------------------------------------------
+
+    async def rename_session(self, connection_id: str, frame: dict[str, Any]) -> None:
+        """Sets the title the user chose; every tab of that session (and the asker) is told
+        with a ``session`` frame."""
+        connection = await self._connection(connection_id)
+        session = await self._named_session(frame, connection)
+        title = frame.get("title")
+        if not isinstance(title, str) or not 1 <= len(title.strip()) <= MAX_TITLE_CHARS:
+            raise InvalidInput(
+                f'"title" must be a string of 1 to {MAX_TITLE_CHARS} characters.',
+                code="INVALID_TITLE",
+            )
+        await self._store.set_session_title(session.session_id, title.strip())
+        await self._tell(
+            session.session_id, connection_id, session_frame(session.session_id, title.strip())
+        )
+
+    async def delete_session(self, connection_id: str, frame: dict[str, Any]) -> None:
+        """Deletes the session and its messages; every tab of it (and the asker) gets a
+        ``deleted`` frame. Its connections stay open: a page starts a new chat on them."""
+        connection = await self._connection(connection_id)
+        session = await self._named_session(frame, connection)
+        await self._store.delete_session(session.session_id)
+        await self._tell(session.session_id, connection_id, deleted_frame(session.session_id))
+
+    async def _named_session(self, frame: dict[str, Any], connection: Connection) -> Session:
+        """The session a frame names by ``sessionId`` (any the client knows the id of, as
+        with ?sessionId= on connect), else the connection's own."""
+        asked = frame.get("sessionId", connection.session_id)
+        if not isinstance(asked, str) or not is_session_id(asked.strip().lower()):
+            raise InvalidSessionId("sessionId must be a UUID v4 made by azuchi.")
+        session = await self._store.get_session(asked.strip().lower())
+        if session is None:
+            raise SessionNotFound(f"No session {asked}.")
+        return session
+
+    async def _tell(self, session_id: str, asker: str, frame: dict[str, Any]) -> None:
+        connections = await self._store.session_connections(session_id)
+        ids = {c.connection_id for c in connections} | {asker}
+        await Fanout(self._transport, self._store, sorted(ids)).send(frame)
 
     # --- errors and helpers --------------------------------------------------------
 

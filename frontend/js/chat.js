@@ -1,23 +1,30 @@
 // The chat controller: turns server frames into what the page shows, and the user's actions
-// into frames. Protocol v1 (docs: DESIGN §5).
+// into frames. Protocol v1 (docs/protocol.md).
 
 import { memory } from './config.js';
+import { describeError, formatBytes } from './errors.js';
+import { t } from './i18n.js';
+import { showSession } from './router.js';
 import { Conversation } from './store.js';
 
-const MAX_MESSAGE_BYTES = 120 * 1024; // a frame may not pass 128 KB
+// Until the server says its limits: a frame may not pass 128 KB.
+const FALLBACK_LIMITS = { maxMessageBytes: 120 * 1024 };
 const AWAIT_TIMEOUT_MS = 90000;
-const STATUS_TEXT = { open: 'Connected', connecting: 'Connecting…', closed: 'Offline' };
 
 export class Chat {
   /** ui: { title, stop, status } elements; socket is attached after construction. */
-  constructor({ view, notices, ui }) {
-    Object.assign(this, { view, notices, ui });
+  constructor({ view, notices, sessions, ui }) {
+    Object.assign(this, { view, notices, sessions, ui });
     this.store = new Conversation();
     this.socket = null;
     this.connected = false;
     this.awaiting = false; // the user sent something and no reply has started yet
     this.awaitTimer = null;
     this.stopTimer = null;
+    this.routes = new Set();
+    this.limits = { ...FALLBACK_LIMITS };
+    this.sentAt = []; // when the last messages were sent (for a per-minute limit)
+    this.editing = null; // createdAt of the message being edited and resent
   }
 
   // ---- socket events -----------------------------------------------------------------------
@@ -27,11 +34,13 @@ export class Chat {
     this.connected = state === 'open';
     this.updateBusy();
     status.dataset.state = state;
-    status.title = STATUS_TEXT[state];
-    status.querySelector('.status-text').textContent = STATUS_TEXT[state];
+    status.title = t(`status.${state}`);
+    status.querySelector('.status-text').textContent = t(`status.${state}`);
   }
 
   onOpen() {
+    // `hello` is no route: $default answers it with the routes and the server's limits.
+    this.socket.send({ action: 'hello' });
     const request = { action: 'getMessages' };
     if (this.store.newest !== null) request.after = this.store.newest;
     this.socket.send(request);
@@ -50,18 +59,26 @@ export class Chat {
       this.view.showPending(item);
     }
     this.setAwaiting(false);
-    this.notices.show('Your previous chat could not be resumed, so a new chat was started.', {
-      kind: 'warn', timeoutMs: 12000, key: 'resume',
-    });
+    this.notices.show(t('notice.resume'), { kind: 'warn', timeoutMs: 12000, key: 'resume' });
   }
 
   onFrame(frame) {
-    if (typeof frame.sessionId === 'string' && frame.sessionId && frame.sessionId !== this.store.sessionId) {
+    if (typeof frame.sessionId === 'string' && frame.sessionId && frame.type !== 'deleted'
+        && frame.type !== 'sessions' && frame.sessionId !== this.store.sessionId) {
       this.learnSession(frame.sessionId);
     }
     switch (frame.type) {
+      case 'routes':
+        this.onRoutes(frame);
+        break;
       case 'session':
         if (typeof frame.title === 'string') this.setTitle(frame.title);
+        break;
+      case 'sessions':
+        this.sessions.setRemote(frame.sessions);
+        break;
+      case 'deleted':
+        this.onDeleted(frame.sessionId);
         break;
       case 'delta':
         this.onDelta(frame);
@@ -82,19 +99,30 @@ export class Chat {
         this.onError(frame);
         break;
       default:
-        // 'routes' and anything newer: nothing to show.
-        break;
+        break; // anything newer: nothing to show
     }
+  }
+
+  onRoutes(frame) {
+    if (Array.isArray(frame.routes)) this.routes = new Set(frame.routes);
+    if (frame.limits && typeof frame.limits === 'object') this.limits = { ...FALLBACK_LIMITS, ...frame.limits };
+    if (this.routes.has('listSessions')) this.socket.send({ action: 'listSessions' });
+    this.sessions.changed(); // rename/delete buttons follow the routes offered
+    this.updateBusy();
   }
 
   learnSession(sessionId) {
     this.store.sessionId = sessionId;
     memory.sessionId = sessionId;
+    showSession(sessionId, { replace: true }); // listed once it has a message (onMessage)
     if (!this.store.title) {
-      const saved = memory.titleFor(sessionId);
+      const saved = this.sessions.titleOf(sessionId) || memory.titleFor(sessionId);
       if (saved) this.setTitle(saved);
     }
+    this.onSession(sessionId);
   }
+
+  onSession() {} // set by the page: the sidebar marks the open chat
 
   onMessage(message) {
     if (!message || typeof message !== 'object') return;
@@ -104,10 +132,10 @@ export class Chat {
     if (added.pendingId) replaces.push(`p:${added.pendingId}`);
     if (added.streamKey) replaces.push(`s:${added.streamKey}`);
     this.view.showStored(message, { replaces, status: this.store.statusOf(message) });
+    if (Number.isFinite(Number(message.replaces))) this.view.hideReplaced(Number(message.replaces));
     const type = message.messageType;
-    if ((message.role === 'AGENT' && type !== 'PLAN' && type !== 'AGENT_LOG') || type === 'SYSTEM_LOG') {
-      this.setAwaiting(false);
-    }
+    if ((message.role === 'AGENT' && type === 'CONVERSATION') || type === 'SYSTEM_LOG') this.setAwaiting(false);
+    if (message.role === 'USER') this.sessions.remember(this.store.sessionId, { touched: true });
     this.updateBusy();
   }
 
@@ -128,12 +156,14 @@ export class Chat {
     const { streamKeys, storedAt } = this.store.endReply(frame.replyId, status);
     for (const key of streamKeys) this.view.streamEnd(key, status);
     if (storedAt !== null && status !== 'complete') this.view.markStored(storedAt, status);
+    this.view.replyEnded(status);
     this.stopping(false);
     this.setAwaiting(false);
   }
 
   onError(frame) {
-    this.notices.show(frame.message || 'Something went wrong.', { kind: 'error', key: frame.code });
+    const { text, details } = describeError(frame);
+    this.notices.show(text, { kind: 'error', key: frame.code, details });
     const pending = this.store.pendingForError(frame);
     if (pending) {
       pending.state = 'failed';
@@ -143,17 +173,39 @@ export class Chat {
     this.setAwaiting(false);
   }
 
+  onDeleted(sessionId) {
+    this.sessions.forget(sessionId);
+    this.notices.show(t('sidebar.deleted'), { key: 'deleted' });
+    if (sessionId === this.store.sessionId) this.newChat();
+  }
+
   // ---- user actions ------------------------------------------------------------------------
+
+  /** Refuses what the server would refuse (its limits); returns the sentence, or null. */
+  refusal(text) {
+    const size = new TextEncoder().encode(text).length;
+    const limit = Number(this.limits.maxMessageBytes);
+    if (limit > 0 && size > limit) return t('notice.tooLong', { size: formatBytes(size), limit: formatBytes(limit) });
+    const perMinute = Number(this.limits.messagesPerMinute);
+    const now = Date.now();
+    this.sentAt = this.sentAt.filter((at) => now - at < 60000);
+    if (perMinute > 0 && this.sentAt.length >= perMinute) return t('error.RATE_LIMITED');
+    return null;
+  }
 
   /** Returns false when the text was not accepted (then the composer keeps it). */
   send(rawText) {
     const text = rawText.trim();
     if (!text) return false;
-    if (new TextEncoder().encode(text).length > MAX_MESSAGE_BYTES) {
-      this.notices.show('That message is too long to send. Please shorten it.', { kind: 'error', key: 'too-long' });
+    const refused = this.refusal(text);
+    if (refused) {
+      this.notices.show(refused, { kind: 'error', key: 'too-long' });
       return false;
     }
+    this.sentAt.push(Date.now());
     const item = this.store.addPending(text);
+    if (this.editing !== null) item.replaces = this.editing;
+    this.editing = null;
     this.transmit(item);
     this.view.scrollToEnd();
     this.setAwaiting(true);
@@ -162,6 +214,7 @@ export class Chat {
 
   transmit(item) {
     const frame = { action: 'putMessage', message: item.text, clientMessageId: item.clientMessageId };
+    if (item.replaces !== undefined) frame.replaces = item.replaces;
     item.state = this.socket && this.socket.send(frame) ? 'sent' : 'queued';
     this.view.showPending(item);
   }
@@ -185,19 +238,52 @@ export class Chat {
     return item ? item.text : '';
   }
 
+  regenerate() {
+    if (this.socket.send({ action: 'regenerate' })) this.setAwaiting(true);
+  }
+
+  rename(sessionId, title) {
+    this.socket.send({ action: 'renameSession', sessionId, title });
+  }
+
+  remove(sessionId) {
+    this.socket.send({ action: 'deleteSession', sessionId });
+  }
+
   stop() {
     if (this.socket.send({ action: 'stopGeneration' })) this.stopping(true);
   }
 
+  get busy() {
+    return this.store.streaming || this.awaiting;
+  }
+
+  /** A new chat: the old one stays in the list and in the browser's history. */
   newChat() {
+    this.reset(null);
+    showSession(null);
+    this.socket.restartFresh();
+  }
+
+  /** Open a chat the URL names (sidebar link, back/forward, bookmark). */
+  open(sessionId) {
+    if (sessionId === this.store.sessionId) return;
+    this.reset(sessionId);
+    this.socket.restart();
+  }
+
+  reset(sessionId) {
     this.store.reset();
-    memory.sessionId = null;
+    this.store.sessionId = sessionId;
+    memory.sessionId = sessionId;
+    if (sessionId) this.sessions.remember(sessionId);
     this.view.clear();
-    this.setTitle(null);
+    this.setTitle(sessionId ? this.sessions.titleOf(sessionId) : null);
     this.setAwaiting(false);
     this.stopping(false);
+    this.editing = null;
     this.notices.dismiss('resume');
-    this.socket.restartFresh();
+    this.onSession(sessionId);
   }
 
   // ---- small pieces of state shown on the page ---------------------------------------------
@@ -205,9 +291,12 @@ export class Chat {
   setTitle(title) {
     const clean = title && title.trim() ? title.trim() : null;
     this.store.title = clean;
-    this.ui.title.textContent = clean || 'New chat';
+    this.ui.title.textContent = clean || t('title.new');
     document.title = clean ? `${clean} · azuchi` : 'azuchi';
-    if (clean && this.store.sessionId) memory.saveTitle(this.store.sessionId, clean);
+    if (clean && this.store.sessionId) {
+      memory.saveTitle(this.store.sessionId, clean);
+      this.sessions.remember(this.store.sessionId, { title: clean });
+    }
   }
 
   setAwaiting(on) {
@@ -227,5 +316,6 @@ export class Chat {
     const streaming = this.store.streaming;
     this.view.setTyping(this.awaiting && !streaming && this.connected);
     this.ui.stop.hidden = !(streaming || this.awaiting);
+    this.view.refreshActions(streaming || this.awaiting);
   }
 }

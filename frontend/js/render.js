@@ -1,134 +1,19 @@
-// The message list in the DOM. Message text only ever goes in as text (textContent or text
-// nodes), never as HTML. Stored messages sit in createdAt order; local bubbles (the user's
-// unacknowledged messages, replies still streaming) sit after them. Replies are markdown,
-// built as DOM nodes by js/markdown.js.
+// The message list in the DOM. Stored messages sit in createdAt order; local bubbles (the
+// user's unacknowledged messages, replies still streaming) sit after them. Streaming text is
+// revealed a little per animation frame (js/reveal.js); what is stored is never changed.
 
 import { copyText } from './clipboard.js';
-import { MarkdownStream, renderMarkdown } from './markdown.js';
-
-const STATUS_TEXT = {
-  stopped: 'Stopped',
-  error: 'The reply did not finish',
-  queued: 'Waiting for connection…',
-  failed: 'Not sent',
-};
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
-}
-
-function planSteps(text) {
-  const lines = String(text).split('\n').map((line) => line.trim()).filter(Boolean);
-  let title = 'Plan';
-  if (lines.length > 1 && /:$/.test(lines[0]) && !/^([-*•]|\d+[.)])\s/.test(lines[0])) {
-    title = lines.shift().replace(/:$/, '');
-  }
-  const steps = lines.map((line) => {
-    const m = /^(?:[-*•]\s+|\d+[.)]\s+)?(?:\[([ xX])\]\s*)?(.*)$/.exec(line);
-    return { done: Boolean(m[1] && m[1] !== ' '), text: m[2] || line };
-  });
-  return { title, steps };
-}
-
-/** Build one message element. kind: 'stored' | 'pending' | 'streaming'. */
-function buildMessage({ role, type, text, createdAt, streaming }) {
-  const li = el('li', 'msg');
-  li.dataset.role = role || 'SYSTEM';
-  li.dataset.type = type || 'CONVERSATION';
-  if (Number.isFinite(createdAt)) {
-    li.dataset.createdAt = String(createdAt);
-    li.title = new Date(createdAt).toLocaleString();
-  }
-  const meta = el('div', 'meta');
-  const body = String(text ?? '');
-
-  if (!streaming && type === 'PLAN') {
-    const { title, steps } = planSteps(body);
-    const card = el('div', 'plan');
-    card.append(el('div', 'plan-title', title));
-    const list = el('ol', 'plan-steps');
-    for (const step of steps) {
-      const item = el('li', step.done ? 'done' : '');
-      item.append(el('span', 'box'), el('span', 'step text', step.text));
-      list.append(item);
-    }
-    card.append(list);
-    li.append(card);
-  } else if (!streaming && type === 'AGENT_LOG') {
-    const line = el('div', 'log');
-    line.append(el('span', 'text', body));
-    li.append(line);
-  } else if (!streaming && type === 'SYSTEM_LOG') {
-    const line = el('div', 'system');
-    line.append(el('span', 'text', body));
-    li.append(line);
-  } else {
-    const bubble = el('div', 'bubble');
-    const textEl = el('div', 'text');
-    if (role === 'AGENT' && (type || 'CONVERSATION') === 'CONVERSATION') {
-      textEl.classList.add('markdown');
-      if (streaming) {
-        li.markdown = new MarkdownStream(textEl);
-        li.streamText = body;
-        li.markdown.update(body);
-      } else {
-        textEl.append(renderMarkdown(body));
-      }
-    } else {
-      li.textNode = document.createTextNode(body);
-      textEl.append(li.textNode);
-    }
-    if (role === 'AGENT') {
-      bubble.classList.add('with-avatar'); // the avatar is drawn by CSS, so it is not part of the text
-      bubble.append(textEl);
-    } else {
-      bubble.append(textEl);
-    }
-    li.append(bubble);
-    if (type && type !== 'CONVERSATION') meta.append(el('span', 'type-label', type));
-  }
-  li.append(meta);
-  return li;
-}
-
-/** "model · 1,234 → 300 tokens · $0.0045": what a stored reply used and cost. */
-export function usageText({ model, usage, costUsd }) {
-  const parts = [];
-  if (model) parts.push(model);
-  if (usage && (usage.inputTokens || usage.outputTokens)) {
-    const cached = usage.cacheReadTokens ? ` (${usage.cacheReadTokens.toLocaleString('en-US')} cached)` : '';
-    parts.push(`${usage.inputTokens.toLocaleString('en-US')}${cached} → ${usage.outputTokens.toLocaleString('en-US')} tokens`);
-  }
-  if (typeof costUsd === 'number') parts.push(`$${costUsd < 0.01 ? costUsd.toFixed(4) : costUsd.toFixed(2)}`);
-  return parts.join(' · ');
-}
-
-/** Show a status under a message; actions: [{ label, run }] offered as small buttons. */
-function setStatus(li, status, actions = []) {
-  const meta = li.querySelector(':scope > .meta');
-  for (const old of meta.querySelectorAll('.status-label, .retry')) old.remove();
-  if (!status || status === 'complete' || status === 'sent') {
-    delete li.dataset.status;
-    return;
-  }
-  li.dataset.status = status;
-  meta.append(el('span', 'status-label', STATUS_TEXT[status] || status));
-  for (const action of actions) {
-    const button = el('button', 'retry', action.label);
-    button.type = 'button';
-    button.addEventListener('click', action.run);
-    meta.append(button);
-  }
-}
+import { t } from './i18n.js';
+import { buildMessage, el, setStatus, usageText } from './message.js';
+import { Reveal } from './reveal.js';
 
 export class View {
-  constructor({ thread, list, empty, typing, jump, onRetry, onEdit }) {
-    Object.assign(this, { thread, list, empty, typing, jump, onRetry, onEdit });
+  /** hooks: { onRetry, onEdit, onRegenerate, onEditLast, canRegenerate, canEdit } */
+  constructor({ thread, list, empty, typing, jump, announcer, hooks }) {
+    Object.assign(this, { thread, list, empty, typing, jump, announcer, hooks });
     this.byKey = new Map(); // 'c:<createdAt>' | 'p:<clientMessageId>' | 's:<streamKey>' -> li
     this.stick = true;
+    this.reveal = new Reveal(() => this.changed());
     thread.addEventListener('scroll', () => {
       const gap = thread.scrollHeight - thread.scrollTop - thread.clientHeight;
       this.stick = gap < 80;
@@ -138,22 +23,40 @@ export class View {
       if (event.deltaY < 0) this.stick = false;
     }, { passive: true });
     jump.addEventListener('click', () => this.scrollToEnd());
-    list.addEventListener('click', (event) => {
-      const button = event.target.closest('.copy-code');
-      if (button) this.copyCode(button);
-    });
-    this.dirty = new Set(); // streaming bubbles whose text grew since the last frame
+    list.addEventListener('click', (event) => this.onClick(event));
   }
 
-  async copyCode(button) {
-    const code = button.closest('.code-block').querySelector('code');
-    if (await copyText(code.textContent)) {
-      button.textContent = 'Copied';
-      setTimeout(() => { button.textContent = 'Copy'; }, 1500);
+  onClick(event) {
+    const button = event.target.closest('button');
+    if (!button) return;
+    const li = button.closest('.msg');
+    if (button.classList.contains('copy-code')) {
+      this.copy(button, button.closest('.code-block').querySelector('code').textContent);
+    } else if (button.classList.contains('copy-reply')) {
+      this.copy(button, li.source);
+    } else if (button.classList.contains('regenerate')) {
+      this.hooks.onRegenerate(Number(li.dataset.createdAt));
+    } else if (button.classList.contains('edit-last')) {
+      this.hooks.onEditLast(Number(li.dataset.createdAt), li.source);
     }
   }
 
+  async copy(button, text) {
+    if (!(await copyText(text))) return;
+    const label = button.querySelector('.label') || button;
+    const before = label.textContent;
+    label.textContent = t('button.copied');
+    setTimeout(() => { label.textContent = before; }, 1500);
+  }
+
+  announce(key) {
+    // One polite live region for the whole page: a reply's start and its end, never its tokens.
+    this.announcer.textContent = '';
+    requestAnimationFrame(() => { this.announcer.textContent = t(key); });
+  }
+
   clear() {
+    this.reveal.clear();
     this.list.replaceChildren();
     this.byKey.clear();
     this.typing.hidden = true;
@@ -163,6 +66,7 @@ export class View {
   take(key) {
     const li = this.byKey.get(key);
     if (li) {
+      this.reveal.forget(li);
       li.remove();
       this.byKey.delete(key);
       this.changed();
@@ -173,14 +77,61 @@ export class View {
   showStored(message, { replaces = [], status = null } = {}) {
     for (const key of replaces) this.take(key);
     const createdAt = Number(message.createdAt);
-    const li = buildMessage({ role: message.role, type: message.messageType, text: message.message, createdAt });
+    const li = buildMessage({
+      role: message.role, type: message.messageType, text: message.message, createdAt, status: message.status,
+    });
     if (message.replyId) li.dataset.replyId = message.replyId;
+    if (Number.isFinite(Number(message.replyTo))) li.dataset.replyTo = String(message.replyTo);
+    const meta = li.querySelector(':scope > .meta');
+    if (message.role === 'AGENT' && (message.messageType || 'CONVERSATION') === 'CONVERSATION') {
+      meta.append(this.copyButton());
+    }
     const spent = message.role === 'AGENT' ? usageText(message) : '';
-    if (spent) li.querySelector(':scope > .meta').append(el('span', 'usage', spent));
+    if (spent) meta.append(el('span', 'usage', spent));
     setStatus(li, status);
     if (Number.isFinite(createdAt)) this.byKey.set(`c:${createdAt}`, li);
     this.insertSorted(li, Number.isFinite(createdAt) ? createdAt : Infinity);
     this.changed();
+  }
+
+  /** Hide a message the user replaced by editing it, and the replies to it. */
+  hideReplaced(createdAt) {
+    for (const li of this.list.querySelectorAll('.msg')) {
+      if (li.dataset.createdAt === String(createdAt) || li.dataset.replyTo === String(createdAt)) {
+        li.hidden = true;
+        li.dataset.replaced = 'true';
+      }
+    }
+    this.changed();
+  }
+
+  copyButton() {
+    const button = el('button', 'copy-reply small-button');
+    button.type = 'button';
+    button.setAttribute('aria-label', t('button.copyReply'));
+    button.append(el('span', 'label', t('button.copy')));
+    return button;
+  }
+
+  /** Regenerate on the last reply and Edit on the last message of the user, when offered. */
+  refreshActions(busy) {
+    for (const old of this.list.querySelectorAll('.regenerate, .edit-last')) old.remove();
+    if (busy) return;
+    const shown = [...this.list.querySelectorAll('.msg[data-created-at]:not([hidden])')];
+    const last = shown[shown.length - 1];
+    const lastUser = shown.filter((li) => li.dataset.role === 'USER').pop();
+    const lastReply = shown.filter((li) => li.dataset.role === 'AGENT' && li.dataset.type === 'CONVERSATION').pop();
+    if (this.hooks.canRegenerate() && lastReply && lastUser && Number(lastReply.dataset.replyTo || 0) >= Number(lastUser.dataset.createdAt)) {
+      const button = el('button', 'regenerate small-button', t('button.regenerate'));
+      button.type = 'button';
+      button.title = t('button.regenerate.hint');
+      lastReply.querySelector(':scope > .meta').append(button);
+    }
+    if (this.hooks.canEdit() && lastUser && last) {
+      const button = el('button', 'edit-last small-button', t('button.editLast'));
+      button.type = 'button';
+      lastUser.querySelector(':scope > .meta').append(button);
+    }
   }
 
   insertSorted(li, createdAt) {
@@ -207,8 +158,8 @@ export class View {
     li.classList.toggle('failed', item.state === 'failed');
     const id = item.clientMessageId;
     const actions = item.state !== 'failed' ? [] : [
-      { label: 'Retry', run: () => this.onRetry(id) },
-      { label: 'Edit', run: () => this.onEdit(id) },
+      { label: t('button.retry'), run: () => this.hooks.onRetry(id) },
+      { label: t('button.edit'), run: () => this.hooks.onEdit(id) },
     ];
     setStatus(li, item.state, actions);
     this.changed();
@@ -220,35 +171,27 @@ export class View {
     li.dataset.replyId = replyId;
     this.byKey.set(`s:${key}`, li);
     this.list.append(li);
+    if ((messageType || 'CONVERSATION') === 'CONVERSATION') this.announce('live.replyStarted');
     this.changed();
   }
 
   streamAppend(key, text) {
     const li = this.byKey.get(`s:${key}`);
-    if (!li || typeof text !== 'string') return;
-    if (li.markdown) {
-      li.streamText += text;
-      this.dirty.add(li);
-      if (this.dirty.size === 1) requestAnimationFrame(() => this.paint());
-    } else {
-      li.textNode.appendData(text);
-    }
-    this.changed();
-  }
-
-  /** Once per animation frame: re-render the bubbles whose text grew (the last block of each). */
-  paint() {
-    for (const li of this.dirty) li.markdown.update(li.streamText);
-    this.dirty.clear();
-    this.changed();
+    if (li && typeof text === 'string') this.reveal.push(li, text);
   }
 
   streamEnd(key, status) {
     const li = this.byKey.get(`s:${key}`);
     if (!li) return;
+    this.reveal.finish(li);
     li.classList.remove('streaming');
     setStatus(li, status);
     this.changed();
+  }
+
+  replyEnded(status) {
+    const key = { stopped: 'live.replyStopped', error: 'live.replyFailed', interrupted: 'live.replyInterrupted' }[status];
+    this.announce(key || 'live.replyDone');
   }
 
   markStored(createdAt, status) {

@@ -46,6 +46,14 @@ export class ChatSocket {
     this.connect({ resume: false });
   }
 
+  /** Drop the current socket and connect to the session sessionId() now names. */
+  restart() {
+    this.detach();
+    this.stopped = false;
+    this.attempt = 0;
+    this.connect({ resume: true });
+  }
+
   /** Send a frame; false when the socket is not open (the caller keeps it for later). */
   send(frame) {
     if (!this.isOpen) return false;

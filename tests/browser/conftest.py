@@ -150,9 +150,13 @@ def new_page(browser: Any) -> Iterator[Any]:
     contexts: list[Any] = []
     errors: list[str] = []
 
-    def make(viewport: tuple[int, int] = (1280, 800), color_scheme: str = "light") -> Any:
+    def make(
+        viewport: tuple[int, int] = (1280, 800), color_scheme: str = "light", **options: Any
+    ) -> Any:
         context = browser.new_context(
-            viewport={"width": viewport[0], "height": viewport[1]}, color_scheme=color_scheme
+            viewport={"width": viewport[0], "height": viewport[1]},
+            color_scheme=color_scheme,
+            **options,
         )
         contexts.append(context)
         page = context.new_page()

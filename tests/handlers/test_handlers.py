@@ -7,13 +7,16 @@ import json
 import pytest
 
 from adapters.inprocess.transport import Outbox
+from core.config import ROUTES
 from handlers import (
     connect,
     default,
+    delete_session,
     disconnect,
     generate_reply,
     get_messages,
     put_message,
+    rename_session,
     stop_generation,
 )
 from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES
@@ -21,6 +24,11 @@ from tests.handlers import samples
 from tests.support import running_app, settle
 
 pytestmark = pytest.mark.anyio
+
+
+def _session_of(connection) -> str:  # type: ignore[no-untyped-def]
+    assert connection is not None
+    return str(connection.session_id)
 
 
 async def _connected(app, connection_id: str = "Tqqg2cgqjoECFLQ=", session_id=None):  # type: ignore[no-untyped-def]
@@ -93,8 +101,76 @@ async def test_default_route_answers_with_the_routes(body: str, words: str) -> N
         assert response == {"statusCode": 200}
         (frame,) = _frames(outbox)
         assert frame["type"] == "routes" and words in frame["message"]
-        assert frame["routes"] == ["putMessage", "getMessages", "stopGeneration"]
+        assert frame["routes"] == list(ROUTES)
+        assert frame["limits"] == {"maxMessageBytes": 16 * 1024}
         assert frame["sessionId"]
+
+
+async def test_hello_gets_the_routes_and_limits_without_a_complaint() -> None:
+    """The page greets with {"action":"hello"} on connect to learn the server's limits."""
+    async with running_app() as app:
+        outbox = await _connected(app)
+        hello = samples.message("Tqqg2cgqjoECFLQ=", "$default", {"action": "hello"})
+        await default.handle(hello, app)
+        (frame,) = _frames(outbox)
+        assert "message" not in frame
+        assert frame["limits"]["maxMessageBytes"] == 16 * 1024
+        assert {"renameSession", "deleteSession"} <= set(frame["routes"])
+
+
+async def test_rename_session_tells_every_tab_and_keeps_the_title() -> None:
+    async with running_app() as app:
+        first = await _connected(app, "a=")
+        sid = _session_of(await app.store.get_connection("a="))
+        second = await _connected(app, "b=", sid)
+        event = samples.message("b=", "renameSession", {"title": "  Picnic plans  "})
+        assert await rename_session.handle(event, app) == {"statusCode": 200}
+        for outbox in (first, second):
+            assert _frames(outbox)[-1] == {
+                "type": "session",
+                "sessionId": sid,
+                "title": "Picnic plans",
+            }
+        assert (await app.store.get_session(sid)).title == "Picnic plans"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ({"title": ""}, "INVALID_TITLE"),
+        ({"title": "x" * 201}, "INVALID_TITLE"),
+        ({"title": 7}, "INVALID_TITLE"),
+        ({"title": "ok", "sessionId": "nope"}, "INVALID_SESSION_ID"),
+        ({"title": "ok", "sessionId": "3f1c1f0e-8a4b-4c1e-9d2a-1b2c3d4e5f60"}, "SESSION_NOT_FOUND"),
+    ],
+)
+async def test_bad_rename_gets_an_error_frame_and_changes_nothing(frame: dict, code: str) -> None:
+    async with running_app() as app:
+        outbox = await _connected(app)
+        sid = _session_of(await app.store.get_connection("Tqqg2cgqjoECFLQ="))
+        await rename_session.handle(
+            samples.message("Tqqg2cgqjoECFLQ=", "renameSession", frame), app
+        )
+        assert _frames(outbox)[-1]["code"] == code
+        assert (await app.store.get_session(sid)).title is None  # type: ignore[union-attr]
+
+
+async def test_delete_session_removes_it_and_its_messages_and_tells_its_tabs() -> None:
+    async with running_app() as app:
+        doomed = await _connected(app, "a=")
+        sid = _session_of(await app.store.get_connection("a="))
+        put = {"action": "putMessage", "message": "hi"}
+        await put_message.handle(samples.message("a=", "putMessage", put), app)
+        await settle(app)
+        asker = await _connected(app, "other=")  # another chat of the same browser deletes it
+        event = samples.message("other=", "deleteSession", {"sessionId": sid})
+        assert await delete_session.handle(event, app) == {"statusCode": 200}
+        for outbox in (doomed, asker):
+            assert _frames(outbox)[-1] == {"type": "deleted", "sessionId": sid}
+        assert await app.store.get_session(sid) is None
+        assert await app.store.messages_after(sid, None, 50) == []
+        await delete_session.handle(event, app)  # again: the session is unknown now
+        assert _frames(asker)[-1]["code"] == "SESSION_NOT_FOUND"
 
 
 async def test_bad_put_message_gets_an_error_frame_and_the_connection_stays_usable() -> None:

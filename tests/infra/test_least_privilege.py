@@ -19,6 +19,7 @@ ACTIONS = {
     "update_item": "UpdateItem",
     "delete_item": "DeleteItem",
     "query": "Query",
+    "batch_write_item": "BatchWriteItem",
 }
 
 
@@ -64,6 +65,9 @@ class RecordingClient:
                 for item in params["TransactItems"]:
                     ((kind, body),) = item.items()
                     self._note(body["TableName"], None, f"{kind}Item")
+            elif operation == "batch_write_item":
+                for table in params["RequestItems"]:
+                    self._note(table, None, ACTIONS[operation])
             else:
                 self._note(params["TableName"], params.get("IndexName"), ACTIONS[operation])
             return await target(**params)
@@ -115,10 +119,12 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
     from handlers import (
         connect,
         default,
+        delete_session,
         disconnect,
         generate_reply,
         get_messages,
         put_message,
+        rename_session,
         reply_failures,
         reply_worker,
         stop_generation,
@@ -193,6 +199,12 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
     )
     await gone_connection(sid)
     await step("ReplyFailuresFunction", (reply_failures, samples.failed_invocation(sid)))
+    await gone_connection(sid)
+    rename = samples.message("c1", "renameSession", {"title": "Picnic"})
+    await step("RenameSessionFunction", (rename_session, rename))
+    await gone_connection(sid)
+    delete = samples.message("c1", "deleteSession", {"sessionId": sid})
+    await step("DeleteSessionFunction", (delete_session, delete))
     await step("DisconnectFunction", (disconnect, samples.disconnect("c2")))
     await app.aclose()
     await recorder.inner.aclose()
