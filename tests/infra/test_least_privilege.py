@@ -209,7 +209,8 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
     await app.aclose()
     await recorder.inner.aclose()
 
-    assert launches == [sid, sid, sid]  # putMessage (twice) and the REST API started the worker
+    # putMessage (m1 twice, m3) and the REST API started the worker
+    assert launches == [sid, sid, sid, sid]
     assert set(used) == set(FUNCTION_RESOURCES)
     for function, calls in used.items():
         allowed = granted(function, LEAN)
