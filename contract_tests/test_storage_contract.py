@@ -87,7 +87,8 @@ async def test_deleted_session_is_gone_with_all_its_messages(store: ChatStore) -
     assert await store.get_session(gone.session_id) is None
     assert await store.messages_after(gone.session_id, None, 100) == []
     assert await store.last_messages(gone.session_id, 10) == []
-    assert await store.get_session(kept.session_id) == kept
+    still = await store.get_session(kept.session_id)  # its markers moved with its message
+    assert still is not None and (still.created_at, still.title) == (kept.created_at, kept.title)
     assert await store.messages_after(kept.session_id, None, 10) == [other]
     # The clientMessageId is free again: a new message with it is stored, not a repeat.
     again = await store.append_message(draft(gone.session_id, "new", client_message_id="c1"))

@@ -60,5 +60,7 @@ async def test_tables_create_is_idempotent_and_turns_ttl_on(dynamodb_endpoint: s
     first = await create_tables(settings, specs=specs)
     again = await create_tables(settings, specs=specs)
     names = [f"{prefix}sessions", f"{prefix}messages"]
-    assert first.created == names and first.ttl_enabled == names  # sessions expire with their newest message
+    assert (
+        first.created == names and first.ttl_enabled == names
+    )  # sessions expire with their newest message
     assert dataclasses.astuple(again) == ([], names, [])

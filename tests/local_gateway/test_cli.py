@@ -121,7 +121,9 @@ def test_serve_still_starts_its_parser_without_the_checkout_packages():
     )
     assert result.returncode == 0
     assert "serve" in result.stdout
-    assert re.search(r"\bcost\s+\(needs an azuchi checkout: costmodel/ is not installed\)", result.stdout)
+    assert re.search(
+        r"\bcost\s+\(needs an azuchi checkout: costmodel/ is not installed\)", result.stdout
+    )
 
 
 def test_a_broken_import_inside_a_checkout_command_is_not_taken_for_a_missing_checkout():

@@ -20,7 +20,7 @@ from adapters.sqlite.agent_memory import SqliteAgentMemory
 from adapters.sqlite.database import SqliteDatabase
 from adapters.sqlite.lock import SqliteSessionLock
 from adapters.sqlite.store import SqliteChatStore
-from core.domain import Connection, HistoryItem, MessageDraft, Role, Session
+from core.domain import Connection, HistoryItem, MessageDraft, ReplyCheckpoint, Role, Session
 
 pytestmark = pytest.mark.anyio
 GIVE_UP_S = 30.0  # only a failing run waits this long
@@ -33,10 +33,19 @@ def _calls(
 ) -> dict[str, Callable[[], Awaitable[object]]]:
     draft = MessageDraft(SID, Role.USER, "CONVERSATION", "hello", client_message_id="m1")
     token: list[str] = []
+    fence: list[int] = []
 
     async def acquire() -> object:
-        token.append(await lock.acquire(SID, 30_000) or "")
-        return token[-1]
+        lease = await lock.acquire(SID, 30_000)
+        assert lease is not None
+        token.append(str(lease))
+        fence.append(lease.fence)
+        return lease
+
+    def reply(text: str) -> MessageDraft:
+        return MessageDraft(
+            SID, Role.AGENT, "CONVERSATION", text, reply_id="r1", reply_to=5, fence=fence[-1]
+        )
 
     return {
         "SqliteChatStore.create_session": lambda: store.create_session(Session(SID, 1)),
@@ -53,6 +62,14 @@ def _calls(
         "SqliteChatStore.delete_connection": lambda: store.delete_connection(CID),
         "SqliteSessionLock.acquire": acquire,
         "SqliteSessionLock.extend": lambda: lock.extend(SID, token[-1], 30_000),
+        "SqliteSessionLock.is_held": lambda: lock.is_held(SID),
+        "SqliteChatStore.start_reply": lambda: store.start_reply(SID, "r1", 5, fence[-1]),
+        "SqliteChatStore.checkpoint_reply": lambda: store.checkpoint_reply(
+            ReplyCheckpoint(SID, "r1", 5, fence[-1], "so far")
+        ),
+        "SqliteChatStore.take_checkpoint": lambda: store.take_checkpoint(SID, fence[-1]),
+        "SqliteChatStore.finish_reply": lambda: store.finish_reply(reply("done")),
+        "SqliteChatStore.pending_sessions": lambda: store.pending_sessions(10),
         "SqliteSessionLock.request_stop": lambda: lock.request_stop(SID),
         "SqliteSessionLock.release": lambda: lock.release(SID, token[-1]),
         "SqliteAgentMemory.append_history": lambda: memory.append_history(
@@ -63,6 +80,7 @@ def _calls(
             SID, "resp-1"
         ),
         "SqliteAgentMemory.get_previous_response_id": lambda: memory.get_previous_response_id(SID),
+        "SqliteChatStore.delete_session": lambda: store.delete_session(SID),
     }
 
 
