@@ -233,7 +233,9 @@ def test_the_worker_built_for_another_model_refuses_at_init(built: tuple[Path, s
     assert "ModelProvider parameter is 'bedrock'" in result.stderr
 
 
-def test_a_matching_artefact_builds_its_app_at_init(built: tuple[Path, str]) -> None:
+def test_a_matching_artefact_builds_its_app_at_init(
+    built: tuple[Path, str], tmp_path: Path
+) -> None:
     """Lambda imports the handler module during init: the app is built there, not on the
     first event (the in-process adapters need no backend to be built)."""
     out, _ = built
@@ -245,7 +247,17 @@ def test_a_matching_artefact_builds_its_app_at_init(built: tuple[Path, str]) -> 
         [sys.executable, "-I", "-S", "-B", "-c", check, str(out / "get_messages")],
         capture_output=True,
         text=True,
-        env={"AWS_LAMBDA_FUNCTION_NAME": "azuchi-test", "AZUCHI_PROFILE": "redis"},
+        env={
+            "AWS_LAMBDA_FUNCTION_NAME": "azuchi-test",
+            "AZUCHI_PROFILE": "redis",
+            # A clean environment names no data home: without these the durable default
+            # would open the machine's own ~/.local/share/azuchi/azuchi.db.
+            "AZUCHI_STORAGE": "inprocess",
+            "AZUCHI_LOCK": "inprocess",
+            "AZUCHI_AGENT_MEMORY": "inprocess",
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+        },
     )
+    assert not (tmp_path / "data").exists(), "the app opened a database it was not given"
     assert result.returncode == 0, result.stderr[-2000:]
     assert "built" in result.stdout
