@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 import time
 from collections.abc import Callable
 
 from adapters.sqlite.database import SqliteDatabase
+from adapters.sqlite.owner import new_token, owner_is_dead
 from core.domain import Lease
 from core.ports import LeaseState
 
@@ -22,24 +22,36 @@ class SqliteSessionLock:
     """``SessionLock`` on SQLite; correct across processes sharing the file, since every
     change is a conditional write inside ``BEGIN IMMEDIATE``. A session's row outlives its
     leases (release empties it), so its ``fence`` counts up across them, from at least
-    the wall clock in ms (``core.domain.next_fence``)."""
+    the wall clock in ms (``core.domain.next_fence``).
+
+    A live lease whose owner process has died on this host (``adapters.sqlite.owner``) is
+    taken over at once: after a crash of ``azuchi serve`` the restarted one answers the
+    interrupted reply without waiting out the dead one's lease."""
 
     def __init__(self, db: SqliteDatabase, now_ms: Callable[[], int] = _wall_ms) -> None:
         self._db = db
         self._now = now_ms
 
     async def acquire(self, session_id: str, lease_ms: int) -> Lease | None:
-        token = secrets.token_hex(16)
+        token = new_token()
         now = self._now()
 
         def write(conn: sqlite3.Connection) -> int | None:
+            # Inside BEGIN IMMEDIATE: the holder read here is the one the upsert replaces.
+            held = conn.execute(
+                "SELECT token FROM leases WHERE session_id = ? AND expires_at_ms > ?",
+                (session_id, now),
+            ).fetchone()
+            free_from = now
+            if held is not None and owner_is_dead(str(held[0])):
+                free_from = 2**62  # its lease is void: the upsert's condition holds
             row = conn.execute(
                 "INSERT INTO leases (session_id, token, expires_at_ms, stop, fence)"
                 " VALUES (?, ?, ?, 0, ?) ON CONFLICT (session_id) DO UPDATE"
                 " SET token = excluded.token, expires_at_ms = excluded.expires_at_ms, stop = 0,"
                 " fence = MAX(leases.fence + 1, excluded.fence)"
                 " WHERE leases.expires_at_ms <= ? RETURNING fence",
-                (session_id, token, now + lease_ms, now, now),
+                (session_id, token, now + lease_ms, now, free_from),
             ).fetchone()
             return None if row is None else int(row[0])
 
@@ -51,12 +63,12 @@ class SqliteSessionLock:
 
         def read(conn: sqlite3.Connection) -> bool:
             row = conn.execute(
-                "SELECT 1 FROM leases WHERE session_id = ? AND expires_at_ms > ?",
+                "SELECT token FROM leases WHERE session_id = ? AND expires_at_ms > ?",
                 (session_id, now),
             ).fetchone()
-            return row is not None
+            return row is not None and not owner_is_dead(str(row[0]))
 
-        return await self._db.run(read)
+        return await self._db.read(read)
 
     async def extend(self, session_id: str, token: str, lease_ms: int) -> LeaseState:
         now = self._now()

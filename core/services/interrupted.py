@@ -67,8 +67,12 @@ async def close_interrupted(
             status=status,
             fence=lease.fence,
         )
-        message = (await store.append_message(draft)).message
-        stored.append(message)
+        stored.append((await store.append_message(draft)).message)
+    # A tab that connected after the fanout was made, and read the messages before these
+    # were stored, would never learn the reply ended: ask for the connections again now
+    # (any later one reads these with its getMessages).
+    fanout.add([c.connection_id for c in await store.session_connections(session.session_id)])
+    for message in stored:
         await fanout.send(message_frame(message))
     await fanout.send(done_frame(session.session_id, reply_id, status, Usage()))
     return stored
