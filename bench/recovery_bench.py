@@ -110,7 +110,7 @@ def report_units(off: dict[str, float], on: dict[str, float], endpoint: str) -> 
 def restart_figures(endpoint: str | None) -> None:
     from testsupport.crash import crash_and_recover
 
-    print("\nFrom restarting a SIGKILLed azuchi serve to the recovered reply, complete, at a client")
+    print("\nFrom restarting a SIGKILLed azuchi serve to the recovered reply at a client")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "azuchi.db"
         env = {k: "sqlite" for k in ("AZUCHI_STORAGE", "AZUCHI_LOCK", "AZUCHI_AGENT_MEMORY")}

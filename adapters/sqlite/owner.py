@@ -28,7 +28,8 @@ class Owner:
     started: str
 
     def token(self) -> str:
-        return f"{_PREFIX}.{self.boot}.{self.namespace}.{self.pid}.{self.started}.{secrets.token_hex(12)}"
+        who = f"{self.boot}.{self.namespace}.{self.pid}.{self.started}"
+        return f"{_PREFIX}.{who}.{secrets.token_hex(12)}"
 
 
 def _read(path: str) -> str | None:

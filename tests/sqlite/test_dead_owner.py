@@ -37,7 +37,6 @@ anyio.run(main)
 """
 
 
-
 def _holder(path: Path) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(path), str(ROOT), SID],
