@@ -122,13 +122,21 @@ async def _listen_after_restart(
 ) -> None:
     url = f"ws://127.0.0.1:{port}/local?sessionId={session_id}"
     async with websockets.connect(url) as ws:  # the client sends no message
+        answered = False  # the last getMessages has its history (live frames may come first)
+
+        def finished() -> bool:
+            return answered and outcome.recovered()
+
         async with asyncio.timeout(90):
-            while not outcome.recovered():
+            while not finished():
                 await ws.send(json.dumps({"action": "getMessages"}))
+                answered = False
                 try:
-                    while not outcome.recovered():
+                    while not finished():
                         async with asyncio.timeout(2):  # quiet: ask again, as a page would
-                            outcome.after_restart.append(json.loads(await ws.recv()))
+                            frame = json.loads(await ws.recv())
+                        outcome.after_restart.append(frame)
+                        answered = answered or frame["type"] == "history"
                 except TimeoutError:
                     continue
     outcome.restart_to_recovered_s = time.perf_counter() - started

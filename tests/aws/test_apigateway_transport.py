@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
 from typing import Any
 
@@ -16,6 +17,7 @@ from adapters.registry import PROJECT, AdapterSpecs, find_adapter
 from adapters.settings import SettingsError
 from core.domain import Role
 from core.errors import ConnectionGone, PayloadTooLarge, TransportError
+from core.services.fanout import CONNECT_GRACE_MS
 from handlers import lambda_runtime
 from tests.aws.gateway import apigw_event, aws_like_gateway, build_context
 from tests.support import fast_settings
@@ -230,6 +232,11 @@ async def test_a_gone_connection_is_dropped_from_the_store_and_the_sender_still_
             await gateway.app.transport.send(leaver_id, "anyone?")
         before = {c.connection_id for c in await store.session_connections(session_id)}
         assert before == {sender_id, leaver_id}  # the store has not heard of it yet
+        # Past its handshake's grace (a younger one is kept: tests/unit/test_fanout_gone.py).
+        record = await store.get_connection(leaver_id)
+        assert record is not None
+        aged = record.connected_at - CONNECT_GRACE_MS - 1
+        await store.put_connection(dataclasses.replace(record, connected_at=aged))
 
         await sender.send(action="putMessage", message="still there?")
         frames = await sender.recv_type("done")
