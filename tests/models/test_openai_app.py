@@ -89,3 +89,31 @@ async def test_openai_chat_replies_are_stored_and_the_second_turn_carries_the_hi
             ("user", "And about gardens"),
         ]
         assert {t["function"]["name"] for t in second["tools"]} >= {"update_plan", "calculate"}
+
+
+@pytest.mark.parametrize("adapter", ["openai", "openai-chat"])
+async def test_titles_come_from_the_title_model_and_replies_from_the_reply_model(
+    adapter: str,
+) -> None:
+    """AZUCHI_TITLE_MODEL_ID: the session's title is asked of the cheaper model, every reply
+    of the configured one; the user sees the title either way."""
+    async with running_openai_stub(reply_tokens=12) as stub:
+        settings = fast_settings(
+            AZUCHI_MODEL=adapter,
+            AZUCHI_MODEL_ID="big-model",
+            AZUCHI_TITLE_MODEL_ID="small-model",
+            AZUCHI_TITLES="true",
+            **stub.env(),
+        )
+        async with running_app(settings) as app:
+            client = await Client.connect(app, "c1")
+            await client.say("Tell me about castles")
+            await settle(app)
+            session = await app.store.get_session(client.session_id)
+            await app.aclose()
+    titles = [r for r in stub.requests if r not in reply_requests(stub, "model")]
+    replies = reply_requests(stub, "model")
+    assert replies and {r["model"] for r in replies} == {"big-model"}
+    assert titles and {r["model"] for r in titles} == {"small-model"}
+    assert session is not None and session.title
+    assert any(f["type"] == "session" and f["title"] == session.title for f in client.frames)
