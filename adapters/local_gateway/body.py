@@ -21,6 +21,7 @@ class BodyRefused(Exception):
 
     def __init__(self, answer: web.Response) -> None:
         super().__init__(answer.status)
+        answer.force_close()  # what is left of the body is not a next request
         self.answer = answer
 
 
@@ -38,7 +39,6 @@ async def read_body(request: web.Request, timeout_s: float, max_bytes: int) -> b
                 408,
                 code="REQUEST_TIMEOUT",
                 message=f"The request's body did not arrive within {timeout_s:g} s.",
-                headers={"Connection": "close"},
             )
         ) from None
     except web.HTTPRequestEntityTooLarge:
@@ -66,5 +66,4 @@ def _too_large(max_bytes: int) -> web.Response:
         413,
         code="BODY_TOO_LARGE",
         message=f"The request's body is over the {max_bytes}-byte limit.",
-        headers={"Connection": "close"},
     )

@@ -49,6 +49,8 @@ from adapters.local_gateway.websocket import RouteHandler, WebSocketApi
 
 log = logging.getLogger(__name__)
 
+LINGER_S = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class RunningGateway:
@@ -184,6 +186,8 @@ async def serving(
             keepalive_timeout=options.header_timeout_s,
             max_line_size=options.max_header_bytes,
             max_field_size=options.max_header_bytes,
+            # A refused body is drained this long (so the client reads the answer), not 10 s.
+            lingering_time=LINGER_S,
         )
         await public.setup()
         stack.push_async_callback(public.cleanup)

@@ -69,6 +69,10 @@ class WebSocketApi:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        refused = self._origins.check(request) if self._origins is not None else None
+        if refused is not None:  # before $connect: a refused page costs nothing
+            log.info("handshake refused: Origin %r", request.headers.get("Origin"))
+            return refused
         probe = web.WebSocketResponse()
         if not probe.can_prepare(request).ok:
             return web.Response(
@@ -76,10 +80,6 @@ class WebSocketApi:
                 text=f"This is a WebSocket API: connect with ws://{request.host}/{self._stage}\n",
                 headers={"Upgrade": "websocket"},
             )
-        refused = self._origins.check(request) if self._origins is not None else None
-        if refused is not None:  # before $connect: a refused page costs nothing
-            log.info("handshake refused: Origin %r", request.headers.get("Origin"))
-            return refused
         info = SocketInfo(
             connection_id=new_gateway_id(),
             connected_at=now_ms(),
