@@ -5,9 +5,10 @@ templates use the same ``{name}`` syntax, so each key maps straight to a route. 
 served both at the root (``http://HOST:PORT/api/...``, DESIGN §6) and under the stage
 (``/{stage}/api/...``, where API Gateway itself serves it).
 
-Before a handler runs: the ``Origin`` must be allowed (else 403), a body must be declared
-``application/json`` (else 415: a browser sends a cross-site ``text/plain`` or form POST
-without asking first) and arrive whole within the body timeout and size (else 408 / 413).
+Before a handler runs: a body must be declared ``application/json`` (else 415: a browser
+sends a cross-site ``text/plain`` or form POST without asking first), the ``Origin`` must be
+allowed (else 403), and the body must arrive whole within the body timeout and size (else
+408 / 413).
 ``OPTIONS`` on each resource answers a browser's CORS preflight; answers to an allowed
 cross-origin page carry ``Access-Control-Allow-Origin`` for it, and ``Vary: Origin``.
 """
@@ -71,7 +72,9 @@ class RestApi:
 
     async def _admitted(self, request: web.Request) -> bytes | web.Response:
         """The body, or the answer that refuses the request."""
-        refused = self._origins.check(request) or unsupported_media_type(request)
+        # The media type first: a browser's cross-site text/plain or form POST (sent without
+        # a preflight) is 415 whatever its Origin; then the Origin of any other.
+        refused = unsupported_media_type(request) or self._origins.check(request)
         if refused is not None:
             return refused
         try:

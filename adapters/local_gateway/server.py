@@ -198,7 +198,7 @@ async def serving(
             admin = web.AppRunner(apps.admin, access_log=None, handle_signals=False)
             await admin.setup()
             stack.push_async_callback(admin.cleanup)
-            await web.SockSite(admin, admin_listener).start()
+            await GuardedSockSite(admin, admin_listener, options).start()
             admin_port = int(admin_listener.getsockname()[1])
         yield RunningGateway(app, host, bound, app.settings.stage, connections, stats, admin_port)
 

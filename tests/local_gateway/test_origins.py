@@ -93,16 +93,19 @@ async def test_a_cross_site_text_plain_post_is_refused_and_stores_nothing(gatewa
     body = '{"message": "spend my tokens"}'
     plain = {"Content-Type": "text/plain;charset=UTF-8"}
     async with aiohttp.ClientSession() as http:
-        async with http.post(url, data=body, headers={**plain, "Origin": EVIL}) as r:
+        for headers in ({**plain, "Origin": EVIL}, plain):  # with or without its Origin
+            async with http.post(url, data=body, headers=headers) as r:
+                assert r.status == 415
+                assert (await r.json())["code"] == "UNSUPPORTED_MEDIA_TYPE"
+                assert "Access-Control-Allow-Origin" not in r.headers
+        form = {"Content-Type": "application/x-www-form-urlencoded", "Origin": EVIL}
+        async with http.post(url, data="message=hi", headers=form) as r:
+            assert r.status == 415
+        json_body = {"Content-Type": "application/json", "Origin": EVIL}  # no preflight asked
+        async with http.post(url, data=body, headers=json_body) as r:
             assert r.status == 403
             assert (await r.json())["code"] == "ORIGIN_NOT_ALLOWED"
             assert "Access-Control-Allow-Origin" not in r.headers
-        async with http.post(url, data=body, headers=plain) as r:  # no Origin: still not JSON
-            assert r.status == 415
-            assert (await r.json())["code"] == "UNSUPPORTED_MEDIA_TYPE"
-        form = {"Content-Type": "application/x-www-form-urlencoded"}
-        async with http.post(url, data="message=hi", headers=form) as r:
-            assert r.status == 415
     assert await client.history() == []
     assert invocations(gateway, "generate_reply") == 0
 
