@@ -169,7 +169,11 @@ async def serving(
         stack.callback(listener.close)
         admin_listener = None
         if options.admin_port is not None:
-            admin_listener = _listen(ADMIN_HOST, options.admin_port)
+            try:
+                admin_listener = _listen(ADMIN_HOST, options.admin_port)
+            except OSError as error:  # name which port, the message says the public one
+                where = f"{ADMIN_HOST}:{options.admin_port}"
+                raise OSError(error.errno, f"{error.strerror} (the admin port {where})") from None
             stack.callback(admin_listener.close)
         bound = int(listener.getsockname()[1])
         origins = OriginPolicy(host, bound, options.allowed_origins)

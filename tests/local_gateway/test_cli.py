@@ -54,6 +54,17 @@ def test_a_busy_port_is_one_clear_line(capsys):
     assert f"cannot listen on 127.0.0.1:{port}" in err
 
 
+def test_a_busy_admin_port_is_one_clear_line_naming_it(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exited:
+            main(["serve", "--port", "0", "--admin-port", str(port)])
+    assert exited.value.code == 1
+    assert f"the admin port 127.0.0.1:{port}" in capsys.readouterr().err
+
+
 def test_serve_prints_where_to_chat_answers_and_stops_on_sigterm():
     env = {k: v for k, v in os.environ.items() if not k.startswith("AZUCHI_")}
     process = subprocess.Popen(
