@@ -12,6 +12,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from adapters.local_gateway.options import GatewayOptions
+from adapters.local_gateway.origins import OriginPolicy
 from adapters.settings import SettingsError
 
 pytestmark = pytest.mark.anyio
@@ -133,3 +134,21 @@ async def test_an_allowed_page_gets_its_preflight_and_cors_answers(gateway, open
             assert posted.headers["Access-Control-Allow-Origin"] == page
             assert posted.headers["Vary"] == "Origin"
     assert (await client.recv_type("done"))[-1]["status"] == "complete"
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "allowed"),
+    [
+        (None, "127.0.0.1:8000", True),  # not a browser
+        ("http://[::1]:8000", "[::1]:8000", True),
+        ("HTTP://LOCALHOST:8000", "localhost:8000", True),  # as normalised
+        ("http://localhost:8001", "localhost:8000", False),  # another local server's page
+        ("null", "127.0.0.1:8000", False),  # a sandboxed frame or a file:// page
+        ("http://192.168.1.20:8000", "192.168.1.20:8000", True),  # reached by its IP
+        ("http://[fe80::1]:8000", "[fe80::1]:8000", True),
+        ("http://192.168.1.20:8000", "10.0.0.1:8000", False),  # not the Host it reached
+        ("http://evil.example:8000", "evil.example:8000", False),  # DNS rebinding
+    ],
+)
+def test_the_origin_rule(origin, host, allowed):
+    assert OriginPolicy("0.0.0.0", 8000).allows(origin, host) is allowed
