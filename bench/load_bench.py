@@ -31,7 +31,7 @@ from load_tests.cli import format_summary  # noqa: E402
 from load_tests.harness import LoadConfig  # noqa: E402
 from load_tests.local import ScriptedLoad, local_azuchi  # noqa: E402
 from load_tests.report import write_report  # noqa: E402
-from load_tests.run import LoadRun, compare_with_relay, run_load  # noqa: E402
+from load_tests.run import LoadRun, aimed, compare_with_relay, run_load  # noqa: E402
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -42,9 +42,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     runs: dict[str, LoadRun] = {}
     if not args.skip_full:
         python = ["-m", "cProfile", "-o", str(args.profile)] if args.profile else []
-        async with local_azuchi(load, python_args=python) as url:
-            print(f"load: 1/3 full mix against azuchi at {url}", file=sys.stderr, flush=True)
-            runs["azuchi"] = await run_load(_with_url(config, url))
+        async with local_azuchi(load, python_args=python) as target:
+            print(f"load: 1/3 full mix against azuchi at {target.url}", file=sys.stderr, flush=True)
+            runs["azuchi"] = await run_load(aimed(config, target))
     azuchi, relay, comparison = await compare_with_relay(config, load)
     runs["azuchi (chat only)"], runs["bare relay"] = azuchi, relay
     if args.report:
@@ -54,12 +54,6 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "runs": {k: r.summary for k, r in runs.items()},
         "relay_comparison": comparison,
     }
-
-
-def _with_url(config: LoadConfig, url: str) -> LoadConfig:
-    from dataclasses import replace
-
-    return replace(config, url=url)
 
 
 def print_figures(result: dict[str, Any], reply_tokens: int) -> None:

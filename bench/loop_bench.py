@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from load_tests.harness import LoadConfig  # noqa: E402
-from load_tests.local import ScriptedLoad, serving  # noqa: E402
+from load_tests.local import SERVE, ScriptedLoad, serving  # noqa: E402
 from load_tests.run import run_load  # noqa: E402
 from testsupport.ports import free_port  # noqa: E402
 
@@ -55,7 +55,7 @@ def load_average() -> str:
 
 
 def azuchi_command(load: ScriptedLoad) -> tuple[list[str], dict[str, str]]:
-    serve = [sys.executable, "-m", "handlers.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+    serve = [sys.executable, *SERVE]  # with the admin listener: the run reads its stats
     env = {"AZUCHI_MODEL": "scripted", "AZUCHI_LOG_LEVEL": "WARNING", **load.env()}
     for port in ("STORAGE", "LOCK", "AGENT_MEMORY", "TRANSPORT"):
         env[f"AZUCHI_{port}"] = "inprocess"
@@ -71,7 +71,7 @@ def relay_command(load: ScriptedLoad) -> tuple[list[str], dict[str, str]]:
 async def measure(
     name: str, command: list[str], env: dict[str, str], config: LoadConfig, profile: Path | None
 ) -> dict[str, Any]:
-    async with serving(command, env) as (url, process):
+    async with serving(command, env) as (target, process):
         spy = None
         if profile is not None:
             raw = profile / f"{name}-{config.sessions}.txt"
@@ -85,7 +85,8 @@ async def measure(
         verify = name == "azuchi"
         run = await run_load(
             LoadConfig(
-                url=url,
+                url=target.url,
+                stats_url=target.stats_url,
                 sessions=config.sessions,
                 duration_s=config.duration_s,
                 ramp_per_s=config.ramp_per_s,

@@ -22,7 +22,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from adapters.settings import Settings  # noqa: E402
 from core.domain import Connection, HistoryItem, MessageDraft, Role, Session  # noqa: E402
 from load_tests.harness import LoadConfig  # noqa: E402
 from load_tests.local import ScriptedLoad, local_azuchi  # noqa: E402
-from load_tests.run import run_load  # noqa: E402
+from load_tests.run import aimed, run_load  # noqa: E402
 from load_tests.stats import compare  # noqa: E402
 from testsupport.profiles import IN_PROCESS, sqlite_profile  # noqa: E402
 
@@ -175,9 +174,9 @@ async def load(sessions: int, duration: float) -> dict[str, dict[str, Any]]:
     config = LoadConfig(url="", sessions=sessions, duration_s=duration, ramp_per_s=50)
     runs: dict[str, dict[str, Any]] = {}
     for name, env in (("sqlite (default)", {}), ("inprocess", IN_PROCESS)):
-        async with local_azuchi(ScriptedLoad(), env=env) as url:
-            print(f"load: {name} at {url}", file=sys.stderr, flush=True)
-            runs[name] = (await run_load(replace(config, url=url))).summary
+        async with local_azuchi(ScriptedLoad(), env=env) as target:
+            print(f"load: {name} at {target.url}", file=sys.stderr, flush=True)
+            runs[name] = (await run_load(aimed(config, target))).summary
     return runs
 
 

@@ -87,7 +87,8 @@ async def local_gateway() -> AsyncIterator[tuple[RunningGateway, Sockets]]:
         ids.append(event["requestContext"]["connectionId"])
         return {"statusCode": 200}
 
-    app = build_app(Settings.from_env(IN_PROCESS))
+    # The management API is on the admin listener (127.0.0.1, a free port).
+    app = build_app(Settings.from_env({**IN_PROCESS, "AZUCHI_ADMIN_PORT": "0"}))
     async with AsyncExitStack() as stack:
         gateway = await stack.enter_async_context(
             serving(app, websocket_routes={"$connect": on_connect}, rest_routes={}, port=0)

@@ -1,14 +1,15 @@
 """The ``azuchi`` command line.
 
-    azuchi serve [--host 127.0.0.1] [--port 8000] [--stage local]
+    azuchi serve [--host 127.0.0.1] [--port 8000] [--stage local] [--admin-port PORT]
     azuchi sessions export SESSION_ID [--format json|markdown] [-o FILE]
     azuchi tables create
     azuchi load | cost | package ...   (from a checkout: load_tests/, costmodel/, tooling/)
 
-runs the whole stack in one process: the local API Gateway (WebSocket, @connections, REST)
-in front of the same handlers Lambda runs, and the frontend. Settings come from ``AZUCHI_*``
-environment variables (``AZUCHI_HOST``, ``AZUCHI_PORT`` and ``AZUCHI_STAGE`` among them);
-the flags override them.
+runs the whole stack in one process: the local API Gateway (WebSocket, REST) in front of
+the same handlers Lambda runs, and the frontend; with an admin port, the @connections
+management API and the stats on 127.0.0.1 at that port. Settings come from ``AZUCHI_*``
+environment variables (``AZUCHI_HOST``, ``AZUCHI_PORT``, ``AZUCHI_STAGE`` and
+``AZUCHI_ADMIN_PORT`` among them); the flags override them.
 
 The start line gives two times to the moment the server listens: from the import of this
 module (azuchi's own start-up), and on Linux from the kernel's start of the process (10 ms
@@ -36,6 +37,7 @@ from typing import Any  # noqa: E402
 
 from adapters.bootstrap import App, build_app  # noqa: E402
 from adapters.local_gateway import serving  # noqa: E402
+from adapters.local_gateway.options import GatewayOptions  # noqa: E402
 from adapters.registry import UnknownAdapter  # noqa: E402
 from adapters.settings import Settings, SettingsError  # noqa: E402
 from core.services.recovery import Nudger  # noqa: E402
@@ -98,9 +100,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="run the local stack: API Gateway emulator, handlers and frontend",
-        description="Run the WebSocket API, the @connections management API, the agent "
-        "REST API and the frontend in one process. Adapters are chosen by AZUCHI_* "
-        "environment variables (AZUCHI_STORAGE, AZUCHI_MODEL, ...).",
+        description="Run the WebSocket API, the agent REST API and the frontend in one "
+        "process (and, with --admin-port, the @connections management API and the stats "
+        "on 127.0.0.1). Adapters are chosen by AZUCHI_* environment variables "
+        "(AZUCHI_STORAGE, AZUCHI_MODEL, ...).",
     )
     serve.add_argument("--host", help="address to listen on (AZUCHI_HOST, default 127.0.0.1)")
     serve.add_argument(
@@ -108,6 +111,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--stage", help="API stage, the WebSocket path (AZUCHI_STAGE, default local)"
+    )
+    serve.add_argument(
+        "--admin-port",
+        type=int,
+        help="serve @connections and /_azuchi/stats on 127.0.0.1 at this port; 0 picks a free "
+        "one (AZUCHI_ADMIN_PORT, default off)",
     )
     serve.set_defaults(run=_serve)
     register_sessions(commands)
@@ -192,12 +201,17 @@ def _serve(args: argparse.Namespace) -> int:
             settings = replace(settings, stage=args.stage)
         if not settings.stage or not all(c.isalnum() or c in "-_" for c in settings.stage):
             raise SettingsError(f"stage {settings.stage!r} must be letters, digits, - or _")
+        options = GatewayOptions.from_env(settings.env)
+        if args.admin_port is not None:
+            if not 0 <= args.admin_port <= 65535:
+                raise SettingsError(f"admin port {args.admin_port} is not between 0 and 65535")
+            options = replace(options, admin_port=args.admin_port)
         app = build_app(settings)
     except (SettingsError, UnknownAdapter) as error:
         print(f"azuchi: {error}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        asyncio.run(_run(app, host, port))
+        asyncio.run(_run(app, host, port, options))
     except OSError as error:
         print(f"azuchi: cannot listen on {host}:{port}: {error.strerror or error}", file=sys.stderr)
         return EXIT_CANNOT_LISTEN
@@ -224,16 +238,18 @@ def _process_age_ms() -> float | None:
         return None
 
 
-async def _run(app: App, host: str, port: int) -> None:
+async def _run(app: App, host: str, port: int, options: GatewayOptions) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
-    await _serve_until(stop, app, host, port)  # the app's clients close with the server
+    await _serve_until(stop, app, host, port, options)  # the app's clients close with it
 
 
-async def _serve_until(stop: asyncio.Event, app: App, host: str, port: int) -> None:
+async def _serve_until(
+    stop: asyncio.Event, app: App, host: str, port: int, options: GatewayOptions | None = None
+) -> None:
     async with serving(
         app,
         websocket_routes=WEBSOCKET_ROUTES,
@@ -241,13 +257,19 @@ async def _serve_until(stop: asyncio.Event, app: App, host: str, port: int) -> N
         functions=FUNCTIONS,
         host=host,
         port=port,
+        options=options,
     ) as gateway:
         ready_ms = (time.perf_counter() - _IMPORTED_AT) * 1000
         age_ms = _process_age_ms()
         whole = f", {age_ms:.0f} ms since the process started" if age_ms is not None else ""
+        admin = (
+            f"; admin API (@connections, stats) at {gateway.admin_url}, loopback only"
+            if gateway.admin_url
+            else ""
+        )
         print(
             f"azuchi serving chat at {gateway.http_url}/ and WebSocket at {gateway.ws_url} "
-            f"(ready in {ready_ms:.0f} ms from import{whole})",
+            f"(ready in {ready_ms:.0f} ms from import{whole}){admin}",
             flush=True,
         )
         # Messages left unanswered by a crash (or a lock backend that was down) are

@@ -1,13 +1,14 @@
 """``azuchi load``: N concurrent sessions against azuchi, checked and summarized.
 
-    azuchi load [--url WS_URL | --local] [--sessions 20] [--duration 30]
+    azuchi load [--url WS_URL [--stats-url URL] | --local] [--sessions 20] [--duration 30]
                 [--json PATH] [--report PATH] [--compare-relay] ...
 
 Without ``--url`` (or with ``--local``) it starts ``azuchi serve`` with the scripted model
 at a realistic pace (50 tokens/s, 300-token replies) in a subprocess and stops it after;
 ``AZUCHI_STORAGE=dynamodb`` and the like pass through the environment. With ``--url`` it
-uses a running server or a deployed ``wss://`` URL as it is. Progress goes to stderr, the
-figures to stdout; the exit code is 1 when anything was lost, duplicated or an error.
+uses a running server or a deployed ``wss://`` URL as it is, and ``--stats-url`` (a local
+gateway's ``http://127.0.0.1:ADMIN_PORT/_azuchi/stats``) reads its counters. Progress goes
+to stderr, the figures to stdout; the exit code is 1 when anything was lost, duplicated or an error.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def register(commands: Any) -> None:
     target.add_argument("--url", help="WebSocket URL of a running azuchi (ws:// or wss://)")
     target.add_argument(
         "--local", action="store_true", help="start azuchi serve for the run (the default)"
+    )
+    parser.add_argument(
+        "--stats-url",
+        help="with --url: the gateway's counters, http://127.0.0.1:ADMIN_PORT/_azuchi/stats "
+        "(azuchi serve --admin-port); without it operations are estimated from the clients",
     )
     parser.add_argument("--sessions", type=_positive_int, default=20)
     parser.add_argument("--duration", type=_positive_float, default=30.0, help="seconds")
@@ -65,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from load_tests.harness import LoadConfig
     from load_tests.local import ScriptedLoad, local_azuchi
     from load_tests.report import write_report
-    from load_tests.run import compare_with_relay, run_load
+    from load_tests.run import aimed, compare_with_relay, run_load
 
     if args.chat_weight < 0 or args.drop_weight < 0 or args.chat_weight + args.drop_weight == 0:
         print("azuchi: --chat-weight and --drop-weight must be >= 0, not both 0", file=sys.stderr)
@@ -78,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     )
     config = LoadConfig(
         url=args.url or "",
+        stats_url=args.stats_url,
         sessions=args.sessions,
         duration_s=args.duration,
         ramp_per_s=args.ramp,
@@ -95,9 +102,9 @@ def run(args: argparse.Namespace) -> int:
         if args.url:
             result = await run_load(config)
         else:
-            async with local_azuchi(load) as url:
-                print(f"load: azuchi serve at {url}", file=sys.stderr, flush=True)
-                result = await run_load(replace_url(config, url))
+            async with local_azuchi(load) as target:
+                print(f"load: azuchi serve at {target.url}", file=sys.stderr, flush=True)
+                result = await run_load(aimed(config, target))
         runs["azuchi"] = (result.summary, result.metrics)
         comparison = None
         if args.compare_relay:
@@ -119,12 +126,6 @@ def run(args: argparse.Namespace) -> int:
     print(format_summary(summary))
     failed = summary["lost"] or summary["duplicated"] or summary["errors"] or not summary["replies"]
     return EXIT_FAILED if failed else 0
-
-
-def replace_url(config: Any, url: str) -> Any:
-    from dataclasses import replace
-
-    return replace(config, url=url)
 
 
 def format_summary(summary: dict[str, Any]) -> str:

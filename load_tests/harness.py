@@ -33,6 +33,7 @@ CONNECT_ATTEMPTS = 3
 @dataclass(frozen=True, slots=True)
 class LoadConfig:
     url: str
+    stats_url: str | None = None  # the gateway's /_azuchi/stats (its admin listener)
     sessions: int = 5
     duration_s: float = 10.0
     ramp_per_s: float = 50.0

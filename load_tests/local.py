@@ -3,7 +3,9 @@
 A subprocess, not a task of the load generator's own loop: the server and the 200 clients
 would otherwise share one core and one event loop, and every latency measured would be the
 sum of both. Each prints one line with its WebSocket URL once it listens (port 0: a free
-port), which is how the caller learns where to connect.
+port), which is how the caller learns where to connect; ``azuchi serve`` runs with its admin
+listener on a free port too, and names it on the same line: the run reads the gateway's
+counters there (``/_azuchi/stats`` is not on the public port).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import anyio
 import anyio.abc
 
 WS_URL = re.compile(r"(ws://\S+)")
+ADMIN_URL = re.compile(r"admin API .*? at (http://[^\s,]+)")
+STATS_PATH = "/_azuchi/stats"
 START_TIMEOUT_S = 30.0
 
 
@@ -42,11 +46,19 @@ class ScriptedLoad:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a started server listens: its WebSocket URL and, for azuchi, its stats."""
+
+    url: str
+    stats_url: str | None = None
+
+
 @asynccontextmanager
 async def local_azuchi(
     load: ScriptedLoad, env: Mapping[str, str] | None = None, python_args: list[str] | None = None
-) -> AsyncIterator[str]:
-    """``azuchi serve`` with the scripted model on a free port; yields its ws:// URL. The
+) -> AsyncIterator[Target]:
+    """``azuchi serve`` with the scripted model on a free port; yields where it is. The
     caller's environment passes through (``AZUCHI_STORAGE=dynamodb`` and the like); the
     DynamoDB meter is on so the run's consumed capacity is counted. The default profile's
     SQLite file is the run's own, deleted after (a load run must not fill the user's chats),
@@ -59,18 +71,21 @@ async def local_azuchi(
         **load.env(),
         **(env or {}),
     }
-    serve = ["-m", "handlers.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
-    command = [sys.executable, *(python_args or []), *serve]
+    command = [sys.executable, *(python_args or []), *SERVE]
     with tempfile.TemporaryDirectory(prefix="azuchi-load-") as scratch:
         if not (settings.get("AZUCHI_SQLITE_PATH") or os.environ.get("AZUCHI_SQLITE_PATH")):
             settings["AZUCHI_SQLITE_PATH"] = os.path.join(scratch, "azuchi.db")
-        async with _process(command, settings) as url:
-            yield url
+        async with _process(command, settings) as target:
+            yield target
+
+
+# The admin listener on a free port: the run's stats are read there.
+SERVE = ["-m", "handlers.cli", "serve", "--host", "127.0.0.1", "--port", "0", "--admin-port", "0"]
 
 
 @asynccontextmanager
-async def local_relay(load: ScriptedLoad) -> AsyncIterator[str]:
-    """The bare relay (``load_tests.relay``) at the same pace; yields its ws:// URL."""
+async def local_relay(load: ScriptedLoad) -> AsyncIterator[Target]:
+    """The bare relay (``load_tests.relay``) at the same pace; yields where it listens."""
     command = [
         sys.executable,
         "-m",
@@ -91,43 +106,47 @@ async def local_relay(load: ScriptedLoad) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def _process(command: list[str], env: Mapping[str, str]) -> AsyncIterator[str]:
-    async with serving(command, env) as (url, _):
-        yield url
+async def _process(command: list[str], env: Mapping[str, str]) -> AsyncIterator[Target]:
+    async with serving(command, env) as (target, _):
+        yield target
 
 
 @asynccontextmanager
 async def serving(
     command: list[str], env: Mapping[str, str]
-) -> AsyncIterator[tuple[str, anyio.abc.Process]]:
-    """Runs ``command`` until the block ends; yields the ws:// URL it prints and the
-    process (whose pid a benchmark reads CPU time from)."""
+) -> AsyncIterator[tuple[Target, anyio.abc.Process]]:
+    """Runs ``command`` until the block ends; yields where it listens (from the line it
+    prints) and the process (whose pid a benchmark reads CPU time from)."""
     with tempfile.TemporaryFile() as log:
         process = await anyio.open_process(
             command, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=log
         )
         try:
-            url = await _first_url(process)
-            if url is None:
+            target = await _first_url(process)
+            if target is None:
                 log.seek(0)
                 tail = log.read().decode("utf-8", "replace").strip().splitlines()[-5:]
                 name = " ".join(command[1:4])
                 raise RuntimeError(f"{name} did not start: " + " | ".join(tail))
-            yield url, process
+            yield target, process
         finally:
             await _stop(process)
 
 
-async def _first_url(process: anyio.abc.Process) -> str | None:
-    """The URL on the first line the process prints, or None if it exits or takes too long."""
+async def _first_url(process: anyio.abc.Process) -> Target | None:
+    """The URLs on the first line the process prints, or None if it exits or takes too long."""
     assert process.stdout is not None
     seen = b""
     with anyio.move_on_after(START_TIMEOUT_S):
         async for chunk in process.stdout:
             seen += chunk
-            match = WS_URL.search(seen.decode("utf-8", "replace"))
-            if match and b"\n" in seen[match.end() :]:
-                return match.group(1)
+            text = seen.decode("utf-8", "replace")
+            match = WS_URL.search(text)
+            if match and "\n" in text[match.end() :]:
+                line = text[match.start() : text.index("\n", match.end())]
+                admin = ADMIN_URL.search(line)
+                stats = admin.group(1) + STATS_PATH if admin else None
+                return Target(match.group(1), stats)
     return None
 
 

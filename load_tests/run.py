@@ -1,6 +1,7 @@
 """One load run: ramp the users up, run them for the duration, verify, and summarize.
 
-Phases: read the target's ``/_azuchi/stats`` (when it has one) → start users at the ramp
+Phases: read the target's ``/_azuchi/stats`` (when it has one: ``stats_url``, the local
+gateway's admin listener) → start users at the ramp
 rate → each runs tasks until the end and finishes the one it is in → each reads its whole
 history and is checked → every socket closes → stats read again once the server has seen
 the disconnects. The ``operations`` record is the stats difference (``"source": "server"``),
@@ -15,7 +16,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any, TextIO
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import anyio
@@ -23,11 +23,10 @@ import anyio
 from load_tests.checks import Tally, check_live, check_session
 from load_tests.client import Traffic, WsClient
 from load_tests.harness import LoadConfig, User
-from load_tests.local import ScriptedLoad, local_azuchi, local_relay
+from load_tests.local import ScriptedLoad, Target, local_azuchi, local_relay
 from load_tests.operations import client_operations, server_operations
 from load_tests.stats import Metrics, coalescing, compare, percentile, summary
 
-STATS_PATH = "/_azuchi/stats"
 LAG_TICK_S = 0.1
 
 
@@ -37,14 +36,15 @@ class LoadRun:
     metrics: Metrics
 
 
-def stats_url_for(ws_url: str) -> str:
-    parts = urlsplit(ws_url)
-    scheme = "https" if parts.scheme == "wss" else "http"
-    return urlunsplit((scheme, parts.netloc, STATS_PATH, "", ""))
+def aimed(config: LoadConfig, target: Target) -> LoadConfig:
+    """``config`` against a server started for the run."""
+    return replace(config, url=target.url, stats_url=target.stats_url)
 
 
-async def read_stats(http: aiohttp.ClientSession, url: str) -> dict[str, Any] | None:
+async def read_stats(http: aiohttp.ClientSession, url: str | None) -> dict[str, Any] | None:
     """The gateway's counters, or None when the target has no stats endpoint."""
+    if url is None:
+        return None
     try:
         async with http.get(url, timeout=aiohttp.ClientTimeout(total=3)) as response:
             if response.status != 200:
@@ -67,7 +67,7 @@ async def run_load(
     rng = random.Random(config.seed)
     connector = aiohttp.TCPConnector(limit=0)  # no cap on open sockets
     async with aiohttp.ClientSession(connector=connector) as http:
-        stats_url = stats_url_for(config.url)
+        stats_url = config.stats_url
         before = await read_stats(http, stats_url)
         users = [
             User(
@@ -142,7 +142,7 @@ def _usage_from_store(user: User, history: list[dict[str, Any]], metrics: Metric
 
 
 async def _settled_stats(
-    http: aiohttp.ClientSession, url: str, before: dict[str, Any]
+    http: aiohttp.ClientSession, url: str | None, before: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Stats once the server has run $disconnect for every socket of the run (up to 5 s)."""
     open_before = before["apigw"].get("open_connections", 0)
@@ -226,12 +226,12 @@ async def compare_with_relay(
     local azuchi and the bare relay at the same pace, one after the other; returns both
     runs and ``stats.compare`` of their summaries."""
     chat_only = replace(config, drop_weight=0, chat_weight=1)
-    async with local_azuchi(load) as url:
+    async with local_azuchi(load) as target:
         if out is not None:
-            print(f"load: azuchi, chat only, at {url}", file=out, flush=True)
-        azuchi = await run_load(replace(chat_only, url=url), out)
-    async with local_relay(load) as url:
+            print(f"load: azuchi, chat only, at {target.url}", file=out, flush=True)
+        azuchi = await run_load(aimed(chat_only, target), out)
+    async with local_relay(load) as target:
         if out is not None:
-            print(f"load: bare relay at {url}", file=out, flush=True)
-        relay = await run_load(replace(chat_only, url=url, verify=False), out)
+            print(f"load: bare relay at {target.url}", file=out, flush=True)
+        relay = await run_load(replace(aimed(chat_only, target), verify=False), out)
     return azuchi, relay, compare(azuchi.summary, relay.summary)

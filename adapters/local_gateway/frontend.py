@@ -57,7 +57,7 @@ class Frontend:
 
     def _serve(self, path: Path) -> web.StreamResponse:
         if not path.is_file():
-            raise web.HTTPNotFound(text=f"Not found (the frontend is served from {self._root})\n")
+            raise web.HTTPNotFound(text="Not found\n")  # no server path in it
         content_type = CONTENT_TYPES.get(path.suffix.lower())
         if content_type is None:
             content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"

@@ -3,11 +3,13 @@
 It speaks the wire format of the real service (``apigatewaymanagementapi``, a rest-json
 protocol), so boto3's client works against it unchanged: errors carry their name in the
 ``x-amzn-ErrorType`` header, and GetConnection answers with the lower-camel field names
-of the service model (``connectedAt``, ``lastActiveAt``, ``identity``).
+of the service model (``connectedAt``, ``lastActiveAt``, ``identity``). It is served on
+the admin listener only (127.0.0.1, ``AZUCHI_ADMIN_PORT``), never where browsers connect.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 
@@ -31,8 +33,9 @@ def _gone(connection_id: str) -> web.Response:
 
 
 class ManagementApi:
-    def __init__(self, connections: Mapping[str, ClientConnection]) -> None:
+    def __init__(self, connections: Mapping[str, ClientConnection], body_timeout_s: float) -> None:
         self._connections = connections
+        self._body_timeout_s = body_timeout_s
 
     def add_routes(self, router: web.UrlDispatcher, stage: str) -> None:
         path = f"/{stage}/@connections/{{connectionId}}"
@@ -45,7 +48,11 @@ class ManagementApi:
         return conn if conn is not None and conn.open else None
 
     async def post(self, request: web.Request) -> web.Response:
-        data = await request.read()
+        try:
+            async with asyncio.timeout(self._body_timeout_s):
+                data = await request.read()
+        except TimeoutError:
+            return _error(408, "RequestTimeoutException", "The body did not arrive in time")
         if len(data) > MAX_FRAME_BYTES:
             return _error(
                 413,

@@ -2,7 +2,8 @@
 
 Lifecycle of one socket:
 
-    upgrade request ──► $connect handler ──► non-2xx: refuse the handshake with that status
+    upgrade request ──► Origin not allowed: 403 (origins.py)
+                    ──► $connect handler ──► non-2xx: refuse the handshake with that status
                                          └─► 2xx: upgrade, attach to the hub, start the
                                               idle / max-duration watch
     each text frame ──► route on $request.body.action ──► its handler, as its own task
@@ -34,6 +35,7 @@ from adapters.local_gateway.events import (
     now_ms,
     select_route,
 )
+from adapters.local_gateway.origins import OriginPolicy
 from adapters.local_gateway.responses import (
     INTERNAL_ERROR,
     internal_error_response,
@@ -55,8 +57,10 @@ class WebSocketApi:
         stage: str,
         api_id: str,
         on_send: Callable[[int], None] | None = None,
+        origins: OriginPolicy | None = None,
     ) -> None:
         self._app = app
+        self._origins = origins
         self._on_send = on_send
         self._routes = routes
         self._connections = connections
@@ -65,6 +69,10 @@ class WebSocketApi:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        refused = self._origins.check(request) if self._origins is not None else None
+        if refused is not None:  # before $connect: a refused page costs nothing
+            log.info("handshake refused: Origin %r", request.headers.get("Origin"))
+            return refused
         probe = web.WebSocketResponse()
         if not probe.can_prepare(request).ok:
             return web.Response(

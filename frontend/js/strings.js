@@ -119,6 +119,12 @@ const en = {
   'error.STORAGE_FULL': 'The server has run out of disk space, so your message was not stored. Tell whoever runs it, then send again.',
   'error.TEXT_NOT_ENCODABLE': 'The message holds characters that cannot be stored. Remove them and send again.',
   'error.VALUE_NOT_STORABLE': 'The server could not store this request. Reload the page and try again.',
+  // The local gateway's own refusals (adapters/local_gateway), before any handler runs.
+  'error.ORIGIN_NOT_ALLOWED': 'This page is not allowed to use this server. Open the chat from the server\'s own address.',
+  'error.UNSUPPORTED_MEDIA_TYPE': 'The server only accepts JSON requests. Reload the page and try again.',
+  'error.REQUEST_TIMEOUT': 'The request took too long to arrive. Check the connection and try again.',
+  'error.BODY_TOO_LARGE': 'The request is too large for the server. Send a shorter message.',
+  'error.MALFORMED_PATH': 'That address is not valid. Check the link and try again.',
   'lang.en': 'English',
   'lang.ja': '日本語',
 };
@@ -240,6 +246,12 @@ const ja = {
   'error.STORAGE_FULL': 'サーバーのディスクがいっぱいのため、メッセージは保存されませんでした。管理者に伝えてから、もう一度送信してください。',
   'error.TEXT_NOT_ENCODABLE': '保存できない文字が含まれています。取り除いてからもう一度送信してください。',
   'error.VALUE_NOT_STORABLE': 'サーバーがこのリクエストを保存できませんでした。ページを再読み込みしてもう一度お試しください。',
+  // The local gateway's own refusals (adapters/local_gateway), before any handler runs.
+  'error.ORIGIN_NOT_ALLOWED': 'このページからはこのサーバーを使えません。サーバー自身のアドレスからチャットを開いてください。',
+  'error.UNSUPPORTED_MEDIA_TYPE': 'サーバーはJSON形式のリクエストしか受け付けません。ページを再読み込みしてもう一度お試しください。',
+  'error.REQUEST_TIMEOUT': 'リクエストの到着に時間がかかりすぎました。接続を確認してもう一度お試しください。',
+  'error.BODY_TOO_LARGE': 'リクエストが大きすぎます。短いメッセージを送ってください。',
+  'error.MALFORMED_PATH': 'このアドレスは正しくありません。リンクを確認してもう一度お試しください。',
   'lang.en': 'English',
   'lang.ja': '日本語',
 };

@@ -22,6 +22,7 @@ from adapters.backoff import RetryPolicy
 from adapters.bootstrap import build_app
 from adapters.inprocess.transport import ConnectionHub
 from adapters.local_gateway import RunningGateway, serving
+from adapters.local_gateway.options import ADMIN_HOST
 from adapters.registry import BuildContext
 from adapters.settings import Settings
 from contract_tests.transport_apigateway import Sockets, local_gateway
@@ -30,6 +31,7 @@ from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES
 from tests.aws.support import listening
 from tests.handlers import samples
 from tests.support import fast_settings
+from testsupport.ports import free_port
 
 # --- a tap between the transport and the gateway's management API -------------------------
 
@@ -137,13 +139,17 @@ def _binding(routes: dict[str, Any]) -> dict[str, Any]:
 
 @asynccontextmanager
 async def aws_like_gateway(launcher: Any = None, **routes: Any) -> AsyncIterator[RunningGateway]:
-    """The local gateway serving an app whose frames all go through @connections, its
-    endpoint learnt from the events (``launcher``: a launcher to use instead of the app's)."""
-    transport = ApiGatewayTransport(ApiGatewayOptions())
+    """The local gateway serving an app whose frames all go through @connections, on its
+    admin listener (``launcher``: a launcher to use instead of the app's). The endpoint is
+    a setting, as it is for ``azuchi serve`` with this transport: the events name the
+    public listener, where the management API is not."""
+    admin_port = free_port()
+    endpoint = f"http://{ADMIN_HOST}:{admin_port}/local"
+    transport = ApiGatewayTransport(ApiGatewayOptions(endpoint=endpoint))
     overrides: dict[str, Any] = {"transport": transport}
     if launcher is not None:
         overrides["launcher"] = launcher
-    app = build_app(fast_settings(), overrides=overrides)
+    app = build_app(fast_settings(AZUCHI_ADMIN_PORT=str(admin_port)), overrides=overrides)
     ws_routes = _binding({**WEBSOCKET_ROUTES, **routes})
     try:
         async with serving(app, websocket_routes=ws_routes, rest_routes=REST_ROUTES, port=0) as gw:

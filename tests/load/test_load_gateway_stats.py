@@ -11,10 +11,15 @@ from handlers.functions import FUNCTIONS
 pytestmark = pytest.mark.anyio
 
 
+@pytest.fixture
+async def gateway(start_gateway):
+    return await start_gateway({"AZUCHI_ADMIN_PORT": "0"})  # the stats are on the admin port
+
+
 async def stats(gateway) -> dict:
     async with (
         aiohttp.ClientSession() as http,
-        http.get(f"{gateway.http_url}/_azuchi/stats") as response,
+        http.get(gateway.stats_url) as response,
     ):
         assert response.status == 200
         return await response.json()

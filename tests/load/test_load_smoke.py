@@ -22,10 +22,15 @@ SUMMARY_KEYS = {"sessions", "replies", "lost", "duplicated", "errors", "ttfd_ms"
 
 async def test_a_direct_run_with_drops_loses_and_repeats_nothing(start_gateway):
     gateway = await start_gateway(
-        {"AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "300", "AZUCHI_SCRIPTED_REPLY_TOKENS": "40"}
+        {
+            "AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "300",
+            "AZUCHI_SCRIPTED_REPLY_TOKENS": "40",
+            "AZUCHI_ADMIN_PORT": "0",
+        }
     )
     config = LoadConfig(
         url=gateway.ws_url,
+        stats_url=gateway.stats_url,
         sessions=5,
         duration_s=3.0,
         think_s=(0.05, 0.2),

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -26,6 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
         ("AZUCHI_COALESCE_MS", "soon", "AZUCHI_COALESCE_MS"),
         ("AZUCHI_PORT", "eighty", "AZUCHI_PORT"),
         ("AZUCHI_STAGE", "a/b", "stage 'a/b'"),
+        ("AZUCHI_ADMIN_PORT", "70000", "AZUCHI_ADMIN_PORT"),
+        ("AZUCHI_ALLOWED_ORIGINS", "*", "AZUCHI_ALLOWED_ORIGINS"),
+        ("AZUCHI_HEADER_TIMEOUT_S", "never", "AZUCHI_HEADER_TIMEOUT_S"),
     ],
 )
 def test_a_bad_setting_is_one_clear_line_and_exit_2(monkeypatch, capsys, variable, value, named):
@@ -48,6 +52,17 @@ def test_a_busy_port_is_one_clear_line(capsys):
     assert exited.value.code == 1
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_a_busy_admin_port_is_one_clear_line_naming_it(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exited:
+            main(["serve", "--port", "0", "--admin-port", str(port)])
+    assert exited.value.code == 1
+    assert f"the admin port 127.0.0.1:{port}" in capsys.readouterr().err
 
 
 def test_serve_prints_where_to_chat_answers_and_stops_on_sigterm():
@@ -80,6 +95,35 @@ def test_serve_prints_where_to_chat_answers_and_stops_on_sigterm():
         if process.poll() is None:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_serve_with_an_admin_port_names_the_admin_listener_and_serves_the_stats_there():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZUCHI_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "handlers.cli", "serve", "--port", "0", "--admin-port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        public = re.search(r"http://127\.0\.0\.1:(\d+)/ ", line)
+        admin = re.search(r"admin API .* at http://127\.0\.0\.1:(\d+), loopback only", line)
+        assert public and admin, line
+        stats = f"http://127.0.0.1:{admin.group(1)}/_azuchi/stats"
+        with urllib.request.urlopen(stats, timeout=5) as answer:
+            assert b'"apigw"' in answer.read()
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"http://127.0.0.1:{public.group(1)}/_azuchi/stats", timeout=5)
+        assert missing.value.code == 404
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
 

@@ -187,7 +187,11 @@ def management(gateway: Any) -> Any:
     )
 
 
-async def test_boto3_posts_gets_and_deletes_a_connection(gateway, open_client):
+ADMIN = {"AZUCHI_ADMIN_PORT": "0"}  # the management API is on the admin listener
+
+
+async def test_boto3_posts_gets_and_deletes_a_connection(start_gateway, open_client):
+    gateway = await start_gateway(ADMIN)
     client = await open_client(gateway)
     (cid,) = gateway.connections
     api = management(gateway)
@@ -217,7 +221,8 @@ async def test_boto3_posts_gets_and_deletes_a_connection(gateway, open_client):
         await anyio.to_thread.run_sync(lambda: api.delete_connection(ConnectionId=cid))
 
 
-async def test_boto3_is_refused_a_payload_over_128_kb(gateway, open_client):
+async def test_boto3_is_refused_a_payload_over_128_kb(start_gateway, open_client):
+    gateway = await start_gateway(ADMIN)
     client = await open_client(gateway)
     (cid,) = gateway.connections
     api = management(gateway)
@@ -296,7 +301,7 @@ async def test_the_rest_handler_gets_an_api_gateway_shaped_event(start_gateway, 
     raw: list[dict[str, Any]] = []
     gateway = await start_gateway(rest_routes=_recording(REST_ROUTES, raw))
     session_id = await (await open_client(gateway)).session_id()
-    url = f"{gateway.management_url}/api/v1/chat/sessions/{session_id}/reply/generate?x=1"
+    url = f"{gateway.http_url}/local/api/v1/chat/sessions/{session_id}/reply/generate?x=1"
     async with aiohttp.ClientSession() as http, http.post(url, json={"message": "日本"}) as r:
         assert r.status == 202
 
@@ -344,13 +349,17 @@ async def test_the_rest_generate_endpoint_refuses_bad_requests(
     if session_id is None:
         session_id = await (await open_client(gateway)).session_id()
     url = f"{gateway.http_url}/api/v1/chat/sessions/{session_id}/reply/generate"
-    async with aiohttp.ClientSession() as http, http.post(url, data=body) as response:
+    headers = {"Content-Type": "application/json"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, data=body, headers=headers) as response,
+    ):
         assert response.status == status
         assert (await response.json(content_type=None))["code"] == code
 
 
 async def test_the_rest_api_is_also_served_under_the_stage_as_on_aws(gateway):
-    url = f"{gateway.management_url}/api/v1/chat/sessions/{uuid.uuid4()}/reply/generate"
+    url = f"{gateway.http_url}/local/api/v1/chat/sessions/{uuid.uuid4()}/reply/generate"
     async with aiohttp.ClientSession() as http, http.post(url, json={}) as response:
         assert response.status == 404
         assert (await response.json())["code"] == "SESSION_NOT_FOUND"
