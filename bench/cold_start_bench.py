@@ -55,9 +55,9 @@ from adapters.local_gateway.events import (  # noqa: E402
     rest_proxy_event,
 )
 from handlers.functions import BY_NAME, GENERATE_ROUTE, LambdaFunction  # noqa: E402
-from tests.handlers.samples import failed_invocation  # noqa: E402
 from testsupport.aws_credentials import DUMMY_CREDENTIALS  # noqa: E402
 from testsupport.dynamodb_local import LocalUnavailable, fresh_tables, shared_endpoint  # noqa: E402
+from testsupport.lambda_events import failed_invocation  # noqa: E402
 from testsupport.stubs.bedrock import BedrockStub  # noqa: E402
 from testsupport.stubs.thread import StubOnThread  # noqa: E402
 
