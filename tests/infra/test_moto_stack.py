@@ -8,11 +8,12 @@ resource types it has no model of (``UNSUPPORTED``: the test fails when that lis
 disagree, so a type moto learns must leave it) and one it models but not as SAM writes it
 (``LIMITED``): both are removed from the stack, their ``Ref``/``GetAtt`` replaced by
 placeholders. Properties moto drops: the tables' TimeToLiveSpecification, the functions'
-Architectures, the bucket's versioning and lifecycle (all checked on the template by
-test_template_consistency.py; emptying a versioned bucket on moto's S3 by test_teardown.py).
-And the redis stack's delete, which moto stops at the VPC (``DELETES_ON_MOTO``). The translation runs in ``.venv-infra`` (the SAM translator, as in
-test_template_lint.py); everything else runs here, in process (``moto.mock_aws``, the same
-backend ``moto_server`` serves).
+Architectures, the bucket's versioning and lifecycle (checked on the template by
+test_template_consistency.py, the tables' TTL on DynamoDB Local by tests/dynamodb; emptying a
+versioned bucket on moto's S3 by test_teardown.py). And the redis stack's delete, which moto
+stops at the VPC (``DELETES_ON_MOTO``). The translation runs in ``.venv-infra`` (the SAM
+translator, as in test_template_lint.py); everything else runs here, in process
+(``moto.mock_aws``, the same backend ``moto_server`` serves).
 """
 
 from __future__ import annotations
