@@ -57,6 +57,7 @@ from adapters.local_gateway.events import (  # noqa: E402
 from handlers.functions import BY_NAME, GENERATE_ROUTE, LambdaFunction  # noqa: E402
 from testsupport.aws_credentials import DUMMY_CREDENTIALS  # noqa: E402
 from testsupport.dynamodb_local import LocalUnavailable, fresh_tables, shared_endpoint  # noqa: E402
+from testsupport.lambda_events import failed_invocation  # noqa: E402
 from testsupport.stubs.bedrock import BedrockStub  # noqa: E402
 from testsupport.stubs.thread import StubOnThread  # noqa: E402
 
@@ -71,8 +72,11 @@ ORDER = (
     "put_message",
     "get_messages",
     "stop_generation",
+    "rename_session",
     "generate_reply",
     "reply_worker",
+    "reply_failures",
+    "delete_session",
     "disconnect",
 )
 
@@ -272,8 +276,13 @@ def events(connection: str, new_connection: str, session_id: str) -> dict[str, A
         ),
         "get_messages": frame({"action": "getMessages"}, "getMessages"),
         "stop_generation": frame({"action": "stopGeneration"}, "stopGeneration"),
+        "rename_session": frame({"action": "renameSession", "title": "Bench"}, "renameSession"),
         "generate_reply": rest_proxy_event(rest),
         "reply_worker": {"sessionId": session_id},
+        # the worker's failed invocation, from its on-failure queue (the session is pending
+        # again: putMessage stored a message after the worker's run)
+        "reply_failures": failed_invocation(session_id),
+        "delete_session": frame({"action": "deleteSession"}, "deleteSession"),
         "disconnect": disconnect_event(socket(new_connection), 1000, "Client closed"),
     }
 
@@ -297,7 +306,12 @@ def connected_session(env: dict[str, str], connection: str) -> str:
 
 
 def run_one(
-    function: LambdaFunction, folder: Path, env: dict[str, str], event: Any, quota: bool
+    function: LambdaFunction,
+    folder: Path,
+    env: dict[str, str],
+    event: Any,
+    quota: bool,
+    python: str = sys.executable,
 ) -> Figures:
     share = function.memory_mb / FULL_CPU_MB
     cgroup = (
@@ -310,7 +324,7 @@ def run_one(
     try:
         spawned = time.time()
         result = subprocess.run(
-            [sys.executable, "-I", "-S", "-B", "-c", CHILD, str(folder), function.module, f.name],
+            [python, "-I", "-S", "-B", "-c", CHILD, str(folder), function.module, f.name],
             env=env,
             capture_output=True,
             text=True,
@@ -376,6 +390,12 @@ def table(rows: list[Figures]) -> str:
     return "\n".join(lines)
 
 
+def python_version(python: str) -> str:
+    found = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
+                           capture_output=True, text=True)  # fmt: skip
+    return found.stdout.strip() or python
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--artefacts", type=Path, default=ROOT / "build" / "lambda-local")
@@ -383,6 +403,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="fresh processes per function")
     parser.add_argument("--no-quota", action="store_true", help="run unthrottled")
     parser.add_argument("--functions", default=",".join(ORDER))
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="the interpreter each function runs in; with `make package`'s folders "
+        "(--artefacts build/lambda --no-build) a CPython 3.13, whose .pyc they ship",
+    )
     args = parser.parse_args()
     if not args.no_build:
         from tooling.package import build_functions
@@ -443,13 +469,16 @@ def main() -> None:
                 event = events(connection, new_connection, session_id)[name]
                 function = BY_NAME[name]
                 folder = args.artefacts / name
-                samples.append(run_one(function, folder, env_of[name], event, not args.no_quota))
+                samples.append(
+                    run_one(function, folder, env_of[name], event, not args.no_quota, args.python)
+                )
             rows.append(median_figures(samples))
             print(f"  {name}: done", flush=True)
         print(
-            f"\npython {sys.version.split()[0]}, {args.artefacts}, lean profile, bedrock stub; "
-            f"CPU quota: {rows[-1].quota if rows else '-'}; median of {args.runs} fresh "
-            f"process(es); @connections posts {edges.posts}, async invokes {edges.invokes}"
+            f"\npython {python_version(args.python)}, {args.artefacts}, lean profile, "
+            f"bedrock stub; CPU quota: {rows[-1].quota if rows else '-'}; "
+            f"median of {args.runs} fresh process(es); "
+            f"@connections posts {edges.posts}, async invokes {edges.invokes}"
         )
         print(table(rows))
         print(

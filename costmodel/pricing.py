@@ -197,7 +197,8 @@ def _redis_lines(
 ) -> list[LineItem]:
     """ElastiCache (data stored, with its minimum, and ECPUs) and the VPC's way out: the NAT
     gateway (per hour, and per GB: @connections posts, and model streams unless an interface
-    endpoint carries them) and interface endpoints (per hour and AZ, and per GB)."""
+    endpoint carries them), its public IPv4 address (per hour, like every public IPv4), and
+    interface endpoints (per hour and AZ, and per GB)."""
     cache, endpoint, nat = "elasticache_serverless_valkey", "vpc_interface_endpoint", "nat_gateway"
     gb_month = prices.aws_price(cache, "per_gb_hour") * prices.hours_per_month
     floor_gb = prices.aws_price(cache, "minimum_gb")
@@ -229,6 +230,12 @@ def _redis_lines(
             f"{traffic.nat_gateways} gateway; {via_nat / 1000:.1f} KB",
             1000 * via_nat / GB * prices.aws_price(nat, "per_gb") if traffic.nat_gateways else 0,
             idle=nat_hours * prices.aws_price(nat, "per_hour"),
+        ),
+        LineItem(
+            "NAT gateway public IPv4",
+            f"{traffic.nat_gateways} Elastic IP",
+            0.0,
+            idle=nat_hours * prices.aws_price("public_ipv4", "per_hour"),
         ),
         LineItem(
             "VPC interface endpoints",

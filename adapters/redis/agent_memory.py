@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from adapters.redis.client import Guard
 from adapters.redis.keys import RedisKeys
+from adapters.redis.scripts import KeyedScript, ScriptingClient
 from core.domain import HistoryItem
 from core.errors import FenceRejected
 
@@ -67,10 +68,8 @@ return 1
 )
 
 
-class MemoryClient(Protocol):
-    """What agent memory needs of a client (``redis.asyncio.Redis`` has it)."""
-
-    def register_script(self, script: str) -> Any: ...
+class MemoryClient(ScriptingClient, Protocol):
+    """What agent memory needs of a client (``redis.asyncio.Redis`` and ``RedisCluster``)."""
 
     def lrange(self, name: str, start: int, end: int) -> Awaitable[Any]: ...
 
@@ -99,8 +98,8 @@ class RedisAgentMemory:
         self._max_items = max_items
         self._ttl_s = response_id_ttl_s
         self._guard = Guard(deadline_s)
-        self._append = client.register_script(APPEND)
-        self._set_response_id = client.register_script(SET_RESPONSE_ID)
+        self._append = KeyedScript(client, APPEND)
+        self._set_response_id = KeyedScript(client, SET_RESPONSE_ID)
 
     async def append_history(
         self, session_id: str, items: Sequence[HistoryItem], fence: int | None = None

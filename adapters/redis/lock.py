@@ -34,11 +34,10 @@ from __future__ import annotations
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Sequence
-from typing import Any, Protocol
 
 from adapters.redis.client import Guard
 from adapters.redis.keys import RedisKeys
+from adapters.redis.scripts import KeyedScript, ScriptingClient
 from core.domain import Lease
 from core.ports import LeaseState
 
@@ -111,16 +110,6 @@ _GHOST_SESSIONS = 1024  # sessions whose ghosts this process remembers (oldest f
 _GHOSTS_PER_SESSION = 4
 
 
-class Script(Protocol):
-    def __call__(self, keys: Sequence[str], args: Sequence[str | int]) -> Awaitable[Any]: ...
-
-
-class ScriptingClient(Protocol):
-    """What the lock needs of a client (``redis.asyncio.Redis`` has it)."""
-
-    def register_script(self, script: str) -> Any: ...
-
-
 class RedisSessionLock:
     """``SessionLock`` on Redis/Valkey: ``SET NX PX`` leases with owner-checked Lua
     extend and release, and a stop flag in the same hash slot. Raises
@@ -136,12 +125,12 @@ class RedisSessionLock:
         self._keys = keys or RedisKeys()
         self._guard = Guard(deadline_s)
         self._ghosts: OrderedDict[str, list[str]] = OrderedDict()
-        # register_script only hashes the source; EVALSHA loads it on first use (NOSCRIPT).
-        self._acquire: Script = client.register_script(ACQUIRE)
-        self._extend: Script = client.register_script(EXTEND)
-        self._release: Script = client.register_script(RELEASE)
-        self._request_stop: Script = client.register_script(REQUEST_STOP)
-        self._is_held: Script = client.register_script(IS_HELD)
+        # EVALSHA, and EVAL on the node that answers NOSCRIPT (scripts.py)
+        self._acquire = KeyedScript(client, ACQUIRE)
+        self._extend = KeyedScript(client, EXTEND)
+        self._release = KeyedScript(client, RELEASE)
+        self._request_stop = KeyedScript(client, REQUEST_STOP)
+        self._is_held = KeyedScript(client, IS_HELD)
 
     def _now_ms(self) -> int:
         return time.time_ns() // 1_000_000

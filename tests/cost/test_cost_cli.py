@@ -169,7 +169,8 @@ def test_the_command_prints_both_bills_and_writes_the_same_numbers(tmp_path):
     floor = prices.hours_per_month * (
         prices.aws_price(cache, "minimum_gb") * prices.aws_price(cache, "per_gb_hour")
         + prices.aws_price("nat_gateway", "per_hour")
-    )  # the default traffic profile: one NAT gateway, no interface endpoint
+        + prices.aws_price("public_ipv4", "per_hour")
+    )  # the default traffic profile: one NAT gateway and its IPv4 address, no endpoint
     stored = report["profiles"]["lean"]["idle_floor_per_month"]  # both keep the same data
     assert report["profiles"]["redis"]["idle_floor_per_month"] == pytest.approx(floor + stored)
 

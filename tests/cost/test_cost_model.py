@@ -191,10 +191,14 @@ def test_redis_idles_at_the_cache_minimum_the_nat_gateway_and_the_endpoints(traf
         * price("elasticache_serverless_valkey", "per_gb_hour")
     )
     endpoints = 1 * 2 * hours * price("vpc_interface_endpoint", "per_hour_per_az")
-    nat = 1 * hours * price("nat_gateway", "per_hour")
+    gateway = 1 * hours * price("nat_gateway", "per_hour")
+    ipv4 = 1 * hours * price("public_ipv4", "per_hour")  # the NAT gateway's Elastic IP
+    nat = gateway + ipv4
     assert line(redis, "ElastiCache storage").idle == pytest.approx(cache)
     assert line(redis, "VPC interface endpoints").idle == pytest.approx(endpoints)
-    assert line(redis, "NAT gateway").idle == pytest.approx(nat)
+    assert line(redis, "NAT gateway").idle == pytest.approx(gateway)
+    assert line(redis, "NAT gateway public IPv4").idle == pytest.approx(ipv4)
+    assert ipv4 == pytest.approx(3.65)  # $0.005 an hour
     assert redis.idle_floor == pytest.approx(cache + endpoints + nat)
     # with no traffic at all, a month costs exactly that
     assert bill("redis", replace(traffic, turns_per_month=0.0)).per_month == pytest.approx(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from testsupport.backend import backend_missing
 from tooling.package import ROOT
 
 BUILD = ["--profile", "redis", "--model", "openai", "--platform", "local"]
@@ -27,3 +28,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     )
     assert result.returncode == 0, result.stderr
     return out, result.stdout
+
+
+@pytest.fixture(scope="session")
+def infra_bin() -> Path:
+    """``.venv-infra/bin`` (cfn-lint, checkov, the SAM translator), made when missing: a
+    skip on a laptop that cannot, a failure under CI=true."""
+    if not (ROOT / ".venv-infra" / ".stamp").exists():
+        made = subprocess.run(
+            ["make", ".venv-infra/.stamp"], cwd=ROOT, capture_output=True, text=True
+        )
+        if made.returncode != 0:
+            backend_missing(f"cannot make .venv-infra (cfn-lint, checkov): {made.stderr[-500:]}")
+    return ROOT / ".venv-infra" / "bin"

@@ -23,7 +23,9 @@ from tooling.package import BOTOCORE_SERVICES, CODE_EXCLUDED, CODE_PACKAGES, ROO
 
 FUNCTIONS = list(BY_NAME)
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(
+    1200
+)  # the first test builds the folders (`built`): minutes on a busy machine
 
 # Adapter packages whose every module each folder must import, by what its settings pick
 # in the redis profile with an OpenAI model (the build below).

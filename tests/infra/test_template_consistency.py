@@ -234,3 +234,19 @@ def test_the_lean_tables_exist_only_in_the_lean_profile() -> None:
 
 
 # --- IAM, measured ---------------------------------------------------------------------------
+
+
+def test_functions_are_arm64_and_the_site_bucket_cleans_up_after_itself() -> None:
+    """What moto drops when it creates the stack (test_moto_stack.py), checked here: arm64
+    (the folders are built from arm64 wheels), and a versioned site bucket whose lifecycle
+    rule expires replaced files and then their delete markers (teardown, README)."""
+    globals_ = TEMPLATE_DOC["Globals"]["Function"]
+    assert globals_["Architectures"] == ["arm64"]
+    for logical_id, props in FUNCTION_RESOURCES.items():
+        assert props.get("Architectures", ["arm64"]) == ["arm64"], logical_id
+    bucket = TEMPLATE_DOC["Resources"]["SiteBucket"]["Properties"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+    assert rule["ExpiredObjectDeleteMarker"] is True

@@ -18,10 +18,8 @@ from pathlib import Path
 import pytest
 
 from adapters.dynamodb.tables import TEMPLATE
-from testsupport.backend import backend_missing
 
 ROOT = TEMPLATE.parents[1]
-INFRA_BIN = ROOT / ".venv-infra" / "bin"
 CHECKOV_CONFIG = ROOT / "infra" / ".checkov.yaml"
 
 pytestmark = pytest.mark.timeout(900)  # the first run installs the infra venv
@@ -48,17 +46,6 @@ except InvalidDocumentException as error:
     sys.exit("\\n".join(str(cause) for cause in error.causes))
 json.dump(out, open(sys.argv[2], "w"), indent=1)
 """
-
-
-@pytest.fixture(scope="session")
-def infra_bin() -> Path:
-    if not (ROOT / ".venv-infra" / ".stamp").exists():
-        made = subprocess.run(
-            ["make", ".venv-infra/.stamp"], cwd=ROOT, capture_output=True, text=True
-        )
-        if made.returncode != 0:
-            backend_missing(f"cannot make .venv-infra (cfn-lint, checkov): {made.stderr[-500:]}")
-    return INFRA_BIN
 
 
 def _run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:

@@ -148,8 +148,8 @@ def test_lock_and_memory_of_one_app_share_a_client_closed_once(
     app = build_app(settings)
     other = build_app(Settings.from_env({**IN_PROCESS, **redis_env, "AZUCHI_LOCK": "redis"}))
     client = app.agent_memory._client  # type: ignore[attr-defined]
-    assert app.lock._acquire.registered_client is client  # type: ignore[attr-defined]
-    assert other.lock._acquire.registered_client is not client  # type: ignore[attr-defined]
+    assert app.lock._acquire.client is client  # type: ignore[attr-defined]
+    assert other.lock._acquire.client is not client  # type: ignore[attr-defined]
 
     async def close_one_then_the_other() -> None:
         assert await app.lock.acquire("s", 1000)  # the pool is in use before it closes
