@@ -204,6 +204,27 @@ class ReplyCheckpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class Rewind:
+    """The last turn of a session taken back (regenerate, editMessage; ``ChatStore.rewind``).
+
+    The reply to the USER message at ``prompt_at`` goes: every message after it that is not
+    a USER message. With ``drop_prompt`` (an edit, whose replacement is stored already) the
+    message itself goes too. USER messages after ``prompt_at`` always stay: the edit's
+    replacement, or one another tab stored meanwhile. ``fence`` is the lock lease's."""
+
+    session_id: str
+    prompt_at: int
+    fence: int
+    drop_prompt: bool = False
+
+    def removes(self, created_at: int, role: Role) -> bool:
+        """Whether the message at ``created_at`` (of ``role``) is taken back."""
+        if created_at == self.prompt_at:
+            return self.drop_prompt
+        return created_at > self.prompt_at and role is not Role.USER
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """A stored message. ``created_at`` (epoch ms) is unique and increasing per session:
     it is the sort key and the resume cursor."""

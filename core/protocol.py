@@ -113,6 +113,11 @@ def deleted_frame(session_id: str) -> Frame:
     return {"type": "deleted", "sessionId": session_id}
 
 
+def removed_frame(session_id: str, created_at: list[int]) -> Frame:
+    """Stored messages that are gone: a turn was taken back (regenerate, editMessage)."""
+    return {"type": "removed", "sessionId": session_id, "createdAt": created_at}
+
+
 def delta_frame(session_id: str, reply_id: str, seq: int, message_type: str, text: str) -> Frame:
     return {
         "type": "delta",
