@@ -80,6 +80,10 @@ export class Chat {
       case 'deleted':
         this.onDeleted(frame.sessionId);
         break;
+      case 'removed':
+        if (Array.isArray(frame.createdAt)) this.view.removeStored(this.store.removeStored(frame.createdAt));
+        this.updateBusy();
+        break;
       case 'delta':
         this.onDelta(frame);
         break;
@@ -132,7 +136,6 @@ export class Chat {
     if (added.pendingId) replaces.push(`p:${added.pendingId}`);
     if (added.streamKey) replaces.push(`s:${added.streamKey}`);
     this.view.showStored(message, { replaces, status: this.store.statusOf(message) });
-    if (Number.isFinite(Number(message.replaces))) this.view.hideReplaced(Number(message.replaces));
     const type = message.messageType;
     if ((message.role === 'AGENT' && type === 'CONVERSATION') || type === 'SYSTEM_LOG') this.setAwaiting(false);
     if (message.role === 'USER') this.sessions.remember(this.store.sessionId, { touched: true });
@@ -213,7 +216,9 @@ export class Chat {
   }
 
   transmit(item) {
-    const frame = { action: 'putMessage', message: item.text, clientMessageId: item.clientMessageId };
+    // An edit of the last message goes to editMessage, which replaces it and its reply.
+    const action = item.replaces !== undefined ? 'editMessage' : 'putMessage';
+    const frame = { action, message: item.text, clientMessageId: item.clientMessageId };
     if (item.replaces !== undefined) frame.replaces = item.replaces;
     item.state = this.socket && this.socket.send(frame) ? 'sent' : 'queued';
     this.view.showPending(item);
@@ -238,8 +243,11 @@ export class Chat {
     return item ? item.text : '';
   }
 
-  regenerate() {
-    if (this.socket.send({ action: 'regenerate' })) this.setAwaiting(true);
+  /** Write the last reply again (replyTo: the createdAt of the message it answers). */
+  regenerate(replyTo) {
+    const frame = { action: 'regenerate' };
+    if (Number.isFinite(replyTo) && replyTo > 0) frame.replyTo = replyTo;
+    if (this.socket.send(frame)) this.setAwaiting(true);
   }
 
   rename(sessionId, title) {

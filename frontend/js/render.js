@@ -35,7 +35,7 @@ export class View {
     } else if (button.classList.contains('copy-reply')) {
       this.copy(button, li.source);
     } else if (button.classList.contains('regenerate')) {
-      this.hooks.onRegenerate(Number(li.dataset.createdAt));
+      this.hooks.onRegenerate(Number(li.dataset.replyTo));
     } else if (button.classList.contains('edit-last')) {
       this.hooks.onEditLast(Number(li.dataset.createdAt), li.source);
     }
@@ -94,15 +94,9 @@ export class View {
     this.changed();
   }
 
-  /** Hide a message the user replaced by editing it, and the replies to it. */
-  hideReplaced(createdAt) {
-    for (const li of this.list.querySelectorAll('.msg')) {
-      if (li.dataset.createdAt === String(createdAt) || li.dataset.replyTo === String(createdAt)) {
-        li.hidden = true;
-        li.dataset.replaced = 'true';
-      }
-    }
-    this.changed();
+  /** Take stored messages off the page: the server took their turn back (regenerate, edit). */
+  removeStored(createdAts) {
+    for (const createdAt of createdAts) this.take(`c:${createdAt}`);
   }
 
   copyButton() {
