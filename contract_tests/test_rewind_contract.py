@@ -155,3 +155,18 @@ async def test_forget_under_an_older_fence_is_refused_and_forgets_nothing(
         await memory.forget(sid, OLDER)
     assert await memory.recent_history(sid) == [HistoryItem("user", "kept")]
     assert await memory.get_previous_response_id(sid) == "resp-kept"
+
+
+async def test_after_a_rewind_the_old_replys_late_writes_are_refused(store: ChatStore) -> None:
+    """A reply paused past its lease (fence 5000) wakes after the turn was taken back under
+    a newer fence: nothing it writes lands in the rewritten turn."""
+    sid, keys = await _answered_turn(store)
+    await store.rewind(Rewind(sid, keys[5], FENCE + 1))
+    late = MessageDraft(sid, Role.AGENT, "CONVERSATION", "late", reply_to=keys[5], fence=FENCE)
+    with pytest.raises(FenceRejected):
+        await store.finish_reply(late)
+    with pytest.raises(FenceRejected):
+        await store.append_message(late)
+    assert "late" not in await _texts(store, sid)
+    session = await store.get_session(sid)
+    assert session is not None and session.has_pending
