@@ -77,6 +77,7 @@ async def test_regenerate_deletes_the_last_reply_and_makes_its_message_pending(
     assert session.has_pending and session.answered_at == prompt - 1
     assert not session.has_unfinished_reply  # no interrupted reply to close: it was taken back
     assert session.fence == FENCE + 1
+    assert session.rewound_at >= max(removed)  # a client resuming below it reloads
     # Answered again: the new reply's keys go above every deleted one.
     again = MessageDraft(sid, Role.AGENT, "CONVERSATION", "new", reply_to=prompt, fence=FENCE + 1)
     new = await store.finish_reply(again)

@@ -83,6 +83,9 @@ class Session:
     fence: int = 0
     reply_id: str | None = None
     reply_to: int = 0
+    # A key at or above every message the newest rewind deleted (0: none ever): a client
+    # resuming from a cursor below it may hold messages that are gone (docs/protocol.md).
+    rewound_at: int = 0
 
     @property
     def has_pending(self) -> bool:

@@ -112,7 +112,8 @@ class ChatStore(Protocol):
         fenced write: the messages are deleted (a dropped prompt's ``client_message_id``
         may be used again), ``answered_at`` becomes ``prompt_at - 1`` so that the turn is
         pending again, the session's reply marker (``reply_id``, ``reply_to``) is cleared,
-        and later keys stay above the deleted ones (the high-water mark is kept). Returns
+        ``rewound_at`` is set at or above every deleted key, and later keys stay above the
+        deleted ones (the high-water mark is kept). Returns
         the ``created_at`` of the deleted messages, oldest first. Refused with
         ``FenceRejected`` (nothing deleted) once a newer fence has written."""
         ...

@@ -343,7 +343,8 @@ class DynamoChatStore:
                 "update_item",
                 TableName=self._t.sessions,
                 Key={"sessionId": to_attr(sid)},
-                UpdateExpression="SET fence = :f, answeredAt = :a, replyTo = :z REMOVE replyId",
+                UpdateExpression="SET fence = :f, answeredAt = :a, replyTo = :z,"
+                " rewoundAt = if_not_exists(lastKey, :z) REMOVE replyId",
                 ConditionExpression=f"attribute_exists(sessionId) AND {FENCE_CONDITION}",
                 ExpressionAttributeValues={
                     ":f": to_attr(rewind.fence),
@@ -374,6 +375,7 @@ def _session(v: dict[str, Any]) -> Session:
         fence=v.get("fence", 0),
         reply_id=v.get("replyId"),
         reply_to=v.get("replyTo", 0),
+        rewound_at=v.get("rewoundAt", 0),
     )
 
 

@@ -168,7 +168,13 @@ class InProcessChatStore:
             else:
                 kept.append(message)
         self._messages[sid] = kept
-        self._update(sid, answered_at=rewind.prompt_at - 1, reply_id=None, reply_to=0)
+        self._update(
+            sid,
+            answered_at=rewind.prompt_at - 1,
+            reply_id=None,
+            reply_to=0,
+            rewound_at=self._high_water.get(sid, 0),
+        )
         return removed
 
     async def delete_session(self, session_id: str) -> None:

@@ -74,7 +74,7 @@ class SqliteChatStore:
         def read(conn: sqlite3.Connection) -> Session | None:
             row = conn.execute(
                 "SELECT session_id, created_at, title, last_user_at, answered_at,"
-                " fence, reply_id, reply_to FROM sessions WHERE session_id = ?",
+                " fence, reply_id, reply_to, high_water FROM sessions WHERE session_id = ?",
                 (session_id,),
             ).fetchone()
             return None if row is None else Session(*row)

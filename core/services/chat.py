@@ -244,7 +244,10 @@ class ChatService:
             await self._recover(session)
         page = await self.page(connection.session_id, after, limit)
         frames = [message_frame(m) for m in page.messages]
-        await self.send(connection_id, history_frame(connection.session_id, frames, page.next))
+        rewound = after is not None and session is not None and session.rewound_at >= after > 0
+        await self.send(
+            connection_id, history_frame(connection.session_id, frames, page.next, rewound)
+        )
 
     async def page(self, session_id: str, after: int | None, limit: int) -> Page:
         """Up to ``limit`` messages after the cursor, cut short so that the history frame

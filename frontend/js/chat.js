@@ -25,6 +25,7 @@ export class Chat {
     this.limits = { ...FALLBACK_LIMITS };
     this.sentAt = []; // when the last messages were sent (for a per-minute limit)
     this.editing = null; // createdAt of the message being edited and resent
+    this.resuming = false; // a getMessages with `after` is out (a reconnect)
   }
 
   // ---- socket events -----------------------------------------------------------------------
@@ -43,6 +44,7 @@ export class Chat {
     this.socket.send({ action: 'hello' });
     const request = { action: 'getMessages' };
     if (this.store.newest !== null) request.after = this.store.newest;
+    this.resuming = request.after !== undefined; // its answer may say a turn was taken back
     this.socket.send(request);
     this.flush();
   }
@@ -91,6 +93,12 @@ export class Chat {
         this.onMessage(frame);
         break;
       case 'history':
+        if (frame.rewound && this.resuming) {
+          this.resuming = false;
+          this.reload();
+          break;
+        }
+        this.resuming = false;
         for (const message of Array.isArray(frame.messages) ? frame.messages : []) this.onMessage(message);
         if (frame.next !== null && frame.next !== undefined) {
           this.socket.send({ action: 'getMessages', after: frame.next });
@@ -174,6 +182,22 @@ export class Chat {
     }
     this.stopping(false);
     this.setAwaiting(false);
+  }
+
+  /** A turn was taken back while this tab was away: load the conversation anew, keeping
+   *  what the user has not sent yet. */
+  reload() {
+    const keep = this.store.unsent();
+    const { sessionId, title } = this.store;
+    this.store.reset();
+    Object.assign(this.store, { sessionId, title });
+    this.view.clear();
+    for (const item of keep) {
+      this.store.pending.set(item.clientMessageId, item);
+      this.view.showPending(item);
+    }
+    this.socket.send({ action: 'getMessages' });
+    this.updateBusy();
   }
 
   onDeleted(sessionId) {

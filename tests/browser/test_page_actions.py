@@ -119,6 +119,44 @@ def test_edit_and_resend_the_last_message(new_page: Any, server: str) -> None:
     expect(page.locator(STORED_USER + " .text")).to_have_text(["what is the capital of Japan"])
 
 
+def test_a_tab_away_during_a_regenerate_shows_the_new_reply_when_back(
+    new_page: Any, server: str
+) -> None:
+    """The second tab's socket goes through a relay that drops what the server sends while
+    it is "away" (the `removed` frame and the new reply), then closes; the tab reconnects,
+    resumes from its cursor, is told a turn was taken back, and reloads the chat."""
+    first, second = new_page(), new_page()
+    open_chat(first, server)
+    sent_and_stored(first, "a haiku please")
+    replies_settled(first)
+    away = {"on": False}
+    relays: list[Any] = []
+
+    def relay(ws: Any) -> None:
+        upstream = ws.connect_to_server()
+        ws.on_message(upstream.send)
+        upstream.on_message(lambda message: None if away["on"] else ws.send(message))
+        relays.append(ws)
+
+    ws_origin = server.replace("http", "ws", 1).rstrip("/")
+    second.route_web_socket(f"{ws_origin}/**", relay)
+    open_chat(second, f"{server}#/s/{session_of(first)}")
+    replies_settled(second)
+    (old,) = created_at(second, STORED_REPLY)
+
+    away["on"] = True
+    first.locator(STORED_REPLY + " .regenerate").click()
+    expect(first.locator(f'{STORED_REPLY}[data-created-at="{old}"]')).to_have_count(0)
+    replies_settled(first)
+    assert created_at(second, STORED_REPLY) == [old]  # it missed all of it
+    away["on"] = False
+    relays[-1].close(code=1001, reason="back")
+    expect(second.locator(f'{STORED_REPLY}[data-created-at="{old}"]')).to_have_count(0)
+    replies_settled(second)
+    assert created_at(second, STORED_REPLY) == created_at(first, STORED_REPLY)
+    assert created_at(second, STORED_USER) == created_at(first, STORED_USER)
+
+
 def test_escape_cancels_an_edit(page: Any, server: str) -> None:
     open_chat(page, server)
     sent_and_stored(page, "first")

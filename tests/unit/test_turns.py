@@ -180,3 +180,19 @@ async def test_regenerate_in_a_chat_without_messages_says_there_is_nothing() -> 
         a = await Client.connect(app, "a=")
         await turn(a, "regenerate")
         assert a.of_type("error")[-1]["code"] == "NOTHING_TO_REGENERATE"
+
+
+async def test_a_tab_resuming_from_before_the_rewind_is_told_to_reload() -> None:
+    """getMessages cannot page back to what was deleted: a cursor below the rewind gets
+    ``rewound``; one from after it (or a fresh load) does not."""
+    async with running_app(model=RecordingModel()) as app:
+        a = await Client.connect(app, "a=")
+        await a.say("hello")
+        await settle(app)
+        before = stored(a)[-1]["createdAt"]  # what an offline tab saw last
+        await turn(a, "regenerate")
+        await settle(app)
+        for after, told in ((before, True), (None, False), (stored(a)[-1]["createdAt"], False)):
+            frame = {} if after is None else {"after": after}
+            await app.chat.get_messages("a=", frame)
+            assert a.of_type("history")[-1].get("rewound", False) is told, after
