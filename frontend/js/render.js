@@ -114,8 +114,12 @@ export class View {
     const shown = [...this.list.querySelectorAll('.msg[data-created-at]:not([hidden])')];
     const last = shown[shown.length - 1];
     const lastUser = shown.filter((li) => li.dataset.role === 'USER').pop();
-    const lastReply = shown.filter((li) => li.dataset.role === 'AGENT' && li.dataset.type === 'CONVERSATION').pop();
-    if (this.hooks.canRegenerate() && lastReply && lastUser && Number(lastReply.dataset.replyTo || 0) >= Number(lastUser.dataset.createdAt)) {
+    // The last reply, else the note of a reply that failed before writing anything (a model
+    // that was down or busy): both can be written again.
+    const answers = (li) => lastUser && Number(li.dataset.replyTo || 0) >= Number(lastUser.dataset.createdAt);
+    const lastReply = shown.filter((li) => li.dataset.role === 'AGENT' && li.dataset.type === 'CONVERSATION' && answers(li)).pop()
+      || shown.filter((li) => li.dataset.type === 'SYSTEM_LOG' && answers(li)).pop();
+    if (this.hooks.canRegenerate() && lastReply) {
       const button = el('button', 'regenerate small-button', t('button.regenerate'));
       button.type = 'button';
       button.title = t('button.regenerate.hint');

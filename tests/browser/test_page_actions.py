@@ -11,7 +11,7 @@ import pytest
 
 from adapters.inprocess.scripted_model import ScriptedChatModel, ScriptedSettings
 from core.domain import ModelRequest
-from tests.browser.fake_server import FakeServer, open_app
+from tests.browser.fake_server import ROUTES, FakeServer, open_app
 from tests.browser.page_support import STORED_REPLY, STORED_USER, expect, send, sent_and_stored
 
 pytestmark = pytest.mark.browser
@@ -168,6 +168,22 @@ def test_escape_cancels_an_edit(page: Any, server: str) -> None:
     send(page, "second")  # a plain new message, not an edit
     replies_settled(page, 2)
     expect(page.locator(STORED_USER + " .text")).to_have_text(["first", "second"])
+
+
+def test_a_reply_that_failed_before_any_text_can_be_regenerated(page: Any) -> None:
+    """A model that was down leaves only a note under the message; the note offers
+    Regenerate, as its sentence says (a scripted peer: the real server's scripted model
+    always writes some text before it fails)."""
+    fake = FakeServer(routes=[*ROUTES, "regenerate", "editMessage"])
+    open_app(page, fake)
+    sent_and_stored(page, "hi")
+    asked = fake.stored[-1]["createdAt"]
+    fake.push(fake.store("SYSTEM", BACKEND_TEXT, "SYSTEM_LOG", status="error", replyTo=asked))
+    fake.push({"type": "done", "replyId": "r1", "status": "error", "usage": {}})
+    note = page.locator('#messages .msg[data-type="SYSTEM_LOG"]')
+    expect(note.locator(".regenerate")).to_have_count(1)
+    note.locator(".regenerate").click()
+    assert fake.sent("regenerate") == [{"action": "regenerate", "replyTo": asked}]
 
 
 def test_an_error_frame_is_a_sentence_with_details_hidden(page: Any) -> None:
