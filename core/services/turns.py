@@ -130,7 +130,7 @@ class TurnService:
         lease = await self._lock.acquire(session_id, self._config.lock_lease_ms)
         if lease is None:
             raise TurnRefused(RUNNING, code="REPLY_RUNNING")
-        pending = False
+        done = False
         try:
             session = await self._store.get_session(session_id)
             if session is None:
@@ -138,16 +138,23 @@ class TurnService:
                     "There is no reply in this chat to write again.", code="NOTHING_TO_REGENERATE"
                 )
             if session.has_pending:  # a reply is on its way (or stranded: launched below)
-                pending = True
                 raise TurnRefused(RUNNING, code="REPLY_RUNNING")
             yield session, lease
+            done = True  # the caller tells the tabs, then launches the reply
         finally:
             try:
                 await self._lock.release(session_id, lease)
             except BackendUnavailable:
                 pass  # the lease runs out by itself
-            if pending:
-                await self._launcher.launch(session_id)
+            if not done:
+                # A reply launched while we held the lock found it taken and left the
+                # message to the holder: answer what is pending, as every holder does.
+                try:
+                    after = await self._store.get_session(session_id)
+                except BackendUnavailable:
+                    after = None  # the error on its way says so; recovery answers it later
+                if after is not None and after.has_pending:
+                    await self._launcher.launch(session_id)
 
 
 def _created_at(value: object, name: str, *, required: bool) -> int | None:

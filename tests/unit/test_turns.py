@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import pytest
 
+from adapters.inprocess.lock import InProcessSessionLock
 from adapters.inprocess.scripted_model import ScriptedChatModel, ScriptedSettings
 from core.domain import ModelEvent, ModelRequest, Role
 from handlers import regenerate
@@ -196,3 +198,37 @@ async def test_a_tab_resuming_from_before_the_rewind_is_told_to_reload() -> None
             frame = {} if after is None else {"after": after}
             await app.chat.get_messages("a=", frame)
             assert a.of_type("history")[-1].get("rewound", False) is told, after
+
+
+class RacingLock(InProcessSessionLock):
+    """Runs ``hook`` just before the next release: another tab's message arrives while a
+    turn holds the lock, and its reply, finding the lock taken, leaves it to the holder."""
+
+    hook: Any = None
+
+    async def release(self, session_id: str, token: str) -> bool:
+        hook, self.hook = self.hook, None
+        if hook is not None:
+            await hook()
+        return await super().release(session_id, token)
+
+
+async def test_a_message_sent_while_a_refused_turn_holds_the_lock_is_still_answered() -> None:
+    lock = RacingLock()
+    async with running_app(model=RecordingModel(), lock=lock) as app:
+        a = await Client.connect(app, "a=")
+        b = await Client.connect(app, "b=", a.session_id)
+        await a.say("hello")
+        await settle(app)
+
+        async def meanwhile() -> None:
+            await b.say("meanwhile")
+            await anyio.sleep(0.2)  # its reply starts, finds the lock taken, returns
+
+        lock.hook = meanwhile
+        await turn(a, "regenerate", replyTo=1)  # refused: not the last message
+        assert a.of_type("error")[-1]["code"] == "NOT_LAST_MESSAGE"
+        await settle(app)
+        session = await app.store.get_session(a.session_id)
+        assert session is not None and not session.has_pending
+        assert [f["status"] for f in a.of_type("done")] == ["complete", "complete"]
