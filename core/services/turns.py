@@ -68,8 +68,10 @@ class TurnService:
                 raise _not_last("replyTo")
             await self._memory.forget(sid, lease.fence)
             removed = await self._store.rewind(Rewind(sid, session.last_user_at, lease.fence))
-        await self._chat.tell(sid, connection_id, removed_frame(sid, removed))
-        await self._launcher.launch(sid)
+        try:
+            await self._chat.tell(sid, connection_id, removed_frame(sid, removed))
+        finally:  # the turn is pending again: it is answered whatever the tabs heard
+            await self._launcher.launch(sid)
 
     async def edit_message(self, connection_id: str, frame: dict[str, Any]) -> None:
         """Stores ``message`` in place of the session's last USER message (``replaces``,
@@ -108,9 +110,11 @@ class TurnService:
                 )
             rewind = Rewind(sid, replaces, lease.fence, drop_prompt=True)
             removed = await self._store.rewind(rewind)
-        await self._chat.tell(sid, connection_id, removed_frame(sid, removed))
-        await self._chat.tell(sid, connection_id, message_frame(result.message))
-        await self._launcher.launch(sid)
+        try:
+            await self._chat.tell(sid, connection_id, removed_frame(sid, removed))
+            await self._chat.tell(sid, connection_id, message_frame(result.message))
+        finally:
+            await self._launcher.launch(sid)
 
     async def _echo_repeat(self, connection_id: str, sid: str, client_id: str, text: str) -> bool:
         """True (and the sender has the echo again) when the session's last USER message
