@@ -14,6 +14,9 @@ cannot write into the rewritten turn afterwards:
 editMessage stores the new USER message first (fenced), then rewinds with the old one
 dropped: a failure between the two leaves both messages, never neither.
 A turn is refused (``TurnRefused``, nothing changed) while a reply runs or is on its way.
+A refused or failed turn re-reads the session after its release and launches what is
+pending: a reply launched for a message stored meanwhile found the lock taken and left the
+message to the holder, as every holder of the lock must answer it (core/services/reply.py).
 """
 
 from __future__ import annotations
