@@ -11,7 +11,8 @@ launcher's task group), leaving it closes everything the factories registered, i
         │                        └─► AdapterSpec per (port, name)
         ├─► storage, lock, agent_memory, model, transport   (factory(ctx), ctx.resources)
         ├─► ReplyService(...)  ──► launcher factory(ctx with run_reply)
-        └─► ChatService(...)   ──► App(... resources)      async with app: ... (closes all)
+        ├─► ChatService(...), TurnService(chat, ...)
+        └─► App(... resources)                              async with app: ... (closes all)
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from core.ports import (
 from core.services.chat import ChatService
 from core.services.recovery import RecoveryResult, recover_session
 from core.services.reply import ReplyService
+from core.services.turns import TurnService
 
 # The built-in plugins, by module name: registered the way an entry point is loaded, so a
 # third party's plugin is exactly as able. Each imports its SDK only inside its factories.
@@ -113,6 +115,7 @@ class App:
     chat: ChatService
     resources: Resources
     runner: ReplyRunner
+    turns: TurnService  # regenerate, editMessage
 
     @property
     def meters(self) -> dict[str, Meter]:
@@ -226,6 +229,7 @@ def build_app(
     runner = ReplyRunner(replies.run_pending)
     launcher: ReplyLauncher = adapter("launcher", launcher_name, replace(ctx, run_reply=runner))
     chat = ChatService(store, lock, transport, launcher, ctx.clock, settings.chat)
+    turns = TurnService(chat, store, lock, agent_memory, launcher, settings.chat)
     return App(
         settings,
         ctx.hub,
@@ -240,4 +244,5 @@ def build_app(
         chat,
         resources,
         runner,
+        turns,
     )

@@ -1,5 +1,5 @@
-"""Random sequences of appends and reads against every storage adapter, compared with a
-plain list per session."""
+"""Random sequences of appends, reads and rewinds (a turn taken back) against every storage
+adapter, compared with a plain list per session."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis.stateful import rule
 from contract_tests.backends import AdapterUnderTest
 from contract_tests.providers import new_id
 from contract_tests.stateful import AdapterMachine, run_machine
-from core.domain import Message, MessageDraft, Role
+from core.domain import Message, MessageDraft, Rewind, Role
 
 # (adapter name, test name) -> why that adapter is allowed to fail that test.
 KNOWN_DIVERGENCES: dict[tuple[str, str], str] = {}
@@ -25,6 +25,7 @@ class StorageMachine(AdapterMachine):
         self.sessions = [new_id(), new_id()]
         self.messages: list[list[Message]] = [[], []]
         self.by_client_id: list[dict[str, Message]] = [{}, {}]
+        self.newest_key = [0, 0]  # deleted keys included: new keys go above them
 
     @rule(
         s=SESSIONS,
@@ -45,11 +46,26 @@ class StorageMachine(AdapterMachine):
         assert result.created
         assert result.message.message == text
         history = self.messages[s]
-        if history:
-            assert result.message.created_at > history[-1].created_at
+        assert result.message.created_at > self.newest_key[s]
+        self.newest_key[s] = result.message.created_at
         history.append(result.message)
         if client_id is not None:
             self.by_client_id[s][client_id] = result.message
+
+    @rule(s=SESSIONS, pick=st.integers(min_value=0, max_value=40), drop=st.booleans())
+    def rewind(self, s: int, pick: int, drop: bool) -> None:
+        history = self.messages[s]
+        users = [m for m in history if m.role is Role.USER]
+        if not users:
+            return
+        turn = Rewind(self.sessions[s], users[pick % len(users)].created_at, 1, drop_prompt=drop)
+        removed = self.run(self.adapter.rewind(turn))
+        gone = [m for m in history if turn.removes(m.created_at, m.role)]
+        assert removed == [m.created_at for m in gone]
+        self.messages[s] = [m for m in history if m not in gone]
+        for message in gone:
+            if message.client_message_id is not None:
+                del self.by_client_id[s][message.client_message_id]
 
     @rule(s=SESSIONS, limit=LIMITS)
     def read_last(self, s: int, limit: int) -> None:

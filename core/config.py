@@ -14,6 +14,8 @@ ROUTES = (
     "stopGeneration",
     "renameSession",
     "deleteSession",
+    "regenerate",
+    "editMessage",
 )
 MAX_TITLE_CHARS = 200  # a title the user gives a chat (renameSession)
 

@@ -83,6 +83,9 @@ class Session:
     fence: int = 0
     reply_id: str | None = None
     reply_to: int = 0
+    # A key at or above every message the newest rewind deleted (0: none ever): a client
+    # resuming from a cursor below it may hold messages that are gone (docs/protocol.md).
+    rewound_at: int = 0
 
     @property
     def has_pending(self) -> bool:
@@ -201,6 +204,27 @@ class ReplyCheckpoint:
     fence: int
     text: str = ""
     message_type: str = "CONVERSATION"
+
+
+@dataclass(frozen=True, slots=True)
+class Rewind:
+    """The last turn of a session taken back (regenerate, editMessage; ``ChatStore.rewind``).
+
+    The reply to the USER message at ``prompt_at`` goes: every message after it that is not
+    a USER message. With ``drop_prompt`` (an edit, whose replacement is stored already) the
+    message itself goes too. USER messages after ``prompt_at`` always stay: the edit's
+    replacement, or one another tab stored meanwhile. ``fence`` is the lock lease's."""
+
+    session_id: str
+    prompt_at: int
+    fence: int
+    drop_prompt: bool = False
+
+    def removes(self, created_at: int, role: Role) -> bool:
+        """Whether the message at ``created_at`` (of ``role``) is taken back."""
+        if created_at == self.prompt_at:
+            return self.drop_prompt
+        return created_at > self.prompt_at and role is not Role.USER
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@
     │   ├── TextNotEncodable         text holding a lone surrogate, which UTF-8 cannot encode
     │   ├── ClientMessageIdReused    a clientMessageId already stored with another text
     │   ├── NothingToStop            stopGeneration while no reply is running
+    │   ├── TurnRefused              regenerate / editMessage that cannot take the turn back
     │   └── ValueNotStorable         a value the store cannot hold (a number past its range)
     ├── NotFound
     │   ├── SessionNotFound          well-formed but unknown sessionId (404 on $connect)
@@ -85,6 +86,14 @@ class NothingToStop(InvalidInput):
     """stopGeneration while the session has no reply running."""
 
     code = "NOTHING_RUNNING"
+
+
+class TurnRefused(InvalidInput):
+    """regenerate or editMessage refused, nothing changed: a reply is running or on its way
+    (``REPLY_RUNNING``), there is no reply to write again (``NOTHING_TO_REGENERATE``), or
+    the message named is not the session's last one (``NOT_LAST_MESSAGE``)."""
+
+    code = "REPLY_RUNNING"
 
 
 class ValueNotStorable(InvalidInput):

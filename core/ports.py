@@ -19,6 +19,7 @@ from core.domain import (
     ModelEvent,
     ModelRequest,
     ReplyCheckpoint,
+    Rewind,
     Session,
     ToolSpec,
     Usage,
@@ -106,6 +107,17 @@ class ChatStore(Protocol):
         """Up to ``limit`` messages with ``created_at > after`` (all when None), oldest first."""
         ...
 
+    async def rewind(self, rewind: Rewind) -> list[int]:
+        """Takes the session's last turn back (``Rewind`` says which messages go), in one
+        fenced write: the messages are deleted (a dropped prompt's ``client_message_id``
+        may be used again), ``answered_at`` becomes ``prompt_at - 1`` so that the turn is
+        pending again, the session's reply marker (``reply_id``, ``reply_to``) is cleared,
+        ``rewound_at`` is set at or above every deleted key, and later keys stay above the
+        deleted ones (the high-water mark is kept). Returns
+        the ``created_at`` of the deleted messages, oldest first. Refused with
+        ``FenceRejected`` (nothing deleted) once a newer fence has written."""
+        ...
+
     async def delete_session(self, session_id: str) -> None:
         """Deletes the session and every message of it (their idempotency records too):
         afterwards ``get_session`` is None and reads find no message. Connections are left
@@ -171,6 +183,12 @@ class AgentMemory(Protocol):
     async def set_previous_response_id(
         self, session_id: str, response_id: str, fence: int | None = None
     ) -> None: ...
+
+    async def forget(self, session_id: str, fence: int | None = None) -> None:
+        """Drops the session's history and its previous response id (a turn was taken
+        back: regenerate, editMessage). The next reply rebuilds its history from the
+        durable store and starts a new response chain. Fenced as the other writes."""
+        ...
 
 
 @runtime_checkable

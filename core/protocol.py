@@ -113,6 +113,11 @@ def deleted_frame(session_id: str) -> Frame:
     return {"type": "deleted", "sessionId": session_id}
 
 
+def removed_frame(session_id: str, created_at: list[int]) -> Frame:
+    """Stored messages that are gone: a turn was taken back (regenerate, editMessage)."""
+    return {"type": "removed", "sessionId": session_id, "createdAt": created_at}
+
+
 def delta_frame(session_id: str, reply_id: str, seq: int, message_type: str, text: str) -> Frame:
     return {
         "type": "delta",
@@ -168,8 +173,20 @@ def done_frame(
     }
 
 
-def history_frame(session_id: str, messages: list[Frame], next_cursor: int | None) -> Frame:
-    return {"type": "history", "sessionId": session_id, "messages": messages, "next": next_cursor}
+def history_frame(
+    session_id: str, messages: list[Frame], next_cursor: int | None, rewound: bool = False
+) -> Frame:
+    """A page of messages. ``rewound``: a turn was taken back since the client's cursor,
+    so messages it holds may be gone; it loads the conversation again without ``after``."""
+    frame: Frame = {
+        "type": "history",
+        "sessionId": session_id,
+        "messages": messages,
+        "next": next_cursor,
+    }
+    if rewound:
+        frame["rewound"] = True
+    return frame
 
 
 def error_frame(session_id: str | None, code: str, message: str, **extra: Any) -> Frame:

@@ -86,7 +86,8 @@ GENERATE_ROUTE = "POST /api/v1/chat/sessions/{sessionId}/reply/generate"
 # for default, stop_generation and rename_session (a read and a post); 256 MB where a
 # message is stored and fanned out; 256 MB / 30 s for delete_session, which deletes a long
 # chat 25 messages per BatchWriteItem; 512 MB / 300 s for the worker, which streams a whole
-# reply; 128 MB / 30 s for the failure consumer (a few reads, a note, a post per connection).
+# reply; 256 MB / 10 s for regenerate (a few reads, a delete of one turn, a post per
+# tab); 128 MB / 30 s for the failure consumer (a few reads, a note, a post per connection).
 FUNCTIONS: tuple[LambdaFunction, ...] = (
     # name, trigger, routes, memory MB, timeout s, ports
     _fn("connect", "websocket", ("$connect",), 128, 3, "storage"),
@@ -97,6 +98,15 @@ FUNCTIONS: tuple[LambdaFunction, ...] = (
     _fn("stop_generation", "websocket", ("stopGeneration",), 128, 10, "storage lock transport"),
     _fn("rename_session", "websocket", ("renameSession",), 128, 10, "storage transport"),
     _fn("delete_session", "websocket", ("deleteSession",), 256, 30, "storage transport"),
+    # Takes the last turn back under the session lock, forgets the agent's memory of it.
+    _fn(
+        "regenerate",
+        "websocket",
+        ("regenerate", "editMessage"),
+        256,
+        10,
+        "storage lock memory transport launcher",
+    ),
     _fn("generate_reply", "rest", (GENERATE_ROUTE,), 256, 10, "storage transport launcher"),
     _fn("reply_worker", "launcher", (), 512, 300, "storage lock memory model transport"),
     # Reads a failed worker invocation from the failure queue and tells the session.

@@ -45,6 +45,10 @@ class DynamoAgentMemory:
       free where a DeleteItem would be a billed write).
     - ``response``: ``responseId`` and ``expiresAtMs``. DynamoDB's TTL deletes expired items
       late, up to days late, so reads check the expiry too.
+    - ``forget`` (a turn taken back) puts one marker item among the history items (a
+      ``history#`` key without ``entries``): reads stop at it, so everything older is
+      forgotten for one small write, and TTL deletes it all later; the response item is
+      deleted.
 
     Fencing: a fenced append first raises the session's ``kind = fence`` item to its fence
     (one small conditional UpdateItem, refused with ``FenceRejected`` when a newer fence
@@ -158,9 +162,13 @@ class DynamoAgentMemory:
         limit = max(1, math.ceil(self._max_items / 2))
         while len(newest_first) < self._max_items:
             response = await self._call("query", Limit=limit, **params)
+            forgotten = False
             for stored in response.get("Items", []):
+                if "entries" not in stored:  # forget's marker: nothing older counts
+                    forgotten = True
+                    break
                 newest_first.extend(reversed([_item(e) for e in stored["entries"]["L"]]))
-            if "LastEvaluatedKey" not in response:
+            if forgotten or "LastEvaluatedKey" not in response:
                 break
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
             limit = self._max_items - len(newest_first)  # at least one entry per item
@@ -209,6 +217,28 @@ class DynamoAgentMemory:
             )
         except ConditionFailed:
             raise FenceRejected(f"agent memory of {session_id} is fenced above {fence}") from None
+
+    async def forget(self, session_id: str, fence: int | None = None) -> None:
+        if fence is not None:
+            await self._raise_fence(session_id, fence)
+        expire_at = math.ceil(self._clock()) + self._history_ttl_s
+        for _ in range(MAX_KEY_ATTEMPTS):
+            marker = {**self._key(session_id, self._next_kind()), "expireAt": to_attr(expire_at)}
+            try:
+                await self._call(
+                    "put_item",
+                    TableName=self._table,
+                    Item=marker,
+                    ConditionExpression="attribute_not_exists(kind)",
+                )
+                break
+            except ConditionFailed:
+                continue
+        else:
+            raise BackendUnavailable(f"no free history key in session {session_id}")
+        await self._call(
+            "delete_item", TableName=self._table, Key=self._key(session_id, "response")
+        )
 
 
 def _entry(item: HistoryItem) -> dict[str, Any]:

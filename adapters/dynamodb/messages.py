@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 
 from adapters.dynamodb.errors import Caller, TransactionCancelled
 from adapters.dynamodb.items import check_size, from_item, to_attr, to_item
-from core.domain import AppendResult, Message, MessageDraft, Role, Usage
+from core.domain import AppendResult, Message, MessageDraft, Rewind, Role, Usage
 from core.errors import BackendUnavailable, FenceRejected
 from core.ports import Clock
 from core.text import require_storable
@@ -214,26 +215,46 @@ class MessageLog:
     async def delete_all(self, session_id: str) -> None:
         """Every message of the session and its idempotency guard, 25 keys per
         BatchWriteItem (DynamoDB's most), pages of keys read with a keys-only Query."""
+        await self._delete_where(session_id, None, lambda _at, _role: True)
+
+    async def delete_turn(self, rewind: Rewind) -> list[int]:
+        """The messages ``rewind`` takes back (read from ``prompt_at`` on; a USER message
+        read as such is never deleted, so one stored meanwhile stays), guards included."""
+        return await self._delete_where(rewind.session_id, rewind.prompt_at, rewind.removes)
+
+    async def _delete_where(
+        self, session_id: str, start: int | None, removes: Callable[[int, Role], bool]
+    ) -> list[int]:
+        values = {":s": to_attr(session_id)}
+        condition = "sessionId = :s"
+        if start is not None:
+            values[":a"] = to_attr(start)
+            condition += " AND createdAt >= :a"
         params: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "sessionId = :s",
-            "ExpressionAttributeValues": {":s": to_attr(session_id)},
-            "ProjectionExpression": "createdAt, clientMessageId",
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ExpressionAttributeNames": {"#r": "role"},  # ROLE is a reserved word
+            "ProjectionExpression": "createdAt, clientMessageId, #r",
             "ConsistentRead": True,
         }
+        removed: list[int] = []
         while True:
             response = await self._call("query", **params)
             keys: list[dict[str, Any]] = []
             for raw in response.get("Items", []):
                 item = from_item(raw)
+                if not removes(int(item["createdAt"]), Role(item["role"])):
+                    continue
+                removed.append(int(item["createdAt"]))
                 keys.append({"sessionId": to_attr(session_id), "createdAt": raw["createdAt"]})
                 if item.get("clientMessageId"):
                     guard = session_id + GUARD_SEPARATOR + item["clientMessageId"]
                     keys.append({"sessionId": to_attr(guard), "createdAt": to_attr(0)})
-            for start in range(0, len(keys), BATCH_WRITE_MAX):
-                await self._delete_batch(keys[start : start + BATCH_WRITE_MAX])
+            for first in range(0, len(keys), BATCH_WRITE_MAX):
+                await self._delete_batch(keys[first : first + BATCH_WRITE_MAX])
             if "LastEvaluatedKey" not in response:
-                return
+                return removed
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     async def _delete_batch(self, keys: list[dict[str, Any]]) -> None:

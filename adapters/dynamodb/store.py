@@ -16,6 +16,7 @@ from core.domain import (
     MessageDraft,
     MessageType,
     ReplyCheckpoint,
+    Rewind,
     Session,
 )
 from core.errors import FenceRejected
@@ -331,6 +332,31 @@ class DynamoChatStore:
     async def messages_after(self, session_id: str, after: int | None, limit: int) -> list[Message]:
         return await self._messages.after(session_id, after, limit)
 
+    async def rewind(self, rewind: Rewind) -> list[int]:
+        """The fenced session update first (the fence check; the turn pending again), then
+        the deletes (BatchWriteItem takes no condition). A failure between them leaves the
+        turn pending with some of its old messages: it is answered again all the same.
+        ``lastKey`` stays, so later keys go above the deleted ones."""
+        sid = rewind.session_id
+        try:
+            await self._call(
+                "update_item",
+                TableName=self._t.sessions,
+                Key={"sessionId": to_attr(sid)},
+                UpdateExpression="SET fence = :f, answeredAt = :a, replyTo = :z,"
+                " rewoundAt = if_not_exists(lastKey, :z) REMOVE replyId",
+                ConditionExpression=f"attribute_exists(sessionId) AND {FENCE_CONDITION}",
+                ExpressionAttributeValues={
+                    ":f": to_attr(rewind.fence),
+                    ":a": to_attr(rewind.prompt_at - 1),
+                    ":z": to_attr(0),
+                },
+            )
+        except ConditionFailed:
+            await self._check_fence(sid, rewind.fence)
+            return []  # no such session
+        return await self._messages.delete_turn(rewind)
+
     async def delete_session(self, session_id: str) -> None:
         # Messages first: a failure half-way leaves the session, so the user can delete again.
         await self._messages.delete_all(session_id)
@@ -349,6 +375,7 @@ def _session(v: dict[str, Any]) -> Session:
         fence=v.get("fence", 0),
         reply_id=v.get("replyId"),
         reply_to=v.get("replyTo", 0),
+        rewound_at=v.get("rewoundAt", 0),
     )
 
 

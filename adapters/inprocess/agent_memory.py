@@ -60,3 +60,8 @@ class InProcessAgentMemory:
     ) -> None:
         self._fence(session_id, fence)
         self._response_ids[session_id] = (response_id, self._now() + self._ttl)
+
+    async def forget(self, session_id: str, fence: int | None = None) -> None:
+        self._fence(session_id, fence)
+        self._history.pop(session_id, None)
+        self._response_ids.pop(session_id, None)

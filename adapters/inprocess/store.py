@@ -12,6 +12,7 @@ from core.domain import (
     Message,
     MessageDraft,
     ReplyCheckpoint,
+    Rewind,
     Role,
     Session,
 )
@@ -40,6 +41,7 @@ class InProcessChatStore:
         self._messages: dict[str, list[Message]] = {}
         self._by_client_id: dict[tuple[str, str], Message] = {}
         self._checkpoints: dict[str, ReplyCheckpoint] = {}
+        self._high_water: dict[str, int] = {}  # the newest key ever given, deleted or not
 
     async def create_session(self, session: Session) -> None:
         self._sessions.setdefault(session.session_id, session)
@@ -134,8 +136,8 @@ class InProcessChatStore:
             if earlier is not None:
                 return AppendResult(earlier, created=False)
         messages = self._messages.setdefault(draft.session_id, [])
-        now = self._clock.now_ms()
-        created_at = max(now, messages[-1].created_at + 1) if messages else now
+        created_at = max(self._clock.now_ms(), self._high_water.get(draft.session_id, 0) + 1)
+        self._high_water[draft.session_id] = created_at
         message = Message.from_draft(draft, created_at, created_at // 1000 + self._message_ttl_s)
         messages.append(message)
         if draft.role is Role.USER:
@@ -153,9 +155,32 @@ class InProcessChatStore:
         start = 0 if after is None else bisect.bisect_right(messages, after, key=_created_at)
         return list(messages[start : start + limit])
 
+    async def rewind(self, rewind: Rewind) -> list[int]:
+        sid = rewind.session_id
+        self._fence(sid, rewind.fence)
+        kept: list[Message] = []
+        removed: list[int] = []
+        for message in self._messages.get(sid, []):
+            if rewind.removes(message.created_at, message.role):
+                removed.append(message.created_at)
+                if message.client_message_id is not None:
+                    self._by_client_id.pop((sid, message.client_message_id), None)
+            else:
+                kept.append(message)
+        self._messages[sid] = kept
+        self._update(
+            sid,
+            answered_at=rewind.prompt_at - 1,
+            reply_id=None,
+            reply_to=0,
+            rewound_at=self._high_water.get(sid, 0),
+        )
+        return removed
+
     async def delete_session(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
         self._messages.pop(session_id, None)
+        self._high_water.pop(session_id, None)
         for key in [k for k in self._by_client_id if k[0] == session_id]:
             del self._by_client_id[key]
 

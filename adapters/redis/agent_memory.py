@@ -67,6 +67,18 @@ return 1
 """
 )
 
+# KEYS[1] history, KEYS[2] response id, KEYS[3] fence; ARGV[1] ttl s, ARGV[2] fence → 1, or -1.
+FORGET = (
+    FENCE
+    + """
+if fenced(KEYS[3], ARGV[2], ARGV[1]) then
+  return -1
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 1
+"""
+)
+
 
 class MemoryClient(ScriptingClient, Protocol):
     """What agent memory needs of a client (``redis.asyncio.Redis`` and ``RedisCluster``)."""
@@ -100,6 +112,7 @@ class RedisAgentMemory:
         self._guard = Guard(deadline_s)
         self._append = KeyedScript(client, APPEND)
         self._set_response_id = KeyedScript(client, SET_RESPONSE_ID)
+        self._forget = KeyedScript(client, FORGET)
 
     async def append_history(
         self, session_id: str, items: Sequence[HistoryItem], fence: int | None = None
@@ -136,6 +149,18 @@ class RedisAgentMemory:
         done = await self._guard(
             "store the previous response id",
             self._set_response_id(keys, [response_id, self._ttl_s, _fence_arg(fence)]),
+        )
+        if int(done) < 0:
+            raise FenceRejected(f"agent memory of {session_id} is fenced above {fence}")
+
+    async def forget(self, session_id: str, fence: int | None = None) -> None:
+        keys = [
+            self._keys.history(session_id),
+            self._keys.response_id(session_id),
+            self._keys.memory_fence(session_id),
+        ]
+        done = await self._guard(
+            "forget the agent's history", self._forget(keys, [self._ttl_s, _fence_arg(fence)])
         )
         if int(done) < 0:
             raise FenceRejected(f"agent memory of {session_id} is fenced above {fence}")

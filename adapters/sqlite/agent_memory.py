@@ -94,6 +94,14 @@ class SqliteAgentMemory:
 
         await self._db.run(write)
 
+    async def forget(self, session_id: str, fence: int | None = None) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            _fence(conn, session_id, fence)
+            conn.execute("DELETE FROM history WHERE session_id = ?", (session_id,))
+            conn.execute("DELETE FROM response_ids WHERE session_id = ?", (session_id,))
+
+        await self._db.run(write)
+
 
 def _fence(conn: sqlite3.Connection, session_id: str, fence: int | None) -> None:
     """Refuses (rolling the transaction back) a write older than the newest fence that

@@ -100,6 +100,11 @@ MIGRATIONS: tuple[str, ...] = (
         fence INTEGER NOT NULL
     );
     """,
+    # 3: taking a turn back (regenerate, editMessage) deletes the newest messages; new keys
+    # must still go above the deleted ones, so the newest key ever given is kept here.
+    """
+    ALTER TABLE sessions ADD COLUMN high_water INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -14,6 +14,7 @@ from core.domain import (
     Message,
     MessageDraft,
     ReplyCheckpoint,
+    Rewind,
     Role,
     Session,
     Usage,
@@ -73,7 +74,7 @@ class SqliteChatStore:
         def read(conn: sqlite3.Connection) -> Session | None:
             row = conn.execute(
                 "SELECT session_id, created_at, title, last_user_at, answered_at,"
-                " fence, reply_id, reply_to FROM sessions WHERE session_id = ?",
+                " fence, reply_id, reply_to, high_water FROM sessions WHERE session_id = ?",
                 (session_id,),
             ).fetchone()
             return None if row is None else Session(*row)
@@ -227,12 +228,14 @@ class SqliteChatStore:
                     "DELETE FROM messages WHERE session_id = ? AND created_at = ?",
                     (row[0], row[1]),
                 )
-        # The newest key, expired or not: createdAt never goes back, never collides.
+        # The newest key, expired or not, or deleted by a rewind (high_water): createdAt
+        # never goes back, never collides.
         (newest,) = conn.execute(
-            "SELECT MAX(created_at) FROM messages WHERE session_id = ?",
-            (draft.session_id,),
+            "SELECT MAX(COALESCE((SELECT MAX(created_at) FROM messages WHERE session_id = ?), 0),"
+            " COALESCE((SELECT high_water FROM sessions WHERE session_id = ?), 0))",
+            (draft.session_id, draft.session_id),
         ).fetchone()
-        created_at = now_ms if newest is None else max(now_ms, newest + 1)
+        created_at = max(now_ms, newest + 1) if newest else now_ms
         message = Message.from_draft(draft, created_at, created_at // 1000 + self._message_ttl_s)
         conn.execute(
             "INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
@@ -250,6 +253,32 @@ class SqliteChatStore:
                 (created_at, draft.session_id, created_at),
             )
         return AppendResult(message, created=True)
+
+    async def rewind(self, rewind: Rewind) -> list[int]:
+        sid = rewind.session_id
+
+        def write(conn: sqlite3.Connection) -> list[int]:  # one transaction, all or nothing
+            _fence(conn, sid, rewind.fence)
+            rows = conn.execute(
+                "SELECT created_at, body FROM messages"
+                " WHERE session_id = ? AND created_at >= ? ORDER BY created_at",
+                (sid, rewind.prompt_at),
+            ).fetchall()
+            removed = [
+                at for at, body in rows if rewind.removes(at, Role(json.loads(body)["role"]))
+            ]
+            conn.execute(
+                "UPDATE sessions SET high_water = MAX(high_water, ?), answered_at = ?,"
+                " reply_id = NULL, reply_to = 0 WHERE session_id = ?",
+                (rows[-1][0] if rows else 0, rewind.prompt_at - 1, sid),
+            )
+            conn.executemany(
+                "DELETE FROM messages WHERE session_id = ? AND created_at = ?",
+                [(sid, at) for at in removed],
+            )
+            return removed
+
+        return await self._db.run(write)
 
     async def delete_session(self, session_id: str) -> None:
         def write(conn: sqlite3.Connection) -> None:  # one transaction: all of it or nothing

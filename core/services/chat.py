@@ -109,8 +109,8 @@ class ChatService:
     async def default_route(
         self, connection_id: str, note: str | None = None, code: str | None = None
     ) -> None:
-        connection = await self._connection(connection_id)
-        await self._send(
+        connection = await self.connection(connection_id)
+        await self.send(
             connection_id, routes_frame(connection.session_id, note, code, self.limits())
         )
 
@@ -121,8 +121,8 @@ class ChatService:
     # --- putMessage ---------------------------------------------------------------
 
     async def put_message(self, connection_id: str, frame: dict[str, Any]) -> None:
-        connection = await self._connection(connection_id)
-        self._check_session(frame, connection)
+        connection = await self.connection(connection_id)
+        self.check_session(frame, connection)
         await self.submit(connection.session_id, frame, connection_id)
 
     async def submit(
@@ -131,8 +131,8 @@ class ChatService:
         """Stores a USER message (idempotent on clientMessageId), shows it to every
         connection of the session and starts the reply. Nothing is stored when the
         message is rejected."""
-        text = self._valid_text(frame.get("message"))
-        client_message_id = self._valid_client_message_id(frame.get("clientMessageId"))
+        text = self.valid_text(frame.get("message"))
+        client_message_id = self.valid_client_message_id(frame.get("clientMessageId"))
         result = await self._store.append_message(
             MessageDraft(
                 session_id=session_id,
@@ -151,7 +151,7 @@ class ChatService:
             )
         if not result.created:  # a retry of a message already stored: tell the sender only
             if connection_id is not None:
-                await self._send(connection_id, echo)
+                await self.send(connection_id, echo)
             return
         # (the append recorded it as the session's last USER message, in the same write)
         connections = await self._store.session_connections(session_id)
@@ -177,7 +177,7 @@ class ChatService:
         else:
             await self._launcher.launch(session_id)
 
-    def _valid_text(self, text: object) -> str:
+    def valid_text(self, text: object) -> str:
         if text is None:
             raise MessageRejected('putMessage needs a "message".', code="MESSAGE_REQUIRED")
         if not isinstance(text, str):
@@ -194,7 +194,7 @@ class ChatService:
         return text
 
     @staticmethod
-    def _valid_client_message_id(value: object) -> str | None:
+    def valid_client_message_id(value: object) -> str | None:
         if value is None:
             return None
         if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_MESSAGE_ID:
@@ -206,7 +206,7 @@ class ChatService:
         return value
 
     @staticmethod
-    def _check_session(frame: dict[str, Any], connection: Connection) -> None:
+    def check_session(frame: dict[str, Any], connection: Connection) -> None:
         asked = frame.get("sessionId")
         if asked is not None and asked != connection.session_id:
             raise InvalidInput(
@@ -217,7 +217,7 @@ class ChatService:
     # --- getMessages -------------------------------------------------------------
 
     async def get_messages(self, connection_id: str, frame: dict[str, Any]) -> None:
-        connection = await self._connection(connection_id)
+        connection = await self.connection(connection_id)
         after = frame.get("after")
         limit = frame.get("limit", self._config.page_default)
         if after is not None and (
@@ -239,12 +239,15 @@ class ChatService:
         session = await self._store.get_session(connection.session_id)
         if after is None and session is not None and session.title:
             # a client (re)loading the conversation also needs its title
-            await self._send(connection_id, session_frame(session.session_id, session.title))
+            await self.send(connection_id, session_frame(session.session_id, session.title))
         if session is not None:
             await self._recover(session)
         page = await self.page(connection.session_id, after, limit)
         frames = [message_frame(m) for m in page.messages]
-        await self._send(connection_id, history_frame(connection.session_id, frames, page.next))
+        rewound = after is not None and session is not None and session.rewound_at >= after > 0
+        await self.send(
+            connection_id, history_frame(connection.session_id, frames, page.next, rewound)
+        )
 
     async def page(self, session_id: str, after: int | None, limit: int) -> Page:
         """Up to ``limit`` messages after the cursor, cut short so that the history frame
@@ -269,7 +272,7 @@ class ChatService:
     async def stop_generation(self, connection_id: str) -> None:
         """Flags the running reply (it ends with ``done`` status stopped); raises
         ``NothingToStop`` when no reply of the session is running, so the client hears so."""
-        connection = await self._connection(connection_id)
+        connection = await self.connection(connection_id)
         if not await self._lock.request_stop(connection.session_id):
             raise NothingToStop("No reply is running in this session; there is nothing to stop.")
 
@@ -278,7 +281,7 @@ class ChatService:
     async def rename_session(self, connection_id: str, frame: dict[str, Any]) -> None:
         """Sets the title the user chose; every tab of that session (and the asker) is told
         with a ``session`` frame."""
-        connection = await self._connection(connection_id)
+        connection = await self.connection(connection_id)
         session = await self._named_session(frame, connection)
         title = frame.get("title")
         if not isinstance(title, str) or not 1 <= len(title.strip()) <= MAX_TITLE_CHARS:
@@ -287,17 +290,17 @@ class ChatService:
                 code="INVALID_TITLE",
             )
         await self._store.set_session_title(session.session_id, title.strip())
-        await self._tell(
+        await self.tell(
             session.session_id, connection_id, session_frame(session.session_id, title.strip())
         )
 
     async def delete_session(self, connection_id: str, frame: dict[str, Any]) -> None:
         """Deletes the session and its messages; every tab of it (and the asker) gets a
         ``deleted`` frame. Its connections stay open: a page starts a new chat on them."""
-        connection = await self._connection(connection_id)
+        connection = await self.connection(connection_id)
         session = await self._named_session(frame, connection)
         await self._store.delete_session(session.session_id)
-        await self._tell(session.session_id, connection_id, deleted_frame(session.session_id))
+        await self.tell(session.session_id, connection_id, deleted_frame(session.session_id))
 
     async def _named_session(self, frame: dict[str, Any], connection: Connection) -> Session:
         """The session a frame names by ``sessionId`` (any the client knows the id of, as
@@ -310,7 +313,7 @@ class ChatService:
             raise SessionNotFound(f"No session {asked}.")
         return session
 
-    async def _tell(self, session_id: str, asker: str, frame: dict[str, Any]) -> None:
+    async def tell(self, session_id: str, asker: str, frame: dict[str, Any]) -> None:
         connections = await self._store.session_connections(session_id)
         ids = {c.connection_id for c in connections} | {asker}
         await Fanout(self._transport, self._store, sorted(ids)).send(frame)
@@ -333,17 +336,17 @@ class ChatService:
             if isinstance(value, str) and len(value) <= MAX_CLIENT_MESSAGE_ID and encodable(value):
                 extra[key] = value
         try:
-            await self._send(
+            await self.send(
                 connection_id, error_frame(session_id, error.code, error.message, **extra)
             )
         except ConnectionGone:
             log.info("could not report %s to gone connection %s", error.code, connection_id)
 
-    async def _connection(self, connection_id: str) -> Connection:
+    async def connection(self, connection_id: str) -> Connection:
         connection = await self._store.get_connection(connection_id)
         if connection is None:
             raise ConnectionNotFound("This connection is not registered; reconnect.")
         return connection
 
-    async def _send(self, connection_id: str, frame: dict[str, Any]) -> None:
+    async def send(self, connection_id: str, frame: dict[str, Any]) -> None:
         await self._transport.send(connection_id, encode(frame))

@@ -38,10 +38,10 @@ const view = new View({
   hooks: {
     onRetry: (clientMessageId) => chat.retry(clientMessageId),
     onEdit: (clientMessageId) => putInComposer(chat.edit(clientMessageId)),
-    onRegenerate: () => chat.regenerate(),
+    onRegenerate: (replyTo) => chat.regenerate(replyTo),
     onEditLast: (createdAt, text) => startEditing(createdAt, text),
     canRegenerate: () => chat.routes.has('regenerate'),
-    canEdit: () => chat.routes.has('regenerate'), // servers with regenerate take putMessage.replaces
+    canEdit: () => chat.routes.has('editMessage'),
   },
 });
 const notices = new Notices($('notices'));

@@ -25,6 +25,7 @@ export class Chat {
     this.limits = { ...FALLBACK_LIMITS };
     this.sentAt = []; // when the last messages were sent (for a per-minute limit)
     this.editing = null; // createdAt of the message being edited and resent
+    this.resuming = false; // a getMessages with `after` is out (a reconnect)
   }
 
   // ---- socket events -----------------------------------------------------------------------
@@ -43,6 +44,7 @@ export class Chat {
     this.socket.send({ action: 'hello' });
     const request = { action: 'getMessages' };
     if (this.store.newest !== null) request.after = this.store.newest;
+    this.resuming = request.after !== undefined; // its answer may say a turn was taken back
     this.socket.send(request);
     this.flush();
   }
@@ -80,6 +82,10 @@ export class Chat {
       case 'deleted':
         this.onDeleted(frame.sessionId);
         break;
+      case 'removed':
+        if (Array.isArray(frame.createdAt)) this.view.removeStored(this.store.removeStored(frame.createdAt));
+        this.updateBusy();
+        break;
       case 'delta':
         this.onDelta(frame);
         break;
@@ -87,6 +93,12 @@ export class Chat {
         this.onMessage(frame);
         break;
       case 'history':
+        if (frame.rewound && this.resuming) {
+          this.resuming = false;
+          this.reload();
+          break;
+        }
+        this.resuming = false;
         for (const message of Array.isArray(frame.messages) ? frame.messages : []) this.onMessage(message);
         if (frame.next !== null && frame.next !== undefined) {
           this.socket.send({ action: 'getMessages', after: frame.next });
@@ -132,7 +144,6 @@ export class Chat {
     if (added.pendingId) replaces.push(`p:${added.pendingId}`);
     if (added.streamKey) replaces.push(`s:${added.streamKey}`);
     this.view.showStored(message, { replaces, status: this.store.statusOf(message) });
-    if (Number.isFinite(Number(message.replaces))) this.view.hideReplaced(Number(message.replaces));
     const type = message.messageType;
     if ((message.role === 'AGENT' && type === 'CONVERSATION') || type === 'SYSTEM_LOG') this.setAwaiting(false);
     if (message.role === 'USER') this.sessions.remember(this.store.sessionId, { touched: true });
@@ -171,6 +182,22 @@ export class Chat {
     }
     this.stopping(false);
     this.setAwaiting(false);
+  }
+
+  /** A turn was taken back while this tab was away: load the conversation anew, keeping
+   *  what the user has not sent yet. */
+  reload() {
+    const keep = this.store.unsent();
+    const { sessionId, title } = this.store;
+    this.store.reset();
+    Object.assign(this.store, { sessionId, title });
+    this.view.clear();
+    for (const item of keep) {
+      this.store.pending.set(item.clientMessageId, item);
+      this.view.showPending(item);
+    }
+    this.socket.send({ action: 'getMessages' });
+    this.updateBusy();
   }
 
   onDeleted(sessionId) {
@@ -213,7 +240,9 @@ export class Chat {
   }
 
   transmit(item) {
-    const frame = { action: 'putMessage', message: item.text, clientMessageId: item.clientMessageId };
+    // An edit of the last message goes to editMessage, which replaces it and its reply.
+    const action = item.replaces !== undefined ? 'editMessage' : 'putMessage';
+    const frame = { action, message: item.text, clientMessageId: item.clientMessageId };
     if (item.replaces !== undefined) frame.replaces = item.replaces;
     item.state = this.socket && this.socket.send(frame) ? 'sent' : 'queued';
     this.view.showPending(item);
@@ -238,8 +267,11 @@ export class Chat {
     return item ? item.text : '';
   }
 
-  regenerate() {
-    if (this.socket.send({ action: 'regenerate' })) this.setAwaiting(true);
+  /** Write the last reply again (replyTo: the createdAt of the message it answers). */
+  regenerate(replyTo) {
+    const frame = { action: 'regenerate' };
+    if (Number.isFinite(replyTo) && replyTo > 0) frame.replyTo = replyTo;
+    if (this.socket.send(frame)) this.setAwaiting(true);
   }
 
   rename(sessionId, title) {

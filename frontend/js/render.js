@@ -35,7 +35,7 @@ export class View {
     } else if (button.classList.contains('copy-reply')) {
       this.copy(button, li.source);
     } else if (button.classList.contains('regenerate')) {
-      this.hooks.onRegenerate(Number(li.dataset.createdAt));
+      this.hooks.onRegenerate(Number(li.dataset.replyTo));
     } else if (button.classList.contains('edit-last')) {
       this.hooks.onEditLast(Number(li.dataset.createdAt), li.source);
     }
@@ -94,15 +94,9 @@ export class View {
     this.changed();
   }
 
-  /** Hide a message the user replaced by editing it, and the replies to it. */
-  hideReplaced(createdAt) {
-    for (const li of this.list.querySelectorAll('.msg')) {
-      if (li.dataset.createdAt === String(createdAt) || li.dataset.replyTo === String(createdAt)) {
-        li.hidden = true;
-        li.dataset.replaced = 'true';
-      }
-    }
-    this.changed();
+  /** Take stored messages off the page: the server took their turn back (regenerate, edit). */
+  removeStored(createdAts) {
+    for (const createdAt of createdAts) this.take(`c:${createdAt}`);
   }
 
   copyButton() {
@@ -120,8 +114,12 @@ export class View {
     const shown = [...this.list.querySelectorAll('.msg[data-created-at]:not([hidden])')];
     const last = shown[shown.length - 1];
     const lastUser = shown.filter((li) => li.dataset.role === 'USER').pop();
-    const lastReply = shown.filter((li) => li.dataset.role === 'AGENT' && li.dataset.type === 'CONVERSATION').pop();
-    if (this.hooks.canRegenerate() && lastReply && lastUser && Number(lastReply.dataset.replyTo || 0) >= Number(lastUser.dataset.createdAt)) {
+    // The last reply, else the note of a reply that failed before writing anything (a model
+    // that was down or busy): both can be written again.
+    const answers = (li) => lastUser && Number(li.dataset.replyTo || 0) >= Number(lastUser.dataset.createdAt);
+    const lastReply = shown.filter((li) => li.dataset.role === 'AGENT' && li.dataset.type === 'CONVERSATION' && answers(li)).pop()
+      || shown.filter((li) => li.dataset.type === 'SYSTEM_LOG' && answers(li)).pop();
+    if (this.hooks.canRegenerate() && lastReply) {
       const button = el('button', 'regenerate small-button', t('button.regenerate'));
       button.type = 'button';
       button.title = t('button.regenerate.hint');

@@ -108,6 +108,20 @@ export class Conversation {
     return { message, pendingId, streamKey: replacedStream };
   }
 
+  /** Forget stored messages the server deleted (a turn taken back); returns those known. */
+  removeStored(createdAts) {
+    const known = [];
+    for (const value of createdAts) {
+      const createdAt = Number(value);
+      const message = this.stored.get(createdAt);
+      if (!message) continue;
+      this.stored.delete(createdAt);
+      if (message.replyId && this.replyMessage.get(message.replyId) === createdAt) this.replyMessage.delete(message.replyId);
+      known.push(createdAt);
+    }
+    return known;
+  }
+
   /** The status a stored reply should show: its own, else what its `done` frame said. */
   statusOf(message) {
     if (LOG_TYPES.has(message.messageType)) return null; // a log line says what happened itself

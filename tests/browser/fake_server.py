@@ -153,7 +153,7 @@ class FakeServer:
             page = [m for m in session["stored"] if m["createdAt"] > after]
             self._send(socket, {"type": "history", "messages": page, "next": None})
         elif action == "putMessage" and self.echo:
-            fields = {k: frame[k] for k in ("clientMessageId", "replaces") if k in frame}
+            fields = {k: frame[k] for k in ("clientMessageId",) if k in frame}
             self.push(self.store("USER", frame.get("message", ""), **fields))
         elif action == "renameSession" and frame.get("sessionId", self.session_id) in self.sessions:
             sid = frame.get("sessionId", self.session_id)

@@ -65,7 +65,7 @@ def test_a_message_streams_a_reply(page: Any, server: str) -> None:
     send(page, "hello")
 
     expect(page.locator(USER)).to_have_count(1)
-    expect(page.locator(USER)).to_have_text("hello")
+    expect(page.locator(USER + " .text")).to_have_text("hello")
     expect(page.locator("#composer")).to_have_value("")
     page.wait_for_function("() => window.__sawStreaming === true")
     wait_for_reply(page)
@@ -75,7 +75,7 @@ def test_a_message_streams_a_reply(page: Any, server: str) -> None:
     expect(usage).to_contain_text("azuchi-scripted")
     expect(usage).to_contain_text(re.compile(r"\d+ → \d+ tokens · \$0\.0000"))
     # The user's bubble was acknowledged by the server (it carries its stored createdAt).
-    expect(page.locator(USER + "[data-created-at]")).to_have_text("hello")
+    expect(page.locator(USER + "[data-created-at] .text")).to_have_text("hello")
     expect(page.locator("#stop")).to_be_hidden()
 
 
@@ -93,7 +93,7 @@ def test_the_conversation_survives_a_reload(page: Any, server: str) -> None:
     wait_for_reply(page)
     page.wait_for_timeout(500)  # late or repeated frames would show up as duplicates
     expect(page.locator(USER)).to_have_count(1)
-    expect(page.locator(USER)).to_have_text("hello")
+    expect(page.locator(USER + " .text")).to_have_text("hello")
     expect(page.locator(AGENT_REPLY)).to_have_count(1)
     expect(page.locator(AGENT_REPLY)).to_contain_text("azuchi")
     after = page.locator("#messages .msg").evaluate_all(
@@ -125,7 +125,7 @@ def test_markup_in_a_message_is_shown_as_text(page: Any, server: str) -> None:
     open_chat(page, server)
     send(page, XSS)
 
-    expect(page.locator(USER + "[data-created-at]")).to_have_text(XSS)
+    expect(page.locator(USER + "[data-created-at] .text")).to_have_text(XSS)
     wait_for_reply(page)
     assert page.locator("#messages img").count() == 0
     assert page.locator("#messages script").count() == 0

@@ -62,7 +62,7 @@ def conversation(page: Any, fake: FakeServer) -> None:
 @pytest.mark.parametrize("state", ["empty", "conversation"])
 def test_axe_finds_nothing_critical_or_serious(new_page: Any, scheme: str, state: str) -> None:
     page = new_page(color_scheme=scheme)
-    fake = FakeServer(routes=[*ROUTES, "regenerate"])
+    fake = FakeServer(routes=[*ROUTES, "regenerate", "editMessage"])
     open_app(page, fake)
     if state == "conversation":
         conversation(page, fake)
@@ -73,7 +73,7 @@ def test_axe_finds_nothing_critical_or_serious(new_page: Any, scheme: str, state
 
 
 def test_everything_is_reachable_with_tab(page: Any) -> None:
-    fake = FakeServer(routes=[*ROUTES, "regenerate"])
+    fake = FakeServer(routes=[*ROUTES, "regenerate", "editMessage"])
     open_app(page, fake)
     conversation(page, fake)
     page.locator("#composer").fill("draft")  # Send is enabled only with text

@@ -1,6 +1,7 @@
-"""Reply actions and errors as people see them (Chromium, scripted peer): copy a reply,
-regenerate the last one, edit and resend the last message; every error a sentence with the
-details behind a disclosure; the server's limits refused before sending."""
+"""Reply actions and errors as people see them (Chromium): copy a reply, regenerate the last
+one, edit and resend the last message, against a real `azuchi serve` (two tabs of one chat
+agree afterwards, and so does a reload); every error a sentence with the details behind a
+disclosure, and the server's limits refused before sending (a scripted peer)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from adapters.inprocess.scripted_model import ScriptedChatModel, ScriptedSettings
+from core.domain import ModelRequest
 from tests.browser.fake_server import ROUTES, FakeServer, open_app
 from tests.browser.page_support import STORED_REPLY, STORED_USER, expect, send, sent_and_stored
-from tests.browser.static import ORIGIN
 
 pytestmark = pytest.mark.browser
 
-WITH_REGENERATE = [*ROUTES, "regenerate"]
 BACKEND_TEXT = (
     "The reply failed (MODEL_STREAM_ERROR): Connection error: "
     "http://10.0.0.7:11434/v1/chat/completions ConnectError(111). "
@@ -22,69 +23,167 @@ BACKEND_TEXT = (
 )
 
 
-def test_copy_a_reply_gives_its_markdown_source(page: Any) -> None:
-    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=ORIGIN)
-    fake = FakeServer()
-    open_app(page, fake)
+def open_chat(page: Any, url: str) -> None:
+    page.goto(url)
+    expect(page.locator("#status")).to_have_attribute("data-state", "open")
+
+
+def replies_settled(page: Any, count: int = 1) -> None:
+    expect(page.locator(STORED_REPLY)).to_have_count(count, timeout=20000)
+    expect(page.locator("#messages .msg.streaming")).to_have_count(0)
+
+
+def created_at(page: Any, selector: str) -> list[int]:
+    return [
+        int(v)
+        for v in page.locator(selector).evaluate_all(
+            "(items) => items.map((li) => li.dataset.createdAt)"
+        )
+    ]
+
+
+def session_of(page: Any) -> str:
+    page.wait_for_function("() => location.hash.startsWith('#/s/')")
+    return str(page.evaluate("location.hash.slice(4)"))
+
+
+def scripted_reply(prompt: str) -> str:
+    """What the real server's scripted model answers to ``prompt`` (it is deterministic)."""
+    model = ScriptedChatModel(ScriptedSettings())
+    return model._reply_text(ModelRequest(system="", history=(), prompt=prompt))
+
+
+def test_copy_a_reply_gives_its_markdown_source(page: Any, server: str) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.rstrip("/"))
+    open_chat(page, server)
     sent_and_stored(page, "list two fruits")
-    fake.reply("- **apple**\n- pear\n")
+    replies_settled(page)
     reply = page.locator(STORED_REPLY)
     reply.locator(".copy-reply").click()
     expect(reply.locator(".copy-reply")).to_have_text("Copied")
-    assert page.evaluate("navigator.clipboard.readText()") == "- **apple**\n- pear\n"
+    assert page.evaluate("navigator.clipboard.readText()") == scripted_reply("list two fruits")
 
 
-def test_regenerate_the_last_reply(page: Any) -> None:
-    fake = FakeServer(routes=WITH_REGENERATE)
-    open_app(page, fake)
-    sent_and_stored(page, "a haiku please")
-    asked = fake.stored[-1]["createdAt"]
-    fake.reply("old pond", replyTo=asked)
-    expect(page.locator(STORED_REPLY)).to_have_count(1)
-    # Only the last reply offers it, and only when nothing is running.
-    expect(page.locator(".regenerate")).to_have_count(1)
-    page.locator(STORED_REPLY + " .regenerate").click()
-    assert fake.sent("regenerate") == [{"action": "regenerate"}]
-    expect(page.locator(".regenerate")).to_have_count(0)  # busy until the new reply ends
-    fake.reply("a frog jumps in", replyTo=asked)
-    expect(page.locator(STORED_REPLY)).to_have_count(2)
-    expect(page.locator(".regenerate")).to_have_count(1)
-    expect(page.locator(STORED_REPLY).last.locator(".regenerate")).to_have_count(1)
+def test_regenerate_replaces_the_last_reply_in_both_tabs(new_page: Any, server: str) -> None:
+    first, second = new_page(), new_page()
+    open_chat(first, server)
+    sent_and_stored(first, "a haiku please")
+    replies_settled(first)
+    sid = session_of(first)
+    open_chat(second, f"{server}#/s/{sid}")
+    replies_settled(second)
+    (old,) = created_at(first, STORED_REPLY)
+    (asked,) = created_at(first, STORED_USER)
+    # Only the last reply offers it, and only while nothing runs.
+    expect(first.locator(".regenerate")).to_have_count(1)
+    first.locator(STORED_REPLY + " .regenerate").click()
+
+    for tab in (first, second):  # the old reply is gone, one new reply in its place
+        expect(tab.locator(f'{STORED_REPLY}[data-created-at="{old}"]')).to_have_count(0)
+        replies_settled(tab)
+        (new,) = created_at(tab, STORED_REPLY)
+        assert new > old
+        assert created_at(tab, STORED_USER) == [asked]
+        expect(tab.locator(STORED_REPLY)).to_contain_text('You said: "a haiku please"')
+    expect(first.locator(STORED_REPLY + " .regenerate")).to_have_count(1)
+    second.reload()  # what the server kept agrees
+    replies_settled(second)
+    assert created_at(second, STORED_REPLY) == created_at(first, STORED_REPLY)
+    assert created_at(second, STORED_USER) == [asked]
 
 
-def test_edit_and_resend_the_last_message(page: Any) -> None:
-    fake = FakeServer(routes=WITH_REGENERATE)
-    open_app(page, fake)
-    sent_and_stored(page, "waht is 2+2")
-    typo = fake.stored[-1]["createdAt"]
-    fake.reply("Did you mean 2+2?", replyTo=typo)
-    expect(page.locator(STORED_REPLY)).to_have_count(1)
+def test_edit_and_resend_the_last_message(new_page: Any, server: str) -> None:
+    page, other = new_page(), new_page()
+    open_chat(page, server)
+    sent_and_stored(page, "waht is the capital of Japan")
+    replies_settled(page)
+    open_chat(other, f"{server}#/s/{session_of(page)}")
+    replies_settled(other)
 
     page.locator(STORED_USER + " .edit-last").click()
     composer = page.locator("#composer")
-    expect(composer).to_have_value("waht is 2+2")
+    expect(composer).to_have_value("waht is the capital of Japan")
     expect(composer).to_be_focused()
     expect(page.locator("#editing")).to_be_visible()
-    composer.fill("what is 2+2")
+    composer.fill("what is the capital of Japan")
     composer.press("Enter")
-    put = fake.sent("putMessage")[-1]
-    assert put["message"] == "what is 2+2" and put["replaces"] == typo
-    # The replaced message and its reply are hidden; the new one shows.
-    visible_users = page.locator(STORED_USER + ":not([hidden])")
-    expect(visible_users).to_have_text(["what is 2+2"])
-    expect(page.locator(STORED_REPLY + ":not([hidden])")).to_have_count(0)
+    expect(page.locator("#editing")).to_be_hidden()
+    for tab in (page, other):  # the typo and its reply are gone; the edit is answered
+        expect(tab.locator(STORED_USER + " .text")).to_have_text(["what is the capital of Japan"])
+        replies_settled(tab)
+        expect(tab.locator(STORED_REPLY)).to_contain_text(
+            'You said: "what is the capital of Japan"'
+        )
+    page.reload()
+    replies_settled(page)
+    expect(page.locator(STORED_USER + " .text")).to_have_text(["what is the capital of Japan"])
 
 
-def test_escape_cancels_an_edit(page: Any) -> None:
-    fake = FakeServer(routes=WITH_REGENERATE)
-    open_app(page, fake)
+def test_a_tab_away_during_a_regenerate_shows_the_new_reply_when_back(
+    new_page: Any, server: str
+) -> None:
+    """The second tab's socket goes through a relay that drops what the server sends while
+    it is "away" (the `removed` frame and the new reply), then closes; the tab reconnects,
+    resumes from its cursor, is told a turn was taken back, and reloads the chat."""
+    first, second = new_page(), new_page()
+    open_chat(first, server)
+    sent_and_stored(first, "a haiku please")
+    replies_settled(first)
+    away = {"on": False}
+    relays: list[Any] = []
+
+    def relay(ws: Any) -> None:
+        upstream = ws.connect_to_server()
+        ws.on_message(upstream.send)
+        upstream.on_message(lambda message: None if away["on"] else ws.send(message))
+        relays.append(ws)
+
+    ws_origin = server.replace("http", "ws", 1).rstrip("/")
+    second.route_web_socket(f"{ws_origin}/**", relay)
+    open_chat(second, f"{server}#/s/{session_of(first)}")
+    replies_settled(second)
+    (old,) = created_at(second, STORED_REPLY)
+
+    away["on"] = True
+    first.locator(STORED_REPLY + " .regenerate").click()
+    expect(first.locator(f'{STORED_REPLY}[data-created-at="{old}"]')).to_have_count(0)
+    replies_settled(first)
+    assert created_at(second, STORED_REPLY) == [old]  # it missed all of it
+    away["on"] = False
+    relays[-1].close(code=1001, reason="back")
+    expect(second.locator(f'{STORED_REPLY}[data-created-at="{old}"]')).to_have_count(0)
+    replies_settled(second)
+    assert created_at(second, STORED_REPLY) == created_at(first, STORED_REPLY)
+    assert created_at(second, STORED_USER) == created_at(first, STORED_USER)
+
+
+def test_escape_cancels_an_edit(page: Any, server: str) -> None:
+    open_chat(page, server)
     sent_and_stored(page, "first")
-    fake.reply("ok", replyTo=fake.stored[-1]["createdAt"])
-    expect(page.locator(STORED_REPLY)).to_have_count(1)
+    replies_settled(page)
     page.locator(STORED_USER + " .edit-last").click()
     page.keyboard.press("Escape")
     expect(page.locator("#editing")).to_be_hidden()
     expect(page.locator("#composer")).to_have_value("")
+    send(page, "second")  # a plain new message, not an edit
+    replies_settled(page, 2)
+    expect(page.locator(STORED_USER + " .text")).to_have_text(["first", "second"])
+
+
+def test_a_reply_that_failed_before_any_text_can_be_regenerated(page: Any) -> None:
+    """A model that was down leaves only a note under the message; the note offers
+    Regenerate, as its sentence says (a scripted peer: the real server's scripted model
+    always writes some text before it fails)."""
+    fake = FakeServer(routes=[*ROUTES, "regenerate", "editMessage"])
+    open_app(page, fake)
+    sent_and_stored(page, "hi")
+    asked = fake.stored[-1]["createdAt"]
+    fake.push(fake.store("SYSTEM", BACKEND_TEXT, "SYSTEM_LOG", status="error", replyTo=asked))
+    fake.push({"type": "done", "replyId": "r1", "status": "error", "usage": {}})
+    note = page.locator('#messages .msg[data-type="SYSTEM_LOG"]')
+    expect(note.locator(".regenerate")).to_have_count(1)
+    note.locator(".regenerate").click()
+    assert fake.sent("regenerate") == [{"action": "regenerate", "replyTo": asked}]
 
 
 def test_an_error_frame_is_a_sentence_with_details_hidden(page: Any) -> None:

@@ -56,7 +56,7 @@ def test_screenshot(
     new_page: Any, reports_dir: Path, name: str, viewport: tuple[int, int], scheme: str
 ) -> None:
     page = new_page(viewport=viewport, color_scheme=scheme)
-    fake = FakeServer(routes=[*ROUTES, "regenerate"])
+    fake = FakeServer(routes=[*ROUTES, "regenerate", "editMessage"])
     others = [("Tax questions", 3), ("Picnic plans", 2), ("WebSockets in two sentences", 1)]
     entries = [{"sessionId": fake.new_session(t), "title": t, "updatedAt": n} for t, n in others]
     page.add_init_script(f"localStorage.setItem('azuchi.sessions', JSON.stringify({entries}))")

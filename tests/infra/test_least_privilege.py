@@ -4,6 +4,7 @@ must grant exactly the tables its code path touched, with every action it used."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -124,6 +125,7 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
         generate_reply,
         get_messages,
         put_message,
+        regenerate,
         rename_session,
         reply_failures,
         reply_worker,
@@ -153,7 +155,8 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
             ),
         },
     )
-    app.hub.attach("c1", Sink())
+    c1 = Sink()
+    app.hub.attach("c1", c1)
     app.hub.attach("c2", Sink())
     used: dict[str, set[tuple[str, str]]] = {}
 
@@ -203,14 +206,31 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
     rename = samples.message("c1", "renameSession", {"title": "Picnic"})
     await step("RenameSessionFunction", (rename_session, rename))
     await gone_connection(sid)
+    await reply_worker.handle({"sessionId": sid}, app)  # m3 answered: its turn can be redone
+    await gone_connection(sid)
+    last = (await app.store.get_session(sid)).last_user_at  # type: ignore[union-attr]
+    edit = {"message": "hello, edited", "clientMessageId": "m4", "replaces": last}
+    await step(
+        "RegenerateFunction",
+        (regenerate, samples.message("c1", "regenerate", {"replyTo": last})),
+        (regenerate, samples.message("c1", "regenerate", {})),  # pending: refused, relaunched
+    )
+    await reply_worker.handle({"sessionId": sid}, app)
+    await gone_connection(sid)
+    await step("RegenerateFunction", (regenerate, samples.message("c1", "editMessage", edit)))
+    await gone_connection(sid)
     delete = samples.message("c1", "deleteSession", {"sessionId": sid})
     await step("DeleteSessionFunction", (delete_session, delete))
     await step("DisconnectFunction", (disconnect, samples.disconnect("c2")))
     await app.aclose()
     await recorder.inner.aclose()
 
-    # putMessage (m1 twice, m3) and the REST API started the worker
-    assert launches == [sid, sid, sid, sid]
+    # putMessage (m1 twice, m3), the REST API, regenerate (and its refusal) and the edit
+    # started the worker
+    assert launches == [sid] * 7
+    told = [json.loads(f) for f in c1.frames]
+    assert [f["type"] for f in told].count("removed") == 2  # the regenerate and the edit
+    assert [f.get("code") for f in told if f["type"] == "error"][-1:] == ["REPLY_RUNNING"]
     assert set(used) == set(FUNCTION_RESOURCES)
     for function, calls in used.items():
         allowed = granted(function, LEAN)

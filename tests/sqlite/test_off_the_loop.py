@@ -20,7 +20,15 @@ from adapters.sqlite.agent_memory import SqliteAgentMemory
 from adapters.sqlite.database import SqliteDatabase
 from adapters.sqlite.lock import SqliteSessionLock
 from adapters.sqlite.store import SqliteChatStore
-from core.domain import Connection, HistoryItem, MessageDraft, ReplyCheckpoint, Role, Session
+from core.domain import (
+    Connection,
+    HistoryItem,
+    MessageDraft,
+    ReplyCheckpoint,
+    Rewind,
+    Role,
+    Session,
+)
 
 pytestmark = pytest.mark.anyio
 GIVE_UP_S = 30.0  # only a failing run waits this long
@@ -80,6 +88,8 @@ def _calls(
             SID, "resp-1"
         ),
         "SqliteAgentMemory.get_previous_response_id": lambda: memory.get_previous_response_id(SID),
+        "SqliteAgentMemory.forget": lambda: memory.forget(SID, fence[-1]),
+        "SqliteChatStore.rewind": lambda: store.rewind(Rewind(SID, 5, fence[-1])),
         "SqliteChatStore.delete_session": lambda: store.delete_session(SID),
     }
 
