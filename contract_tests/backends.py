@@ -189,6 +189,7 @@ PROVIDERS: dict[tuple[str, str], BackendProvider] = {
     ("storage", "inprocess"): BackendProvider(),
     ("lock", "inprocess"): BackendProvider(),
     ("agent_memory", "inprocess"): BackendProvider(),
+    ("limits", "inprocess"): BackendProvider(),
     ("model", "scripted"): ScriptedModelProvider(),
     ("model", "openai"): OpenAIResponsesProvider(),
     ("model", "openai-chat"): OpenAIChatProvider(),
@@ -197,12 +198,15 @@ PROVIDERS: dict[tuple[str, str], BackendProvider] = {
     ("transport", "apigateway"): ApiGatewayTransportProvider(),
     ("lock", "redis"): REDIS,
     ("agent_memory", "redis"): REDIS,
+    ("limits", "redis"): REDIS,
     ("storage", "sqlite"): SQLITE,
     ("lock", "sqlite"): SQLITE,
     ("agent_memory", "sqlite"): SQLITE,
+    ("limits", "sqlite"): SQLITE,
     ("storage", "dynamodb"): DYNAMODB,
     ("lock", "dynamodb"): DYNAMODB,
     ("agent_memory", "dynamodb"): DYNAMODB,
+    ("limits", "dynamodb"): DYNAMODB,
 }
 
 

@@ -100,6 +100,15 @@ MIGRATIONS: tuple[str, ...] = (
         fence INTEGER NOT NULL
     );
     """,
+    # 3: the limits' counters (adapters/sqlite/limits.py): a bucket's TAT or a total.
+    """
+    CREATE TABLE limit_counters (
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL,
+        expire_at_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX limit_counters_by_expiry ON limit_counters (expire_at_ms);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
