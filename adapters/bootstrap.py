@@ -42,12 +42,14 @@ from core.ports import (
     ChatModel,
     ChatStore,
     Clock,
+    LimitCounters,
     ReplyLauncher,
     SessionLock,
     Tool,
     Transport,
 )
 from core.services.chat import ChatService
+from core.services.limits import Limits, OwnerAlert, log_alert
 from core.services.recovery import RecoveryResult, recover_session
 from core.services.reply import ReplyService
 
@@ -105,6 +107,7 @@ class App:
     store: ChatStore
     lock: SessionLock
     agent_memory: AgentMemory
+    limits: Limits
     model: ChatModel
     transport: Transport
     tools: dict[str, Tool]
@@ -187,6 +190,8 @@ def build_app(
     store: ChatStore = adapter("storage", settings.storage)
     lock: SessionLock = adapter("lock", settings.lock)
     agent_memory: AgentMemory = adapter("agent_memory", settings.agent_memory)
+    counters: LimitCounters = adapter("limits", settings.limits)
+    limits = Limits(counters, settings.limit, ctx.clock, alert=_owner_alert(runtime))
     model: ChatModel = adapter("model", settings.model)
     transport: Transport = adapter("transport", settings.transport)
     tools: dict[str, Tool] = {}
@@ -213,6 +218,7 @@ def build_app(
         chat_config,
         prices,
         title_model,
+        limits,
     )
 
     launcher_name = settings.launcher or RUNTIME_LAUNCHERS[runtime][0]
@@ -225,13 +231,14 @@ def build_app(
         )
     runner = ReplyRunner(replies.run_pending)
     launcher: ReplyLauncher = adapter("launcher", launcher_name, replace(ctx, run_reply=runner))
-    chat = ChatService(store, lock, transport, launcher, ctx.clock, settings.chat)
+    chat = ChatService(store, lock, transport, launcher, ctx.clock, settings.chat, limits)
     return App(
         settings,
         ctx.hub,
         store,
         lock,
         agent_memory,
+        limits,
         model,
         transport,
         tools,
@@ -241,3 +248,12 @@ def build_app(
         resources,
         runner,
     )
+
+
+def _owner_alert(runtime: str) -> OwnerAlert:
+    """How the owner hears of the spend cap: a CloudWatch metric on Lambda, a log line here."""
+    if runtime == "lambda":
+        from adapters.awslambda.alerts import emf_alert
+
+        return emf_alert
+    return log_alert

@@ -51,7 +51,11 @@ class DynamoLimitCounters:
                     key,
                     "SET tat = :tat, expireAt = :ttl",
                     "attribute_not_exists(tat) OR tat < :now",
-                    {":tat": now_ms + interval_ms, ":now": now_ms, ":ttl": _ttl(now_ms + interval_ms)},
+                    {
+                        ":tat": now_ms + interval_ms,
+                        ":now": now_ms,
+                        ":ttl": _ttl(now_ms + interval_ms),
+                    },
                 )
                 return 0
             except ConditionFailed:
@@ -62,7 +66,11 @@ class DynamoLimitCounters:
                     "SET tat = tat + :i, expireAt = :ttl",
                     "tat <= :limit",
                     # the TTL may run a little long (to the furthest TAT possible): harmless
-                    {":i": interval_ms, ":limit": now_ms + tol, ":ttl": _ttl(now_ms + tol + 2 * interval_ms)},
+                    {
+                        ":i": interval_ms,
+                        ":limit": now_ms + tol,
+                        ":ttl": _ttl(now_ms + tol + 2 * interval_ms),
+                    },
                 )
                 return 0
             except ConditionFailed as refused:

@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 from adapters.inprocess.agent_memory import InProcessAgentMemory
-from adapters.inprocess.limits import InProcessLimitCounters
 from adapters.inprocess.launcher import BackgroundReplyLauncher, InlineReplyLauncher
+from adapters.inprocess.limits import InProcessLimitCounters
 from adapters.inprocess.lock import InProcessSessionLock
 from adapters.inprocess.scripted_model import ScriptedChatModel
 from adapters.inprocess.store import InProcessChatStore

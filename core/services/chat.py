@@ -26,6 +26,7 @@ from core.errors import (
     ConnectionNotFound,
     InvalidInput,
     InvalidSessionId,
+    LimitExceeded,
     MessageRejected,
     NothingToStop,
     SessionNotFound,
@@ -42,6 +43,7 @@ from core.protocol import (
     session_frame,
 )
 from core.services.fanout import Fanout
+from core.services.limits import Limits
 from core.services.recovery import Nudger
 from core.text import encodable, require_encodable
 
@@ -62,7 +64,9 @@ class ChatService:
         launcher: ReplyLauncher,
         clock: Clock,
         config: ChatConfig,
+        limits: Limits | None = None,
     ) -> None:
+        self._limits = limits
         self._store = store
         self._lock = lock
         self._transport = transport
@@ -74,12 +78,19 @@ class ChatService:
     # --- $connect / $disconnect / $default ------------------------------------------
 
     async def connect(
-        self, connection_id: str, session_id: str | None, user_id: str | None = None
+        self,
+        connection_id: str,
+        session_id: str | None,
+        user_id: str | None = None,
+        source_ip: str | None = None,
     ) -> str:
         """Registers the connection; returns its session id (new when none was asked for).
-        Raises InvalidSessionId (malformed) or SessionNotFound (unknown)."""
+        Raises InvalidSessionId (malformed), SessionNotFound (unknown) or LimitExceeded
+        (too many new sessions from ``source_ip``: nothing is stored)."""
         now = self._clock.now_ms()
         if session_id is None or session_id == "":
+            if self._limits is not None:
+                await self._limits.check_new_session(source_ip)
             session_id = new_session_id()
             await self._store.create_session(Session(session_id=session_id, created_at=now))
         else:
@@ -116,7 +127,10 @@ class ChatService:
 
     def limits(self) -> dict[str, Any]:
         """What the server refuses, published to clients in the ``routes`` frame."""
-        return {"maxMessageBytes": self._config.max_message_bytes}
+        published: dict[str, Any] = {"maxMessageBytes": self._config.max_message_bytes}
+        if self._limits is not None:
+            published.update(self._limits.config.published())
+        return published
 
     # --- putMessage ---------------------------------------------------------------
 
@@ -133,6 +147,10 @@ class ChatService:
         message is rejected."""
         text = self._valid_text(frame.get("message"))
         client_message_id = self._valid_client_message_id(frame.get("clientMessageId"))
+        if self._limits is not None:
+            session = await self._store.get_session(session_id)
+            if session is not None:
+                await self._limits.check_message(connection_id, session, self._store)
         result = await self._store.append_message(
             MessageDraft(
                 session_id=session_id,
@@ -327,11 +345,13 @@ class ChatService:
         except BackendUnavailable:  # the error is still told, without the session's id
             connection = None
         session_id = connection.session_id if connection else None
-        extra = {}
+        extra: dict[str, Any] = {}
         for key in ("action", "clientMessageId"):
             value = (frame or {}).get(key)
             if isinstance(value, str) and len(value) <= MAX_CLIENT_MESSAGE_ID and encodable(value):
                 extra[key] = value
+        if isinstance(error, LimitExceeded):
+            extra["retryAfter"] = error.retry_after_s
         try:
             await self._send(
                 connection_id, error_frame(session_id, error.code, error.message, **extra)
