@@ -191,7 +191,9 @@ def build_app(
     lock: SessionLock = adapter("lock", settings.lock)
     agent_memory: AgentMemory = adapter("agent_memory", settings.agent_memory)
     counters: LimitCounters = adapter("limits", settings.limits)
-    limits = Limits(counters, settings.limit, ctx.clock, alert=_owner_alert(runtime))
+    limits = Limits(
+        counters, settings.limit, ctx.clock, alert=_owner_alert(runtime, settings.stage)
+    )
     model: ChatModel = adapter("model", settings.model)
     transport: Transport = adapter("transport", settings.transport)
     tools: dict[str, Tool] = {}
@@ -250,10 +252,10 @@ def build_app(
     )
 
 
-def _owner_alert(runtime: str) -> OwnerAlert:
+def _owner_alert(runtime: str, stage: str) -> OwnerAlert:
     """How the owner hears of the spend cap: a CloudWatch metric on Lambda, a log line here."""
     if runtime == "lambda":
         from adapters.awslambda.alerts import emf_alert
 
-        return emf_alert
+        return emf_alert(stage)
     return log_alert
