@@ -65,7 +65,7 @@ class LimitsConfig:
     connection_messages: Rate = field(default_factory=lambda: Rate(10, 5))
     session_messages: Rate = field(default_factory=lambda: Rate(20, 8))
     queued_messages: int = 3  # unanswered USER messages per session, the running one too
-    new_sessions: Rate = field(default_factory=lambda: Rate(5, 5))  # per client address
+    new_sessions: Rate = field(default_factory=lambda: Rate(2, 5))  # per client address
     concurrent_replies: int = 8  # per process
     session_tokens_per_day: int = 200_000
     spend_per_day_usd: float = 20.0  # the whole deployment, priced by the price table

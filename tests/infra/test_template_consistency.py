@@ -32,7 +32,8 @@ from tests.infra.template_support import (
 def ports_granted(props: dict[str, Any]) -> set[str]:
     """The ports a function's template entry gives it the means to use: tables of the lean
     profile, the limits table (both profiles), the VPC of the redis profile (lock and
-    memory live in ElastiCache there), @connections, invoking the worker, and the model (Bedrock, its variable)."""
+    memory live in ElastiCache there), @connections, invoking the worker, and the model
+    (Bedrock, its variable)."""
     ports = set()
     tables: set[str] = set()
     actions: set[str] = set()
