@@ -4,6 +4,7 @@ README says (core/services/limits.py)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anyio
@@ -118,3 +119,25 @@ def test_the_defaults_and_the_settings() -> None:
     assert settings.limit.connection_messages == Rate(30, 3)
     assert settings.limit.new_sessions.capacity == 9
     assert Settings.from_env({**env, "AZUCHI_LIMITS": "sqlite"}).limits == "sqlite"
+
+
+async def test_on_lambda_the_owner_is_told_by_a_cloudwatch_metric(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from adapters.bootstrap import build_app
+
+    settings = limited(spend_per_day_usd="1")
+    async with build_app(settings, runtime="lambda") as app:
+        await app.limits.record("s1", 10, 2.0)
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    assert len(records) == 1  # once a day per process
+    (metric,) = records[0]["_aws"]["CloudWatchMetrics"]
+    # What infra/template.yaml's SpendCapAlarm watches: namespace, name and dimension.
+    assert metric["Namespace"] == "azuchi" and metric["Metrics"] == [{"Name": "SpendCapReached"}]
+    assert metric["Dimensions"] == [["stage"]] and records[0]["stage"] == settings.stage
+    assert records[0]["SpendCapReached"] == 1 and records[0]["spentUsd"] == 2.0
+    from adapters.dynamodb.tables import load_template
+
+    alarm = load_template()["Resources"]["SpendCapAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("azuchi", "SpendCapReached")
+    assert [d["Name"] for d in alarm["Dimensions"]] == ["stage"]
