@@ -50,6 +50,7 @@ from core.text import encodable, require_encodable
 log = logging.getLogger(__name__)
 
 MAX_CLIENT_MESSAGE_ID = 128
+RETRY_WINDOW = 50  # newest messages searched for a resend the limits refused
 # The largest cursor: every store holds it (SQLite's INTEGER, DynamoDB's 38 digits); a
 # createdAt in epoch ms stays far below it.
 MAX_CURSOR = 2**63 - 1
@@ -150,7 +151,12 @@ class ChatService:
         if self._limits is not None:
             session = await self._store.get_session(session_id)
             if session is not None:
-                await self._limits.check_message(connection_id, session, self._store)
+                try:
+                    await self._limits.check_message(connection_id, session, self._store)
+                except LimitExceeded:
+                    if not await self._echo_retry(session_id, client_message_id, connection_id):
+                        raise
+                    return
         result = await self._store.append_message(
             MessageDraft(
                 session_id=session_id,
@@ -177,6 +183,22 @@ class ChatService:
             echo
         )
         await self._launcher.launch(session_id)
+
+    async def _echo_retry(
+        self, session_id: str, client_message_id: str | None, connection_id: str | None
+    ) -> bool:
+        """A resend of a message already stored (a page flushes what was not acknowledged
+        when it reconnects) is no new message: a limit that would refuse it answers with
+        the stored echo instead. Looked for only on a refusal, among the newest messages."""
+        if client_message_id is None:
+            return False
+        recent = await self._store.last_messages(session_id, RETRY_WINDOW)
+        for message in recent:
+            if message.role is Role.USER and message.client_message_id == client_message_id:
+                if connection_id is not None:
+                    await self._send(connection_id, message_frame(message))
+                return True
+        return False
 
     async def session(self, session_id: str) -> Session:
         """The session, for callers outside a connection (the agent REST API)."""

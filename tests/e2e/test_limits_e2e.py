@@ -89,6 +89,21 @@ async def test_messages_queued_for_a_reply_are_bounded(start_gateway, open_clien
     assert await stored_user_messages(client) == ["first", "second"]
 
 
+async def test_a_resend_of_a_stored_message_is_echoed_not_refused(
+    start_gateway, open_client
+) -> None:
+    gateway = await start_gateway(env={**limits(queued_messages="1"), **SLOW_MODEL})
+    client = await open_client(gateway)
+    await client.send(**put("first"))
+    await client.recv_until(lambda f: f.get("message") == "first")
+    await client.send(**put("first"))  # a page's resend after a reconnect: same id
+    echo = (await client.recv_until(lambda f: f.get("type") in ("message", "error")))[-1]
+    assert echo["type"] == "message" and echo["clientMessageId"] == "first"
+    await client.send(**put("second"))
+    await refusal(client, "QUEUE_FULL")
+    assert await stored_user_messages(client) == ["first"]
+
+
 async def test_new_sessions_per_address_are_refused_at_the_handshake(
     start_gateway, open_client
 ) -> None:
