@@ -17,7 +17,9 @@ reserved concurrency bounds them across the account. A day is a UTC day.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import anyio
@@ -94,29 +96,22 @@ class ReplySlots:
     def __init__(self, limit: int) -> None:
         self._limit = limit
         self._slots = anyio.CapacityLimiter(limit) if limit > 0 else None
-        self.active: set[str] = set()
+        self.active: Counter[str] = Counter()  # session -> its runs holding a slot
 
     def busy(self, session_id: str) -> bool:
-        return 0 < self._limit <= len(self.active) and session_id not in self.active
+        return 0 < self._limit <= self.active.total() and session_id not in self.active
 
-    def hold(self, session_id: str) -> _Held:
-        return _Held(self, session_id)
-
-
-class _Held:
-    def __init__(self, slots: ReplySlots, session_id: str) -> None:
-        self._slots = slots
-        self._session_id = session_id
-
-    async def __aenter__(self) -> None:
-        if self._slots._slots is not None:
-            await self._slots._slots.acquire_on_behalf_of(self)
-        self._slots.active.add(self._session_id)
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._slots.active.discard(self._session_id)
-        if self._slots._slots is not None:
-            self._slots._slots.release_on_behalf_of(self)
+    @asynccontextmanager
+    async def hold(self, session_id: str) -> AsyncIterator[None]:
+        """A slot for one reply run of ``session_id``, waited for."""
+        async with self._slots if self._slots is not None else nullcontext():
+            self.active[session_id] += 1
+            try:
+                yield
+            finally:
+                self.active[session_id] -= 1
+                if not self.active[session_id]:
+                    del self.active[session_id]
 
 
 def _day(now_ms: int) -> tuple[str, int]:
