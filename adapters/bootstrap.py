@@ -43,12 +43,14 @@ from core.ports import (
     ChatModel,
     ChatStore,
     Clock,
+    LimitCounters,
     ReplyLauncher,
     SessionLock,
     Tool,
     Transport,
 )
 from core.services.chat import ChatService
+from core.services.limits import Limits, OwnerAlert, log_alert
 from core.services.recovery import RecoveryResult, recover_session
 from core.services.reply import ReplyService
 from core.services.turns import TurnService
@@ -107,6 +109,7 @@ class App:
     store: ChatStore
     lock: SessionLock
     agent_memory: AgentMemory
+    limits: Limits
     model: ChatModel
     transport: Transport
     tools: dict[str, Tool]
@@ -190,6 +193,10 @@ def build_app(
     store: ChatStore = adapter("storage", settings.storage)
     lock: SessionLock = adapter("lock", settings.lock)
     agent_memory: AgentMemory = adapter("agent_memory", settings.agent_memory)
+    counters: LimitCounters = adapter("limits", settings.limits)
+    limits = Limits(
+        counters, settings.limit, ctx.clock, alert=_owner_alert(runtime, settings.stage)
+    )
     model: ChatModel = adapter("model", settings.model)
     transport: Transport = adapter("transport", settings.transport)
     tools: dict[str, Tool] = {}
@@ -216,6 +223,7 @@ def build_app(
         chat_config,
         prices,
         title_model,
+        limits,
     )
 
     launcher_name = settings.launcher or RUNTIME_LAUNCHERS[runtime][0]
@@ -228,7 +236,7 @@ def build_app(
         )
     runner = ReplyRunner(replies.run_pending)
     launcher: ReplyLauncher = adapter("launcher", launcher_name, replace(ctx, run_reply=runner))
-    chat = ChatService(store, lock, transport, launcher, ctx.clock, settings.chat)
+    chat = ChatService(store, lock, transport, launcher, ctx.clock, settings.chat, limits)
     turns = TurnService(chat, store, lock, agent_memory, launcher, settings.chat)
     return App(
         settings,
@@ -236,6 +244,7 @@ def build_app(
         store,
         lock,
         agent_memory,
+        limits,
         model,
         transport,
         tools,
@@ -246,3 +255,12 @@ def build_app(
         runner,
         turns,
     )
+
+
+def _owner_alert(runtime: str, stage: str) -> OwnerAlert:
+    """How the owner hears of the spend cap: a CloudWatch metric on Lambda, a log line here."""
+    if runtime == "lambda":
+        from adapters.awslambda.alerts import emf_alert
+
+        return emf_alert(stage)
+    return log_alert

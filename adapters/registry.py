@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 PROJECT = "azuchi"
 ENTRY_POINT_GROUP = "azuchi.plugins"
 # The ports settings choose an adapter for; ``AZUCHI_<PORT>`` names it.
-PORTS = ("storage", "lock", "agent_memory", "model", "transport", "launcher")
+PORTS = ("storage", "lock", "agent_memory", "limits", "model", "transport", "launcher")
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)

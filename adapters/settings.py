@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from adapters.inprocess.scripted_model import ScriptedSettings
 from core.config import DEFAULT_MAX_OUTPUT_TOKENS, ChatConfig
+from core.services.limits import LimitsConfig, Rate
 
 
 class SettingsError(ValueError):
@@ -28,6 +29,8 @@ class Settings:
     storage: str = DURABLE_DEFAULT
     lock: str = DURABLE_DEFAULT
     agent_memory: str = DURABLE_DEFAULT
+    limits: str = DURABLE_DEFAULT  # AZUCHI_LIMITS; unset: the lock's adapter
+    limit: LimitsConfig = field(default_factory=LimitsConfig)
     model: str = "scripted"
     transport: str = "inprocess"
     launcher: str | None = None  # None: the runtime's own (background locally, inline on Lambda)
@@ -79,9 +82,12 @@ class Settings:
             reply_tokens=read.int("AZUCHI_SCRIPTED_REPLY_TOKENS", 120, low=1),
             fail_after_tokens=None if fail_after < 0 else fail_after,
         )
+        lock = read.adapter("AZUCHI_LOCK", DURABLE_DEFAULT)
         return cls(
             storage=read.adapter("AZUCHI_STORAGE", DURABLE_DEFAULT),
-            lock=read.adapter("AZUCHI_LOCK", DURABLE_DEFAULT),
+            lock=lock,
+            limits=read.adapter("AZUCHI_LIMITS", lock),
+            limit=limits_config(read),
             agent_memory=read.adapter(
                 "AZUCHI_AGENT_MEMORY", DURABLE_DEFAULT, old_key="AZUCHI_MEMORY"
             ),
@@ -103,6 +109,28 @@ class Settings:
             title_model_id=(env.get("AZUCHI_TITLE_MODEL_ID") or "").strip() or None,
             env=env,
         )
+
+
+def limits_config(read: EnvReader) -> LimitsConfig:
+    """``AZUCHI_LIMIT_*``: each limit's setting, 0 for off (docs/limits.md)."""
+    d = LimitsConfig()
+
+    def rate(name: str, default: Rate) -> Rate:
+        per_minute = read.int(f"AZUCHI_LIMIT_{name}_PER_MINUTE", default.per_minute, low=0)
+        burst_key = f"AZUCHI_LIMIT_{name.removesuffix('_MESSAGES')}_BURST"
+        return Rate(per_minute, read.int(burst_key, default.burst, low=1))
+
+    return LimitsConfig(
+        connection_messages=rate("CONNECTION_MESSAGES", d.connection_messages),
+        session_messages=rate("SESSION_MESSAGES", d.session_messages),
+        queued_messages=read.int("AZUCHI_LIMIT_QUEUED_MESSAGES", d.queued_messages, low=0),
+        new_sessions=rate("NEW_SESSIONS", d.new_sessions),
+        concurrent_replies=read.int("AZUCHI_LIMIT_CONCURRENT_REPLIES", d.concurrent_replies, low=0),
+        session_tokens_per_day=read.int(
+            "AZUCHI_LIMIT_SESSION_TOKENS_PER_DAY", d.session_tokens_per_day, low=0
+        ),
+        spend_per_day_usd=read.float("AZUCHI_LIMIT_SPEND_PER_DAY_USD", d.spend_per_day_usd, low=0),
+    )
 
 
 def deprecated(what: str) -> None:

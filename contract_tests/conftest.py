@@ -48,6 +48,7 @@ def _adapter_fixture(port: str) -> Any:
 storage_adapter = _adapter_fixture("storage")
 lock_adapter = _adapter_fixture("lock")
 agent_memory_adapter = _adapter_fixture("agent_memory")
+limits_adapter = _adapter_fixture("limits")
 model_adapter = _adapter_fixture("model")
 transport_adapter = _adapter_fixture("transport")
 

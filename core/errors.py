@@ -16,6 +16,8 @@
     ├── TransportError
     │   ├── ConnectionGone           the peer is gone (API Gateway 410)
     │   └── PayloadTooLarge          refused before sending (over 128 KB)
+    ├── LimitExceeded                a limit or the spend cap refused the request (429);
+    │                                carries ``retry_after_s``; nothing was stored
     ├── LockLost                     a lock holder learns its lease is gone
     │   └── FenceRejected            a write refused: a newer lock holder has written
     ├── BackendUnavailable           storage, lock or memory down, timed out or throttled
@@ -125,6 +127,18 @@ class ConnectionGone(TransportError):
 
 class PayloadTooLarge(TransportError):
     code = "PAYLOAD_TOO_LARGE"
+
+
+class LimitExceeded(AzuchiError):
+    """A limit refused the request before anything was stored (core/services/limits.py).
+    ``retry_after_s`` says when the same request would be accepted again (whole seconds,
+    at least 1)."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, code: str, retry_after_s: int) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = max(1, int(retry_after_s))
 
 
 class LockLost(AzuchiError):

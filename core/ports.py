@@ -266,3 +266,30 @@ class PriceList(Protocol):
 
 class Clock(Protocol):
     def now_ms(self) -> int: ...
+
+
+@runtime_checkable
+class LimitCounters(Protocol):
+    """Shared counters for the limits (core/services/limits.py): rate buckets and totals.
+
+    Promises:
+    - ``take`` is one atomic step of a token bucket kept as GCRA (one number per key, the
+      bucket's "theoretical arrival time"): ``capacity`` takes in a row from a full bucket,
+      then one every ``interval_ms``. It returns 0 and counts the take, or the milliseconds
+      until a take would be allowed, counting nothing. Keys are independent; a key is
+      either a bucket or a total, never both.
+    - ``add`` adds ``amount`` (an integer) to a total and returns the new total, atomically
+      (two adders never lose one another's amount); ``total`` reads it (0 when unknown).
+      A total is gone after ``expire_at_s`` (epoch seconds; the counter's TTL).
+    - Every stored counter expires by itself (a bucket once full again, a total at its
+      ``expire_at_s``), so nothing grows without bound.
+    ``now_ms`` is the caller's wall clock: every process judging one key must agree on time
+    to within a bucket's interval (NTP, as on Lambda).
+    Raises ``BackendUnavailable`` when the backend cannot be reached.
+    """
+
+    async def take(self, key: str, capacity: int, interval_ms: int, now_ms: int) -> int: ...
+
+    async def add(self, key: str, amount: int, expire_at_s: int) -> int: ...
+
+    async def total(self, key: str, now_ms: int) -> int: ...

@@ -50,6 +50,20 @@ def register(commands: Any) -> None:
         action="store_true",
         help="also print DynamoDB units and $ per turn at turns 1, 2, 50 and 200 per profile",
     )
+    cost.add_argument(
+        "--limits",
+        action="store_true",
+        help="print the worst model spend per hour one client, and the whole deployment, "
+        "can cause under the AZUCHI_LIMIT_* settings (costmodel/limits.py), and stop",
+    )
+    cost.add_argument(
+        "--in-flight",
+        type=_non_negative_int,
+        metavar="N",
+        default=10,
+        help="with --limits: replies running at once when the spend cap is crossed "
+        "(the reply worker's reserved concurrency; default 10, the template's)",
+    )
     cost.set_defaults(run=run)
 
 
@@ -92,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
     except (CostInputError, PriceTableError, SettingsError) as error:
         print(f"azuchi cost: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.limits:
+        return _limits(args, settings, prices)
     if args.turns_per_month is not None:
         traffic = replace(traffic, turns_per_month=float(args.turns_per_month))
     shape = Shape(
@@ -128,6 +144,24 @@ def run(args: argparse.Namespace) -> int:
         except OSError as error:
             print(f"azuchi cost: cannot write {args.json}: {error.strerror}", file=sys.stderr)
             return EXIT_BAD_INPUT
+    return 0
+
+
+def _limits(args: argparse.Namespace, settings: Any, prices: PriceTable) -> int:
+    from adapters.bedrock.config import DEFAULT_MODEL_ID
+    from costmodel.limits import render, spend_bounds
+
+    model_id = args.model or settings.env.get("AZUCHI_MODEL_ID") or DEFAULT_MODEL_ID
+    price = prices.model(model_id)
+    if price is None:
+        print(f"azuchi cost: the price table has no price for {model_id}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    bounds = spend_bounds(model_id, price, settings.chat, settings.limit, args.in_flight)
+    print(render(bounds))
+    if args.json:
+        from dataclasses import asdict
+
+        Path(args.json).write_text(json.dumps(asdict(bounds), indent=2) + "\n", encoding="utf-8")
     return 0
 
 

@@ -12,7 +12,11 @@ from handlers.prelude import OK, error_response, websocket_route
 @websocket_route
 async def handle(event: WebSocketEvent, app: App) -> Response:
     try:
-        await app.chat.connect(event.connection_id, event.query.get("sessionId"))
+        await app.chat.connect(
+            event.connection_id,
+            event.query.get("sessionId"),
+            source_ip=event.identity.source_ip,
+        )
     except AzuchiError as error:
         return error_response(error)  # a non-2xx refuses the handshake
     return OK

@@ -20,7 +20,7 @@ from typing import Literal
 # launcher, core.ports.ReplyLauncher). The template check reads them as grants: lock and
 # memory decide the DynamoDB tables of the lean profile and the VPC of the redis profile,
 # transport the @connections right, launcher the right to invoke the worker, model Bedrock.
-PORTS = frozenset({"storage", "lock", "memory", "model", "transport", "launcher"})
+PORTS = frozenset({"storage", "lock", "memory", "limits", "model", "transport", "launcher"})
 
 # What invokes a function: an API Gateway WebSocket route, the agent REST API, the reply
 # launcher (AZUCHI_REPLY_LAUNCHER=lambda invokes the worker asynchronously), or the SQS
@@ -90,10 +90,10 @@ GENERATE_ROUTE = "POST /api/v1/chat/sessions/{sessionId}/reply/generate"
 # tab); 128 MB / 30 s for the failure consumer (a few reads, a note, a post per connection).
 FUNCTIONS: tuple[LambdaFunction, ...] = (
     # name, trigger, routes, memory MB, timeout s, ports
-    _fn("connect", "websocket", ("$connect",), 128, 3, "storage"),
+    _fn("connect", "websocket", ("$connect",), 128, 3, "storage limits"),
     _fn("disconnect", "websocket", ("$disconnect",), 128, 3, "storage"),
     _fn("default", "websocket", ("$default",), 128, 10, "storage transport"),
-    _fn("put_message", "websocket", ("putMessage",), 256, 10, "storage transport launcher"),
+    _fn("put_message", "websocket", ("putMessage",), 256, 10, "storage limits transport launcher"),
     _fn("get_messages", "websocket", ("getMessages",), 256, 10, "storage transport"),
     _fn("stop_generation", "websocket", ("stopGeneration",), 128, 10, "storage lock transport"),
     _fn("rename_session", "websocket", ("renameSession",), 128, 10, "storage transport"),
@@ -107,8 +107,8 @@ FUNCTIONS: tuple[LambdaFunction, ...] = (
         10,
         "storage lock memory transport launcher",
     ),
-    _fn("generate_reply", "rest", (GENERATE_ROUTE,), 256, 10, "storage transport launcher"),
-    _fn("reply_worker", "launcher", (), 512, 300, "storage lock memory model transport"),
+    _fn("generate_reply", "rest", (GENERATE_ROUTE,), 256, 10, "storage limits transport launcher"),
+    _fn("reply_worker", "launcher", (), 512, 300, "storage lock memory limits model transport"),
     # Reads a failed worker invocation from the failure queue and tells the session.
     _fn("reply_failures", "failure-queue", (), 128, 30, "storage transport"),
 )

@@ -37,6 +37,7 @@ WARM_PORTS = {
     "storage": "storage",
     "lock": "lock",
     "memory": "agent_memory",
+    "limits": "limits",
     "model": "model",
     "transport": "transport",
     "launcher": "launcher",

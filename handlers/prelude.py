@@ -15,7 +15,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from adapters.bootstrap import App
-from core.errors import AzuchiError, ConnectionGone, FrameRejected, InvalidInput, NotFound
+from core.errors import (
+    AzuchiError,
+    ConnectionGone,
+    FrameRejected,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+)
 from core.protocol import Frame, read_client_frame
 from handlers.events import Event, Handle, MalformedEvent, Response, RestEvent, WebSocketEvent
 
@@ -25,6 +32,8 @@ OK: Response = {"statusCode": 200}
 
 
 def status_for(error: AzuchiError) -> int:
+    if isinstance(error, LimitExceeded):
+        return 429
     if isinstance(error, InvalidInput):
         return 400
     if isinstance(error, NotFound):
@@ -33,12 +42,12 @@ def status_for(error: AzuchiError) -> int:
 
 
 def error_response(error: AzuchiError) -> Response:
-    body = {"code": error.code, "message": error.message}
-    return {
-        "statusCode": status_for(error),
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body),
-    }
+    body: dict[str, object] = {"code": error.code, "message": error.message}
+    headers = {"Content-Type": "application/json"}
+    if isinstance(error, LimitExceeded):
+        body["retryAfter"] = error.retry_after_s
+        headers["Retry-After"] = str(error.retry_after_s)
+    return {"statusCode": status_for(error), "headers": headers, "body": json.dumps(body)}
 
 
 def _malformed(error: MalformedEvent, raw: object) -> Response:

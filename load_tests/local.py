@@ -22,6 +22,17 @@ from dataclasses import dataclass
 import anyio
 import anyio.abc
 
+# core/services/limits.py's settings (README: Configuration), each 0 for off.
+LIMITS_OFF = (
+    "AZUCHI_LIMIT_CONNECTION_MESSAGES_PER_MINUTE",
+    "AZUCHI_LIMIT_SESSION_MESSAGES_PER_MINUTE",
+    "AZUCHI_LIMIT_QUEUED_MESSAGES",
+    "AZUCHI_LIMIT_NEW_SESSIONS_PER_MINUTE",
+    "AZUCHI_LIMIT_CONCURRENT_REPLIES",
+    "AZUCHI_LIMIT_SESSION_TOKENS_PER_DAY",
+    "AZUCHI_LIMIT_SPEND_PER_DAY_USD",
+)
+
 WS_URL = re.compile(r"(ws://\S+)")
 ADMIN_URL = re.compile(r"admin API .*? at (http://[^\s,]+)")
 STATS_PATH = "/_azuchi/stats"
@@ -63,8 +74,11 @@ async def local_azuchi(
     DynamoDB meter is on so the run's consumed capacity is counted. The default profile's
     SQLite file is the run's own, deleted after (a load run must not fill the user's chats),
     unless ``AZUCHI_SQLITE_PATH`` names one. ``python_args`` go before ``-m handlers.cli``
-    (``["-m", "cProfile", "-o", PATH]`` profiles the server)."""
+    (``["-m", "cProfile", "-o", PATH]`` profiles the server). The per-client limits are
+    off unless set (every simulated user shares one address and one process): a load run
+    measures the service, not its refusals."""
     settings = {
+        **{k: "0" for k in LIMITS_OFF if k not in os.environ},
         "AZUCHI_MODEL": "scripted",
         "AZUCHI_LOG_LEVEL": "WARNING",
         "AZUCHI_DYNAMODB_METER": "true",

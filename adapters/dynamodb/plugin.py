@@ -75,10 +75,18 @@ def _agent_memory(ctx: BuildContext) -> Any:
     )
 
 
+def _limits(ctx: BuildContext) -> Any:
+    from adapters.dynamodb.limits import DynamoLimitCounters
+
+    client, config = _client(ctx)
+    return DynamoLimitCounters(client, config.tables.limits, retry=config.retry)
+
+
 @hookimpl
 def azuchi_adapters() -> list[AdapterSpec]:
     return [
         AdapterSpec("storage", "dynamodb", _store, "DynamoDB tables (AZUCHI_DYNAMODB_ENDPOINT)"),
         AdapterSpec("lock", "dynamodb", _lock, "DynamoDB conditional-write leases (lean)"),
         AdapterSpec("agent_memory", "dynamodb", _agent_memory, "DynamoDB capped history (lean)"),
+        AdapterSpec("limits", "dynamodb", _limits, "DynamoDB limit counters (TTL)"),
     ]

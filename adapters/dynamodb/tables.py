@@ -20,6 +20,7 @@ CONNECTIONS = "connections"
 MESSAGES = "messages"
 LOCKS = "locks"
 AGENT_MEMORY = "agent_memory"
+LIMITS = "limits"
 BY_SESSION = "bySession"  # connections GSI: fan a reply out to a session's connections
 BY_USER = "byUser"  # connections GSI (sparse): a user's connections, for later auth
 TTL_ATTRIBUTE = "expireAt"
@@ -31,11 +32,12 @@ EXPECTED_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
     MESSAGES: (("sessionId", "S"), ("createdAt", "N")),
     LOCKS: (("sessionId", "S"),),
     AGENT_MEMORY: (("sessionId", "S"), ("kind", "S")),
+    LIMITS: (("counterKey", "S"),),
 }
 EXPECTED_INDEXES: dict[str, dict[str, tuple[str, ...]]] = {
     CONNECTIONS: {BY_SESSION: ("sessionId",), BY_USER: ("userId",)},
 }
-EXPECTED_TTL = {SESSIONS, CONNECTIONS, MESSAGES, LOCKS, AGENT_MEMORY}
+EXPECTED_TTL = {SESSIONS, CONNECTIONS, MESSAGES, LOCKS, AGENT_MEMORY, LIMITS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,10 @@ class TableNames:
     @property
     def agent_memory(self) -> str:
         return self.name(AGENT_MEMORY)
+
+    @property
+    def limits(self) -> str:
+        return self.name(LIMITS)
 
 
 @dataclass(frozen=True, slots=True)

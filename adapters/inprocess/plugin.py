@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from adapters.inprocess.agent_memory import InProcessAgentMemory
 from adapters.inprocess.launcher import BackgroundReplyLauncher, InlineReplyLauncher
+from adapters.inprocess.limits import InProcessLimitCounters
 from adapters.inprocess.lock import InProcessSessionLock
 from adapters.inprocess.scripted_model import ScriptedChatModel
 from adapters.inprocess.store import InProcessChatStore
@@ -45,6 +46,9 @@ def azuchi_adapters() -> list[AdapterSpec]:
         AdapterSpec("storage", NAME, _store, "in-process dicts; gone when the process ends"),
         AdapterSpec("lock", NAME, lambda ctx: InProcessSessionLock(), "in-process leases"),
         AdapterSpec("agent_memory", NAME, _agent_memory, "in-process capped history"),
+        AdapterSpec(
+            "limits", NAME, lambda ctx: InProcessLimitCounters(), "in-process limit counters"
+        ),
         AdapterSpec(
             "model",
             "scripted",

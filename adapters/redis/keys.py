@@ -10,6 +10,7 @@ which always runs in cluster mode.
     {prefix}:{app}:session:{<sessionId>}:history                   capped list of JSON items
     {prefix}:{app}:session:{<sessionId>}:previous_response_id      string, EX 1728000
     {prefix}:{app}:session:{<sessionId>}:fence                     newest fence that wrote
+    {prefix}:{app}:limit:{<counter key>}                           a limit's bucket or total
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class RedisKeys:
 
     def response_id(self, session_id: str) -> str:
         return f"{self.namespace}:session:{{{session_id}}}:previous_response_id"
+
+    def limit(self, key: str) -> str:
+        """A limits counter (adapters/redis/limits.py); one key per script, so any slot."""
+        return f"{self.namespace}:limit:{{{key}}}"
 
     def pattern(self) -> str:
         """A SCAN MATCH pattern for every key of this namespace."""

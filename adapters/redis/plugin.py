@@ -15,6 +15,7 @@ from adapters.settings import SettingsError
 if TYPE_CHECKING:
     from adapters.redis.agent_memory import RedisAgentMemory
     from adapters.redis.client import RedisOptions
+    from adapters.redis.limits import RedisLimitCounters
     from adapters.redis.lock import RedisSessionLock
 
 
@@ -60,6 +61,13 @@ def _agent_memory(ctx: BuildContext) -> RedisAgentMemory:
     )
 
 
+def _limits(ctx: BuildContext) -> RedisLimitCounters:
+    client, options = _shared_client(ctx, "limits")
+    from adapters.redis.limits import RedisLimitCounters
+
+    return RedisLimitCounters(client, options.keys, deadline_s=options.deadline_s)
+
+
 @hookimpl
 def azuchi_adapters() -> list[AdapterSpec]:
     return [
@@ -67,4 +75,5 @@ def azuchi_adapters() -> list[AdapterSpec]:
         AdapterSpec(
             "agent_memory", "redis", _agent_memory, "Redis/Valkey (ElastiCache) capped history"
         ),
+        AdapterSpec("limits", "redis", _limits, "Redis/Valkey limit counters (Lua, expiring)"),
     ]

@@ -105,6 +105,15 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sessions ADD COLUMN high_water INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: the limits' counters (adapters/sqlite/limits.py): a bucket's TAT or a total.
+    """
+    CREATE TABLE limit_counters (
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL,
+        expire_at_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX limit_counters_by_expiry ON limit_counters (expire_at_ms);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -13,6 +13,7 @@ from adapters.registry import AdapterSpec, BuildContext, hookimpl
 from adapters.settings import EnvReader
 from adapters.sqlite.agent_memory import SqliteAgentMemory
 from adapters.sqlite.database import BUSY_TIMEOUT_MS, SYNCHRONOUS, SqliteDatabase
+from adapters.sqlite.limits import SqliteLimitCounters
 from adapters.sqlite.lock import SqliteSessionLock
 from adapters.sqlite.store import SqliteChatStore
 
@@ -59,5 +60,11 @@ def azuchi_adapters() -> list[AdapterSpec]:
         AdapterSpec("agent_memory", NAME, _agent_memory, "capped history in SQLite"),
         AdapterSpec(
             "lock", NAME, lambda ctx: SqliteSessionLock(_database(ctx)), "lease rows in SQLite"
+        ),
+        AdapterSpec(
+            "limits",
+            NAME,
+            lambda ctx: SqliteLimitCounters(_database(ctx)),
+            "limit counters in SQLite",
         ),
     ]

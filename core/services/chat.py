@@ -26,6 +26,7 @@ from core.errors import (
     ConnectionNotFound,
     InvalidInput,
     InvalidSessionId,
+    LimitExceeded,
     MessageRejected,
     NothingToStop,
     SessionNotFound,
@@ -42,12 +43,14 @@ from core.protocol import (
     session_frame,
 )
 from core.services.fanout import Fanout
+from core.services.limits import Limits
 from core.services.recovery import Nudger
 from core.text import encodable, require_encodable
 
 log = logging.getLogger(__name__)
 
 MAX_CLIENT_MESSAGE_ID = 128
+RETRY_WINDOW = 50  # newest messages searched for a resend the limits refused
 # The largest cursor: every store holds it (SQLite's INTEGER, DynamoDB's 38 digits); a
 # createdAt in epoch ms stays far below it.
 MAX_CURSOR = 2**63 - 1
@@ -62,7 +65,9 @@ class ChatService:
         launcher: ReplyLauncher,
         clock: Clock,
         config: ChatConfig,
+        limits: Limits | None = None,
     ) -> None:
+        self._limits = limits
         self._store = store
         self._lock = lock
         self._transport = transport
@@ -74,12 +79,19 @@ class ChatService:
     # --- $connect / $disconnect / $default ------------------------------------------
 
     async def connect(
-        self, connection_id: str, session_id: str | None, user_id: str | None = None
+        self,
+        connection_id: str,
+        session_id: str | None,
+        user_id: str | None = None,
+        source_ip: str | None = None,
     ) -> str:
         """Registers the connection; returns its session id (new when none was asked for).
-        Raises InvalidSessionId (malformed) or SessionNotFound (unknown)."""
+        Raises InvalidSessionId (malformed), SessionNotFound (unknown) or LimitExceeded
+        (too many new sessions from ``source_ip``: nothing is stored)."""
         now = self._clock.now_ms()
         if session_id is None or session_id == "":
+            if self._limits is not None:
+                await self._limits.check_new_session(source_ip)
             session_id = new_session_id()
             await self._store.create_session(Session(session_id=session_id, created_at=now))
         else:
@@ -116,7 +128,10 @@ class ChatService:
 
     def limits(self) -> dict[str, Any]:
         """What the server refuses, published to clients in the ``routes`` frame."""
-        return {"maxMessageBytes": self._config.max_message_bytes}
+        published: dict[str, Any] = {"maxMessageBytes": self._config.max_message_bytes}
+        if self._limits is not None:
+            published.update(self._limits.config.published())
+        return published
 
     # --- putMessage ---------------------------------------------------------------
 
@@ -133,6 +148,15 @@ class ChatService:
         message is rejected."""
         text = self.valid_text(frame.get("message"))
         client_message_id = self.valid_client_message_id(frame.get("clientMessageId"))
+        if self._limits is not None:
+            session = await self._store.get_session(session_id)
+            if session is not None:
+                try:
+                    await self._limits.check_message(connection_id, session, self._store)
+                except LimitExceeded:
+                    if not await self._echo_retry(session_id, client_message_id, connection_id):
+                        raise
+                    return
         result = await self._store.append_message(
             MessageDraft(
                 session_id=session_id,
@@ -159,6 +183,22 @@ class ChatService:
             echo
         )
         await self._launcher.launch(session_id)
+
+    async def _echo_retry(
+        self, session_id: str, client_message_id: str | None, connection_id: str | None
+    ) -> bool:
+        """A resend of a message already stored (a page flushes what was not acknowledged
+        when it reconnects) is no new message: a limit that would refuse it answers with
+        the stored echo instead. Looked for only on a refusal, among the newest messages."""
+        if client_message_id is None:
+            return False
+        recent = await self._store.last_messages(session_id, RETRY_WINDOW)
+        for message in recent:
+            if message.role is Role.USER and message.client_message_id == client_message_id:
+                if connection_id is not None:
+                    await self.send(connection_id, message_frame(message))
+                return True
+        return False
 
     async def session(self, session_id: str) -> Session:
         """The session, for callers outside a connection (the agent REST API)."""
@@ -330,11 +370,13 @@ class ChatService:
         except BackendUnavailable:  # the error is still told, without the session's id
             connection = None
         session_id = connection.session_id if connection else None
-        extra = {}
+        extra: dict[str, Any] = {}
         for key in ("action", "clientMessageId"):
             value = (frame or {}).get(key)
             if isinstance(value, str) and len(value) <= MAX_CLIENT_MESSAGE_ID and encodable(value):
                 extra[key] = value
+        if isinstance(error, LimitExceeded):
+            extra["retryAfter"] = error.retry_after_s
         try:
             await self.send(
                 connection_id, error_frame(session_id, error.code, error.message, **extra)

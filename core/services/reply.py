@@ -50,6 +50,7 @@ from core.errors import (
     AzuchiError,
     BackendUnavailable,
     FenceRejected,
+    LimitExceeded,
     LockLost,
     ModelContextExceeded,
     ModelError,
@@ -72,6 +73,7 @@ from core.services.fanout import Fanout
 from core.services.history import bound_history, drop_oldest, history_budget
 from core.services.interrupted import close_interrupted
 from core.services.lease import LeaseKeeper, acquire_retrying
+from core.services.limits import Limits
 from core.services.stops import Ending, ending
 from core.services.title import propose_title, title_frame
 from core.text import scrub
@@ -167,7 +169,9 @@ class ReplyService:
         config: ChatConfig,
         prices: PriceList | None = None,
         title_model: ChatModel | None = None,
+        limits: Limits | None = None,
     ) -> None:
+        self._limits = limits
         self._prices = prices
         self._title_model = title_model or model
         self._store = store
@@ -186,7 +190,17 @@ class ReplyService:
 
     async def run_pending(self, session_id: str) -> int:
         """Answers every USER message of the session not yet answered; returns how many
-        replies this call produced (0 when another replier holds the session)."""
+        replies this call produced (0 when another replier holds the session). Waits for
+        one of this process's reply slots first (``AZUCHI_LIMIT_CONCURRENT_REPLIES``)."""
+        if self._limits is None:
+            return await self._drain(session_id)
+        session = await self._store.get_session(session_id)
+        if session is None or not session.has_pending:
+            return 0
+        async with self._limits.slots.hold(session_id):
+            return await self._drain(session_id)
+
+    async def _drain(self, session_id: str) -> int:
         replies = 0
         while True:
             session = await self._store.get_session(session_id)
@@ -277,12 +291,14 @@ class ReplyService:
                         )
                     except FenceRejected:
                         lost_fence = True
-                    except ModelError as exc:
+                    except (ModelError, LimitExceeded) as exc:
                         status, failure = ReplyStatus.ERROR, exc
                     except Exception as exc:
                         log.exception("reply %s failed", reply_id)
                         status, failure = ReplyStatus.ERROR, AzuchiError(f"Internal error: {exc}")
                     tg.cancel_scope.cancel()
+        cost = self._cost(outcome)
+        await self._count(sid, outcome, cost)
         if keeper.state is LeaseState.LOST or lost_fence or (checkpointer and checkpointer.fenced):
             # Another replier may hold the session now: write nothing more (its writes
             # would be refused anyway); it closes this reply as interrupted and answers
@@ -295,7 +311,6 @@ class ReplyService:
 
         # New tabs opened during the reply get its final messages too.
         fanout.add([c.connection_id for c in await self._store.session_connections(sid)])
-        cost = self._cost(outcome)
         try:
             end = await self._finish(sink, prompt, outcome, status, failure, cost, token.fence)
         except FenceRejected:
@@ -316,7 +331,10 @@ class ReplyService:
         self, request: ModelRequest, sink: ReplySink, context: ReplyContext, outcome: AgentOutcome
     ) -> None:
         """The agent, run again once with the older half of the history left out when the
-        model says the conversation does not fit its context before it said anything."""
+        model says the conversation does not fit its context before it said anything.
+        The day's caps are checked first: a queued or recovered message is refused too."""
+        if self._limits is not None:
+            await self._limits.check_reply(context.session_id)
         try:
             await self._agent.run(request, sink, context, outcome)
         except ModelContextExceeded:
@@ -416,6 +434,18 @@ class ReplyService:
     async def _session_fanout(self, session_id: str) -> Fanout:
         connections = await self._store.session_connections(session_id)
         return Fanout(self._transport, self._store, [c.connection_id for c in connections])
+
+    async def _count(self, session_id: str, outcome: AgentOutcome, cost: float | None) -> None:
+        """What the reply used, counted against the session's tokens and the day's spend
+        (a stopped, failed or interrupted reply's too: the model was paid for it)."""
+        if self._limits is None:
+            return
+        u = outcome.usage
+        tokens = u.input_tokens + u.output_tokens + u.cache_read_tokens + u.cache_write_tokens
+        try:
+            await self._limits.record(session_id, tokens, cost)
+        except BackendUnavailable as exc:
+            log.warning("could not count the usage of a reply of %s: %s", session_id, exc)
 
     def _cost(self, outcome: AgentOutcome) -> float | None:
         if self._prices is None:

@@ -23,7 +23,8 @@ export class Chat {
     this.stopTimer = null;
     this.routes = new Set();
     this.limits = { ...FALLBACK_LIMITS };
-    this.sentAt = []; // when the last messages were sent (for a per-minute limit)
+    this.tat = 0; // the server's message bucket, mirrored (core/gcra.py): when it is full again
+    this.blockedUntil = 0; // a refusal's retryAfter: nothing is sent before this time
     this.editing = null; // createdAt of the message being edited and resent
     this.resuming = false; // a getMessages with `after` is out (a reconnect)
   }
@@ -174,7 +175,8 @@ export class Chat {
 
   onError(frame) {
     const { text, details } = describeError(frame);
-    this.notices.show(text, { kind: 'error', key: frame.code, details });
+    const wait = this.holdOff(frame);
+    this.notices.show(text + wait, { kind: 'error', key: frame.code, details });
     const pending = this.store.pendingForError(frame);
     if (pending) {
       pending.state = 'failed';
@@ -213,11 +215,30 @@ export class Chat {
     const size = new TextEncoder().encode(text).length;
     const limit = Number(this.limits.maxMessageBytes);
     if (limit > 0 && size > limit) return t('notice.tooLong', { size: formatBytes(size), limit: formatBytes(limit) });
-    const perMinute = Number(this.limits.messagesPerMinute);
     const now = Date.now();
-    this.sentAt = this.sentAt.filter((at) => now - at < 60000);
-    if (perMinute > 0 && this.sentAt.length >= perMinute) return t('error.RATE_LIMITED');
+    if (now < this.blockedUntil) {
+      return t('notice.retryAfter', { seconds: Math.ceil((this.blockedUntil - now) / 1000) });
+    }
+    const bucket = this.bucket();
+    if (bucket && Math.max(this.tat, now) - bucket.tolerance - now > 0) return t('error.RATE_LIMITED');
     return null;
+  }
+
+  /** The connection's message bucket from the routes frame's limits, or null when none. */
+  bucket() {
+    const perMinute = Number(this.limits.messagesPerMinute);
+    if (!(perMinute > 0)) return null;
+    const interval = 60000 / perMinute;
+    const capacity = Math.max(1, Number(this.limits.messageBurst) || perMinute);
+    return { interval, tolerance: (capacity - 1) * interval };
+  }
+
+  /** A refusal with retryAfter (seconds): no message goes out before then. */
+  holdOff(frame) {
+    const seconds = Number(frame.retryAfter);
+    if (!(seconds > 0)) return '';
+    this.blockedUntil = Math.max(this.blockedUntil, Date.now() + seconds * 1000);
+    return ' ' + t('notice.retryAfter', { seconds: Math.ceil(seconds) });
   }
 
   /** Returns false when the text was not accepted (then the composer keeps it). */
@@ -229,7 +250,8 @@ export class Chat {
       this.notices.show(refused, { kind: 'error', key: 'too-long' });
       return false;
     }
-    this.sentAt.push(Date.now());
+    const bucket = this.bucket();
+    if (bucket) this.tat = Math.max(this.tat, Date.now()) + bucket.interval;
     const item = this.store.addPending(text);
     if (this.editing !== null) item.replaces = this.editing;
     this.editing = null;

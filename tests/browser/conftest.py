@@ -19,6 +19,7 @@ import pytest
 
 from testsupport.backend import backend_missing
 from testsupport.ports import NotReady, free_port, http_answers, wait_ready
+from testsupport.profiles import UNLIMITED
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "reports"
@@ -75,6 +76,7 @@ def _serve(tokens_per_second: int, **settings: str) -> Iterator[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("AZUCHI_")}
     data = tempfile.mkdtemp(prefix="azuchi-browser-")
     env["AZUCHI_SQLITE_PATH"] = os.path.join(data, "azuchi.db")
+    env.update(UNLIMITED)  # every page load is a new session from 127.0.0.1
     env["AZUCHI_SCRIPTED_TOKENS_PER_SECOND"] = str(tokens_per_second)
     env.update(settings)
     env["PYTHONUNBUFFERED"] = "1"

@@ -248,3 +248,35 @@ def test_a_rate_limit_in_limits_is_checked_before_sending(page: Any) -> None:
     send(page, "three")
     expect(page.locator("#notices .notice")).to_contain_text("faster than allowed")
     assert len(fake.sent("putMessage")) == 2
+
+
+def test_a_refusal_with_retry_after_holds_sending_until_then(page: Any) -> None:
+    fake = FakeServer(limits={"maxMessageBytes": 16384, "messagesPerMinute": 6, "messageBurst": 2})
+    open_app(page, fake)
+    sent_and_stored(page, "one")
+    fake.push(
+        {
+            "type": "error",
+            "code": "SPEND_CAP_REACHED",
+            "message": "This service has reached its model spending limit for today ($20).",
+            "action": "putMessage",
+            "retryAfter": 120,
+        }
+    )
+    notice = page.locator("#notices .notice").last
+    expect(notice).to_contain_text("spending limit for today")
+    expect(notice).to_contain_text("You can send again in 120 s.")
+    send(page, "two")  # refused by the page itself: nothing goes out before then
+    expect(page.locator("#notices")).to_contain_text("You can send again in 1")
+    assert [f["message"] for f in fake.sent("putMessage")] == ["one"]
+    expect(page.locator("#composer")).to_have_value("two")
+
+
+def test_the_page_mirrors_the_servers_message_burst(page: Any) -> None:
+    fake = FakeServer(limits={"maxMessageBytes": 16384, "messagesPerMinute": 6, "messageBurst": 2})
+    open_app(page, fake)
+    sent_and_stored(page, "one")
+    sent_and_stored(page, "two", count=2)
+    send(page, "three")  # the third within the burst's refill (10 s) is the server's refusal
+    expect(page.locator("#notices .notice")).to_contain_text("faster than allowed")
+    assert len(fake.sent("putMessage")) == 2

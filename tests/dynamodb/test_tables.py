@@ -27,7 +27,7 @@ def test_the_template_is_a_sam_template_of_on_demand_encrypted_tables() -> None:
     assert {"Stage", "TablePrefix", "PointInTimeRecovery"} <= set(template["Parameters"])
     specs = table_specs()
     assert sorted(s.base for s in specs) == sorted(
-        ["sessions", "connections", "messages", "locks", "agent_memory"]
+        ["sessions", "connections", "messages", "locks", "agent_memory", "limits"]
     )
     for spec in specs:
         assert spec.properties["BillingMode"] == "PAY_PER_REQUEST"

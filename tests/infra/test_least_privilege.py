@@ -112,6 +112,7 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
     from adapters.bootstrap import build_app
     from adapters.dynamodb.agent_memory import DynamoAgentMemory
     from adapters.dynamodb.client import DynamoConfig
+    from adapters.dynamodb.limits import DynamoLimitCounters
     from adapters.dynamodb.lock import DynamoSessionLock
     from adapters.dynamodb.store import DynamoChatStore
     from adapters.inprocess.launcher import InlineReplyLauncher
@@ -137,7 +138,9 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
     # A reply (1.2 s) long enough for the worker to check its lease (every 50 ms) by reading
     # it while more than half of it is left, and to extend it by writing once less is.
     slow = {"AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "100", "AZUCHI_LOCK_LEASE_MS": "2000"}
-    settings = Settings.from_env({**dynamo_env, **conftest.FAST_ENV, **slow})
+    # The limits at their defaults (FAST_ENV turns them off), so that their calls are seen.
+    unlimited = {k: v for k, v in conftest.FAST_ENV.items() if not k.startswith("AZUCHI_LIMIT_")}
+    settings = Settings.from_env({**dynamo_env, **unlimited, **slow})
     tables = DynamoConfig.from_env(dynamo_env).tables
     launches: list[str] = []
 
@@ -150,6 +153,7 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
             "launcher": InlineReplyLauncher(note_launch),
             "storage": DynamoChatStore(recorder, tables),
             "lock": DynamoSessionLock(recorder, tables.locks),
+            "limits": DynamoLimitCounters(recorder, tables.limits),
             "agent_memory": DynamoAgentMemory(
                 recorder, tables.agent_memory, max_items=20, response_id_ttl_s=86_400
             ),

@@ -31,8 +31,9 @@ from tests.infra.template_support import (
 
 def ports_granted(props: dict[str, Any]) -> set[str]:
     """The ports a function's template entry gives it the means to use: tables of the lean
-    profile, the VPC of the redis profile (lock and memory live in ElastiCache there),
-    @connections, invoking the worker, and the model (Bedrock, its variable)."""
+    profile, the limits table (both profiles), the VPC of the redis profile (lock and
+    memory live in ElastiCache there), @connections, invoking the worker, and the model
+    (Bedrock, its variable)."""
     ports = set()
     tables: set[str] = set()
     actions: set[str] = set()
@@ -47,6 +48,8 @@ def ports_granted(props: dict[str, Any]) -> set[str]:
         ports.add("lock")
     if "agent_memory" in tables:
         ports.add("memory")
+    if "limits" in tables:
+        ports.add("limits")
     if "execute-api:ManageConnections" in actions:
         ports.add("transport")
     if "lambda:InvokeFunction" in actions:
@@ -230,6 +233,7 @@ def test_the_lean_tables_exist_only_in_the_lean_profile() -> None:
         "messages": None,
         "locks": "LeanProfile",
         "agent_memory": "LeanProfile",
+        "limits": None,  # both profiles: the chat routes reach no VPC
     }
 
 

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from testsupport.profiles import UNLIMITED
+
 ROOT = Path(__file__).resolve().parents[2]
 WS_URL = re.compile(r"(ws://127\.0\.0\.1:\d+/\w+)")
 START_TIMEOUT_S = 60.0
@@ -36,6 +38,7 @@ def serve_env(database: Path, **settings: str) -> dict[str, str]:
             "AZUCHI_SCRIPTED_REPLY_TOKENS": "12",
             "AZUCHI_COALESCE_MS": "20",
             "PYTHONUNBUFFERED": "1",
+            **UNLIMITED,
             **settings,
         }
     )
