@@ -114,7 +114,9 @@ def memory_turn_units(shape: Shape, traffic: Traffic, reply_bytes: float, turn: 
     the response id written (counted every turn, an upper bound: only chaining models set
     it). On DynamoDB the history is one item per append: ``recent_history`` is one Query,
     strongly consistent, of the newest appends that hold the cap (one unit per 4 KB of
-    them together), and the append one PutItem of the turn's two entries."""
+    them together), and the append one PutItem of the turn's two entries after raising the
+    session's fence item (a small conditional UpdateItem, 1 WCU: the reply's writes are
+    fenced)."""
     entry = _entry_bytes(traffic, reply_bytes)
     appended = min(2, shape.history_items) * entry
     item = appended + HISTORY_ITEM_OVERHEAD
@@ -122,7 +124,7 @@ def memory_turn_units(shape: Shape, traffic: Traffic, reply_bytes: float, turn: 
     before = min(2 * (turn - 1), shape.history_items) * entry
     return PortUnits(
         dynamo_reads=_rcu(appends_read * item) + 1,
-        dynamo_writes=_wcu(item) + 1,
+        dynamo_writes=_wcu(item) + 1 + 1,  # the append, the response id, the fence
         redis_commands=4,
         # LRANGE moves the list; GET and SET the id; the append script runs 2 RPUSH + LTRIM
         # + EXPIRE + LLEN and moves the two new entries.
