@@ -21,12 +21,13 @@ PER_CONNECTION = tuple(f.name for f in FUNCTIONS if {"$connect", "$disconnect"} 
 MB_PER_GB_MEMORY = 1024  # Lambda's GB-second counts memory in binary units
 
 # Storage (sessions, connections, messages) per turn when the run did not use DynamoDB:
-# bench/dynamodb_bench.py at turn 200 with 300-token replies, AWS-true (the USER message's
-# transactional write at 2 units per item).
+# bench/dynamodb_bench.py at turn 200 with 300-token replies, AWS-true (a transaction at 2
+# units per item per KB: the guarded USER message 6, the final reply and its marks 8; the
+# reply's start 1), plus the 2 WCU of the one checkpoint a 6-second reply writes.
 REFERENCE_STORE_READS = 8.5
-REFERENCE_STORE_WRITES = 9.0
-# A record metered at DynamoDB Local's rate undercounts each turn's guarded USER message
-# (a transaction of two items: 2 units each on AWS, 1 on Local).
+REFERENCE_STORE_WRITES = 17.0
+# A record taken with DynamoDB Local's own transaction figures undercounts each turn's
+# guarded USER message (Local says 4 for its three items; AWS bills 6).
 LOCAL_RATE_SHORTFALL_WCU = 2.0
 
 HISTORY_ITEM_OVERHEAD = 100  # sessionId, kind ("history#<µs>#<random>"), expireAt
