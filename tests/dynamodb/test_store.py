@@ -243,9 +243,9 @@ async def test_a_guarded_message_is_metered_at_what_aws_bills_its_transaction(
 ) -> None:
     """The cost figures (bench, `azuchi cost`) rest on the meter: a USER message with a
     clientMessageId is one transaction of three items under 1 KB (the guard, the message,
-    the session's marks), which AWS bills at 2 units each. DynamoDB Local reports 2 for
-    the whole transaction; doubling that (the meter's old rule) said 4, this says 6; a
-    2 KB reply's transaction (3 KB message + session) is 8, not Local's 8 doubled."""
+    the session's marks), which AWS bills at 2 units each: 6. DynamoDB Local reports 4
+    for it (and 2 for three plain Puts), which the meter's old rule doubled to 8; a 2 KB
+    message's transaction (3 KB message + session) is 8, not Local's 8 doubled."""
     meter = MeteredClient(client)
     store = make_store(meter, config)
     sid = new_id()
