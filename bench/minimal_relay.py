@@ -1,10 +1,15 @@
 """The floor for bench/loop_bench.py: a minimal aiohttp relay of the frames azuchi sends.
 
-    python bench/minimal_relay.py PORT TOKENS_PER_SECOND REPLY_TOKENS COALESCE_MS
+    python bench/minimal_relay.py PORT TOKENS_PER_SECOND REPLY_TOKENS COALESCE_MS [tokens]
 
 The scripted model's text, cut into the chunks azuchi's coalescer sends (the first token at
 once, then what is due at each window's end, the rest when the last token is due), between
 the USER echo and the AGENT message and done. No model loop, store, lock or gateway.
+
+By default the relay wakes once per window. With ``tokens`` it takes the text as a
+provider streams it, one token at a time at its due time (absolute deadlines, as the
+scripted model and a network stream do), and sends what has arrived once a window has
+passed: the floor for any server that relays a per-token model stream.
 """
 
 import asyncio
@@ -19,6 +24,7 @@ from aiohttp import WSMsgType, web
 from adapters.inprocess.scripted_model import FILLER, INTRO
 
 PORT, RATE, TOKENS, WINDOW_MS = (int(sys.argv[1]), float(sys.argv[2]), *map(int, sys.argv[3:5]))
+PER_TOKEN = sys.argv[5:6] == ["tokens"]
 ROUTES = ["putMessage", "getMessages", "stopGeneration"]
 
 
@@ -38,7 +44,9 @@ async def reply(ws: web.WebSocketResponse, sid: str, text: str, cid: str | None)
         0,
         time.monotonic(),
     )
-    while sent < len(tokens):
+    if PER_TOKEN:
+        await relay_tokens(send, base, rid, tokens, t0)
+    while not PER_TOKEN and sent < len(tokens):
         elapsed = time.monotonic() - t0
         if (due := min(len(tokens), int(elapsed * RATE) + 1)) > sent:
             await send(type="delta", replyId=rid, seq=seq, text="".join(tokens[sent:due]), **base)
@@ -58,6 +66,23 @@ async def reply(ws: web.WebSocketResponse, sid: str, text: str, cid: str | None)
         **base,
     )
     await send(type="done", sessionId=sid, replyId=rid, status="complete", usage=usage)
+
+
+async def relay_tokens(send, base, rid: str, tokens: list[str], t0: float) -> None:  # type: ignore[no-untyped-def]
+    """Each token awaited at its due time; what arrived is sent at once for the first
+    token, then whenever a window has ended since the last send, the rest at the end."""
+    pending: list[str] = []
+    seq, next_send = 0, 0.0
+    for index, token in enumerate(tokens):
+        delay = t0 + index / RATE - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        pending.append(token)
+        elapsed = time.monotonic() - t0
+        if elapsed >= next_send or index == len(tokens) - 1:
+            await send(type="delta", replyId=rid, seq=seq, text="".join(pending), **base)
+            pending, seq = [], seq + 1
+            next_send = (int(elapsed * 1000 / WINDOW_MS) + 1) * WINDOW_MS / 1000
 
 
 async def handle(request: web.Request) -> web.WebSocketResponse:

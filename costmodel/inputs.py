@@ -76,7 +76,7 @@ class Operations:
     tokens: Mapping[str, float]  # summed over the run, keyed by TOKEN_KINDS
     adapters: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
-    # False for a record metered at DynamoDB Local's rate (a transaction at 1 unit per item)
+    # False for a record taken with DynamoDB Local's own transaction figures (not AWS's)
     transactions_at_aws_rate: bool = True
 
 

@@ -11,38 +11,44 @@ from typing import Any
 
 REFERENCE_SOURCE = "the built-in reference run"
 
-# The operations record of one reference run,
+# The operations record of one reference run (2026-12-03),
 #   azuchi load --sessions 20 --duration 60
 # against azuchi serve on the lean profile's adapters (storage, lock and agent memory on
-# DynamoDB Local 3.3 with AZUCHI_DYNAMODB_METER=true), the scripted model at 50 tokens/s with
-# 300-token replies, 200 ms coalescing, on a shared 2-core machine (so handler times run
-# above a warm Lambda's); one turn in five was a chat-and-drop that resumed with getMessages.
+# DynamoDB Local 3.3 with AZUCHI_DYNAMODB_METER=true: transactions counted at AWS's rate,
+# 2 units per item per KB), the scripted model at 50 tokens/s with 300-token replies,
+# 250 ms coalescing, on a shared 2-core machine at load average 11.4 (so handler times run
+# above a warm Lambda's); 29 of the 136 turns were a chat-and-drop resumed with getMessages.
 REFERENCE_RUN: dict[str, Any] = {
     "operations": {
         "source": "server",
-        "duration_s": 64.659,
-        "turns": 160,
+        "duration_s": 71.516,
+        "turns": 136,
         "apigw": {
-            "inbound_messages": 307,
-            "outbound_messages": 5048,
-            "connection_minutes": 21.142767,
+            "inbound_messages": 268,
+            "outbound_messages": 3112,
+            "connection_minutes": 23.4233,
         },
         "lambda": {
-            "connect": {"invocations": 51, "duration_ms": 11585.111, "memory_mb": 128},
-            "disconnect": {"invocations": 51, "duration_ms": 763.631, "memory_mb": 128},
-            "get_messages": {"invocations": 147, "duration_ms": 3032.616, "memory_mb": 256},
-            "put_message": {"invocations": 160, "duration_ms": 30713.96, "memory_mb": 256},
-            "reply_worker": {"invocations": 160, "duration_ms": 1082965.952, "memory_mb": 512},
+            "connect": {"invocations": 49, "duration_ms": 33369.678, "memory_mb": 128},
+            "disconnect": {"invocations": 49, "duration_ms": 4474.176, "memory_mb": 128},
+            "get_messages": {"invocations": 132, "duration_ms": 24400.893, "memory_mb": 256},
+            "put_message": {"invocations": 136, "duration_ms": 85704.797, "memory_mb": 256},
+            "reply_worker": {"invocations": 251, "duration_ms": 1116156.068, "memory_mb": 512},
         },
-        "dynamodb": {"read_units": 2509.0, "write_units": 4255.0, "measured": True},
+        "dynamodb": {
+            "read_units": 2847.0,
+            "write_units": 3506.0,
+            "measured": True,
+            "transactions_at_aws_rate": True,
+        },
         "redis": {"commands": 0, "measured": False},
-        "adapters": {"storage": "dynamodb", "lock": "dynamodb", "memory": "dynamodb"},
         "model": {
             "model_id": "azuchi-scripted",
-            "input_tokens": 178880,
-            "output_tokens": 48000,
+            "input_tokens": 127408,
+            "output_tokens": 40800,
             "cache_read_tokens": 0,
             "cache_write_tokens": 0,
         },
+        "adapters": {"storage": "dynamodb", "lock": "dynamodb", "memory": "dynamodb"},
     }
 }

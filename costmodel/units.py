@@ -21,12 +21,13 @@ PER_CONNECTION = tuple(f.name for f in FUNCTIONS if {"$connect", "$disconnect"} 
 MB_PER_GB_MEMORY = 1024  # Lambda's GB-second counts memory in binary units
 
 # Storage (sessions, connections, messages) per turn when the run did not use DynamoDB:
-# bench/dynamodb_bench.py at turn 200 with 300-token replies, AWS-true (the USER message's
-# transactional write at 2 units per item).
+# bench/dynamodb_bench.py at turn 200 with 300-token replies, AWS-true (a transaction at 2
+# units per item per KB: the guarded USER message 6, the final reply and its marks 8; the
+# reply's start 1), plus the 2 WCU of the one checkpoint a 6-second reply writes.
 REFERENCE_STORE_READS = 8.5
-REFERENCE_STORE_WRITES = 9.0
-# A record metered at DynamoDB Local's rate undercounts each turn's guarded USER message
-# (a transaction of two items: 2 units each on AWS, 1 on Local).
+REFERENCE_STORE_WRITES = 17.0
+# A record taken with DynamoDB Local's own transaction figures undercounts each turn's
+# guarded USER message (Local says 4 for its three items; AWS bills 6).
 LOCAL_RATE_SHORTFALL_WCU = 2.0
 
 HISTORY_ITEM_OVERHEAD = 100  # sessionId, kind ("history#<µs>#<random>"), expireAt
@@ -114,7 +115,9 @@ def memory_turn_units(shape: Shape, traffic: Traffic, reply_bytes: float, turn: 
     the response id written (counted every turn, an upper bound: only chaining models set
     it). On DynamoDB the history is one item per append: ``recent_history`` is one Query,
     strongly consistent, of the newest appends that hold the cap (one unit per 4 KB of
-    them together), and the append one PutItem of the turn's two entries."""
+    them together), and the append one PutItem of the turn's two entries after raising the
+    session's fence item (a small conditional UpdateItem, 1 WCU: the reply's writes are
+    fenced)."""
     entry = _entry_bytes(traffic, reply_bytes)
     appended = min(2, shape.history_items) * entry
     item = appended + HISTORY_ITEM_OVERHEAD
@@ -122,7 +125,7 @@ def memory_turn_units(shape: Shape, traffic: Traffic, reply_bytes: float, turn: 
     before = min(2 * (turn - 1), shape.history_items) * entry
     return PortUnits(
         dynamo_reads=_rcu(appends_read * item) + 1,
-        dynamo_writes=_wcu(item) + 1,
+        dynamo_writes=_wcu(item) + 1 + 1,  # the append, the response id, the fence
         redis_commands=4,
         # LRANGE moves the list; GET and SET the id; the append script runs 2 RPUSH + LTRIM
         # + EXPIRE + LLEN and moves the two new entries.

@@ -82,6 +82,9 @@ def server_operations(
             "read_units": round(dyn_a["read_units"] - dyn_b["read_units"], 3),
             "write_units": round(dyn_a["write_units"] - dyn_b["write_units"], 3),
             "measured": bool(dyn_a.get("measured")),
+            # the server's meter counts transactions at AWS's rate; say so, or the cost
+            # model adds what DynamoDB Local's own figures would have left out
+            "transactions_at_aws_rate": bool(dyn_a.get("transactions_at_aws_rate")),
         },
         "redis": after.get("redis", {"commands": 0, "measured": False}),
         "model": model_usage(metrics),

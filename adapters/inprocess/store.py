@@ -38,6 +38,9 @@ class InProcessChatStore:
         self._connection_ttl_s = connection_ttl_s
         self._sessions: dict[str, Session] = {}
         self._connections: dict[str, Connection] = {}
+        # connectionId per session, in the order they came (a fan-out reads it every reply:
+        # a scan of every connection made it cost the whole server's connection count).
+        self._session_connections: dict[str, dict[str, None]] = {}
         self._messages: dict[str, list[Message]] = {}
         self._by_client_id: dict[tuple[str, str], Message] = {}
         self._checkpoints: dict[str, ReplyCheckpoint] = {}
@@ -115,18 +118,34 @@ class InProcessChatStore:
 
     async def put_connection(self, connection: Connection) -> None:
         expire_at = connection.connected_at // 1000 + self._connection_ttl_s
+        self._forget(connection.connection_id, keep=connection.session_id)
         self._connections[connection.connection_id] = dataclasses.replace(
             connection, expire_at=expire_at
         )
+        self._session_connections.setdefault(connection.session_id, {})[
+            connection.connection_id
+        ] = None
 
     async def get_connection(self, connection_id: str) -> Connection | None:
         return self._connections.get(connection_id)
 
     async def delete_connection(self, connection_id: str) -> None:
+        self._forget(connection_id)
         self._connections.pop(connection_id, None)
 
+    def _forget(self, connection_id: str, keep: str | None = None) -> None:
+        """Takes the connection out of its session's index (unless it stays in ``keep``)."""
+        old = self._connections.get(connection_id)
+        if old is None or old.session_id == keep:
+            return
+        ids = self._session_connections.get(old.session_id, {})
+        ids.pop(connection_id, None)
+        if not ids:
+            self._session_connections.pop(old.session_id, None)
+
     async def session_connections(self, session_id: str) -> list[Connection]:
-        return [c for c in self._connections.values() if c.session_id == session_id]
+        ids = self._session_connections.get(session_id, ())
+        return [self._connections[c] for c in ids]
 
     async def append_message(self, draft: MessageDraft) -> AppendResult:
         require_storable(draft)

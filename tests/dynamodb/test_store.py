@@ -236,3 +236,30 @@ async def test_an_oversize_message_is_refused_before_anything_is_written(
         await store.append_message(draft(sid, "é" * 210_000))  # 420 KB of UTF-8
     assert refused.value.code == "ITEM_TOO_LARGE" and "400 KB" in refused.value.message
     assert await store.last_messages(sid, 5) == []
+
+
+async def test_a_guarded_message_is_metered_at_what_aws_bills_its_transaction(
+    client: Any, config: DynamoConfig
+) -> None:
+    """The cost figures (bench, `azuchi cost`) rest on the meter: a USER message with a
+    clientMessageId is one transaction of three items under 1 KB (the guard, the message,
+    the session's marks), which AWS bills at 2 units each: 6. DynamoDB Local reports 4
+    for it (and 2 for three plain Puts), which the meter's old rule doubled to 8; a 2 KB
+    message's transaction (3 KB message + session) is 8, not Local's 8 doubled."""
+    meter = MeteredClient(client)
+    store = make_store(meter, config)
+    sid = new_id()
+    await store.create_session(Session(sid, created_at=int(time.time() * 1000)))
+    meter.reset()
+    await store.append_message(draft(sid, "hello", client_message_id="c-1"))
+    assert (
+        meter.by_operation[
+            "transact_write_items [Put:" + f"{config.tables.messages} Put:{config.tables.messages} "
+            f"Update:{config.tables.sessions}]"
+        ]
+        == meter.write_units
+        == 6
+    )
+    meter.reset()
+    await store.append_message(draft(sid, "y" * 2100))
+    assert meter.write_units == 2 * 3 + 2 * 1

@@ -94,3 +94,31 @@ async def anyio_sleep() -> None:
     import anyio
 
     await anyio.sleep(0.02)
+
+
+def test_a_server_record_says_its_dynamodb_units_count_transactions_at_the_aws_rate():
+    """The server's meter counts a transaction at AWS's rate; a record that dropped the flag
+    was read by `azuchi cost` as DynamoDB Local's figures and billed 2 WCU a turn more."""
+    from load_tests.operations import server_operations
+    from load_tests.stats import Metrics
+
+    def snapshot(reads: float, writes: float) -> dict:
+        return {
+            "at_ms": 0,
+            "apigw": {"inbound_messages": 0, "outbound_messages": 0, "connection_minutes": 0},
+            "lambda": {},
+            "dynamodb": {
+                "read_units": reads,
+                "write_units": writes,
+                "measured": True,
+                "transactions_at_aws_rate": True,
+            },
+        }
+
+    record = server_operations(snapshot(0, 0), snapshot(10, 20), Metrics())
+    assert record["dynamodb"] == {
+        "read_units": 10,
+        "write_units": 20,
+        "measured": True,
+        "transactions_at_aws_rate": True,
+    }
