@@ -15,7 +15,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from adapters.bootstrap import App
-from core.errors import AzuchiError, ConnectionGone, FrameRejected, InvalidInput, NotFound
+from core.errors import (
+    AzuchiError,
+    ConnectionGone,
+    Forbidden,
+    FrameRejected,
+    InvalidInput,
+    NotFound,
+    SignInRequired,
+)
 from core.protocol import Frame, read_client_frame
 from handlers.events import Event, Handle, MalformedEvent, Response, RestEvent, WebSocketEvent
 
@@ -29,6 +37,10 @@ def status_for(error: AzuchiError) -> int:
         return 400
     if isinstance(error, NotFound):
         return 404
+    if isinstance(error, SignInRequired):
+        return 401
+    if isinstance(error, Forbidden):
+        return 403
     return 500
 
 

@@ -1,5 +1,10 @@
 """The chat service's WebSocket flows: connect, disconnect, $default, putMessage,
-getMessages, stopGeneration (DESIGN §4)."""
+getMessages, stopGeneration, renameSession, deleteSession, listSessions (DESIGN §4).
+
+Sign-in (docs/auth.md): a connection carries the user id the authorizer gave $connect, a
+session made by a signed-in user is that user's, and every route refuses another user's
+session with ``SESSION_FORBIDDEN`` (an anonymous caller's included). Anonymous sessions
+are anyone's who holds the id, as before."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from core.domain import (
     Page,
     Role,
     Session,
+    SessionCursor,
     is_session_id,
     new_session_id,
 )
@@ -28,7 +34,9 @@ from core.errors import (
     InvalidSessionId,
     MessageRejected,
     NothingToStop,
+    SessionForbidden,
     SessionNotFound,
+    SignInRequired,
 )
 from core.ports import ChatStore, Clock, ReplyLauncher, SessionLock, Transport
 from core.protocol import (
@@ -40,6 +48,7 @@ from core.protocol import (
     message_frame,
     routes_frame,
     session_frame,
+    sessions_frame,
 )
 from core.services.fanout import Fanout
 from core.services.recovery import Nudger
@@ -51,6 +60,9 @@ MAX_CLIENT_MESSAGE_ID = 128
 # The largest cursor: every store holds it (SQLite's INTEGER, DynamoDB's 38 digits); a
 # createdAt in epoch ms stays far below it.
 MAX_CURSOR = 2**63 - 1
+# listSessions pages: 100 summaries of 200-character titles stay far below a 128 KB frame.
+SESSIONS_PAGE_DEFAULT = 50
+SESSIONS_PAGE_MAX = 100
 
 
 class ChatService:
@@ -81,7 +93,9 @@ class ChatService:
         now = self._clock.now_ms()
         if session_id is None or session_id == "":
             session_id = new_session_id()
-            await self._store.create_session(Session(session_id=session_id, created_at=now))
+            await self._store.create_session(
+                Session(session_id=session_id, created_at=now, owner=user_id)
+            )
         else:
             session_id = session_id.strip().lower()
             if not is_session_id(session_id):
@@ -89,6 +103,7 @@ class ChatService:
             session = await self._store.get_session(session_id)
             if session is None:
                 raise SessionNotFound(f"No session {session_id}.")
+            _require_usable(session, user_id)
             await self._recover(session)
         await self._store.put_connection(
             Connection(connection_id, session_id, connected_at=now, user_id=user_id)
@@ -111,7 +126,10 @@ class ChatService:
     ) -> None:
         connection = await self._connection(connection_id)
         await self._send(
-            connection_id, routes_frame(connection.session_id, note, code, self.limits())
+            connection_id,
+            routes_frame(
+                connection.session_id, note, code, self.limits(), signed_in=bool(connection.user_id)
+            ),
         )
 
     def limits(self) -> dict[str, Any]:
@@ -122,7 +140,7 @@ class ChatService:
 
     async def put_message(self, connection_id: str, frame: dict[str, Any]) -> None:
         connection = await self._connection(connection_id)
-        self._check_session(frame, connection)
+        await self._check_session(frame, connection)
         await self.submit(connection.session_id, frame, connection_id)
 
     async def submit(
@@ -160,18 +178,24 @@ class ChatService:
         )
         await self._launcher.launch(session_id)
 
-    async def session(self, session_id: str) -> Session:
-        """The session, for callers outside a connection (the agent REST API)."""
+    async def session(self, session_id: str, caller: Caller | None = None) -> Session:
+        """The session, for callers outside a connection (the agent REST API). ``caller``
+        None: a trusted service (IAM-signed on AWS), which may use any session; else the
+        session must be usable by ``caller.user_id``."""
         if not is_session_id(session_id):
             raise InvalidSessionId("sessionId must be a UUID v4 made by azuchi.")
         session = await self._store.get_session(session_id)
         if session is None:
             raise SessionNotFound(f"No session {session_id}.")
+        if caller is not None:
+            _require_usable(session, caller.user_id)
         return session
 
-    async def generate(self, session_id: str, frame: dict[str, Any]) -> None:
+    async def generate(
+        self, session_id: str, frame: dict[str, Any], caller: Caller | None = None
+    ) -> None:
         """The agent REST API: store the message when one is given, then start the reply."""
-        await self.session(session_id)
+        await self.session(session_id, caller)
         if "message" in frame:
             await self.submit(session_id, frame)
         else:
@@ -205,19 +229,26 @@ class ChatService:
         require_encodable((("clientMessageId", value),))
         return value
 
-    @staticmethod
-    def _check_session(frame: dict[str, Any], connection: Connection) -> None:
+    async def _check_session(self, frame: dict[str, Any], connection: Connection) -> None:
+        """A frame of the connection's own session may name it by ``sessionId``; naming
+        another user's session is ``SESSION_FORBIDDEN``, any other ``SESSION_MISMATCH``."""
         asked = frame.get("sessionId")
-        if asked is not None and asked != connection.session_id:
-            raise InvalidInput(
-                "This connection belongs to another session; reconnect with ?sessionId= to switch.",
-                code="SESSION_MISMATCH",
-            )
+        if asked is None or asked == connection.session_id:
+            return
+        if isinstance(asked, str) and is_session_id(asked.strip().lower()):
+            other = await self._store.get_session(asked.strip().lower())
+            if other is not None:
+                _require_usable(other, connection.user_id)
+        raise InvalidInput(
+            "This connection belongs to another session; reconnect with ?sessionId= to switch.",
+            code="SESSION_MISMATCH",
+        )
 
     # --- getMessages -------------------------------------------------------------
 
     async def get_messages(self, connection_id: str, frame: dict[str, Any]) -> None:
         connection = await self._connection(connection_id)
+        await self._check_session(frame, connection)
         after = frame.get("after")
         limit = frame.get("limit", self._config.page_default)
         if after is not None and (
@@ -237,6 +268,8 @@ class ChatService:
                 code="INVALID_LIMIT",
             )
         session = await self._store.get_session(connection.session_id)
+        if session is not None:
+            _require_usable(session, connection.user_id)
         if after is None and session is not None and session.title:
             # a client (re)loading the conversation also needs its title
             await self._send(connection_id, session_frame(session.session_id, session.title))
@@ -266,10 +299,13 @@ class ChatService:
 
     # --- stopGeneration ----------------------------------------------------------
 
-    async def stop_generation(self, connection_id: str) -> None:
+    async def stop_generation(
+        self, connection_id: str, frame: dict[str, Any] | None = None
+    ) -> None:
         """Flags the running reply (it ends with ``done`` status stopped); raises
         ``NothingToStop`` when no reply of the session is running, so the client hears so."""
         connection = await self._connection(connection_id)
+        await self._check_session(frame or {}, connection)
         if not await self._lock.request_stop(connection.session_id):
             raise NothingToStop("No reply is running in this session; there is nothing to stop.")
 
@@ -308,7 +344,46 @@ class ChatService:
         session = await self._store.get_session(asked.strip().lower())
         if session is None:
             raise SessionNotFound(f"No session {asked}.")
+        _require_usable(session, connection.user_id)
         return session
+
+    # --- listSessions --------------------------------------------------------------------
+
+    async def list_sessions(self, connection_id: str, frame: dict[str, Any]) -> None:
+        """The signed-in user's sessions, newest first, a page at a time (``limit``,
+        ``cursor``), as one ``sessions`` frame whose ``next`` is the following page's
+        cursor. Anonymous callers have no list to read: ``SIGN_IN_REQUIRED`` (the page
+        keeps the chats its browser knows in localStorage)."""
+        connection = await self._connection(connection_id)
+        if not connection.user_id:
+            raise SignInRequired(
+                "listSessions needs a signed-in user; an anonymous chat is listed only by "
+                "the browser that made it."
+            )
+        limit = frame.get("limit", SESSIONS_PAGE_DEFAULT)
+        if (
+            not isinstance(limit, int)
+            or isinstance(limit, bool)
+            or not 1 <= limit <= SESSIONS_PAGE_MAX
+        ):
+            raise InvalidInput(
+                f'"limit" must be an integer from 1 to {SESSIONS_PAGE_MAX}.', code="INVALID_LIMIT"
+            )
+        raw_cursor = frame.get("cursor")
+        cursor = SessionCursor.from_wire(raw_cursor)
+        if raw_cursor is not None and cursor is None:
+            raise InvalidInput(
+                '"cursor" must be the "next" of an earlier sessions frame.', code="INVALID_CURSOR"
+            )
+        found = await self._store.user_sessions(connection.user_id, limit + 1, cursor)
+        page = found[:limit]
+        after = (
+            SessionCursor(page[-1].created_at, page[-1].session_id) if len(found) > limit else None
+        )
+        await self._send(
+            connection_id,
+            sessions_frame(connection.session_id, page, after.to_wire() if after else None),
+        )
 
     async def _tell(self, session_id: str, asker: str, frame: dict[str, Any]) -> None:
         connections = await self._store.session_connections(session_id)
@@ -347,3 +422,19 @@ class ChatService:
 
     async def _send(self, connection_id: str, frame: dict[str, Any]) -> None:
         await self._transport.send(connection_id, encode(frame))
+
+
+class Caller:
+    """Who calls the agent REST API, as its authorizer said (``user_id`` None: anonymous)."""
+
+    __slots__ = ("user_id",)
+
+    def __init__(self, user_id: str | None) -> None:
+        self.user_id = user_id
+
+
+def _require_usable(session: Session, user_id: str | None) -> None:
+    if not session.usable_by(user_id):
+        raise SessionForbidden(
+            "This chat belongs to another signed-in user; sign in as that user to open it."
+        )

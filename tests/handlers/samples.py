@@ -20,7 +20,26 @@ _CONTEXT: dict[str, Any] = {
 }
 
 
-def connect(connection_id: str, session_id: str | None = None) -> dict[str, Any]:
+def authorizer(user_id: str | None) -> dict[str, Any]:
+    """``requestContext.authorizer`` as API Gateway passes a Lambda authorizer's answer
+    (handlers/authorize.py) on every event of the connection: principalId, the context's
+    keys, and the authorizer's latency."""
+    return {
+        "principalId": user_id or "anonymous",
+        "integrationLatency": 87,
+        "userId": user_id or "",
+    }
+
+
+def connect(
+    connection_id: str,
+    session_id: str | None = None,
+    *,
+    user_id: str | None = None,
+    signed: bool | None = None,
+) -> dict[str, Any]:
+    """``user_id`` (or ``signed=True`` for an anonymous caller the authorizer let in):
+    the event after a Lambda authorizer ran."""
     query = {"sessionId": session_id} if session_id is not None else None
     return {
         "headers": {
@@ -42,12 +61,19 @@ def connect(connection_id: str, session_id: str | None = None) -> dict[str, Any]
             "routeKey": "$connect",
             "eventType": "CONNECT",
             "connectionId": connection_id,
+            **_authorized(user_id, signed),
         },
         "isBase64Encoded": False,
     }
 
 
-def message(connection_id: str, route: str, body: Any) -> dict[str, Any]:
+def _authorized(user_id: str | None, signed: bool | None) -> dict[str, Any]:
+    return {"authorizer": authorizer(user_id)} if user_id is not None or signed else {}
+
+
+def message(
+    connection_id: str, route: str, body: Any, *, user_id: str | None = None
+) -> dict[str, Any]:
     return {
         "requestContext": {
             **copy.deepcopy(_CONTEXT),
@@ -55,6 +81,7 @@ def message(connection_id: str, route: str, body: Any) -> dict[str, Any]:
             "messageId": "ZJ9bSdwJoAMCLgg=",
             "eventType": "MESSAGE",
             "connectionId": connection_id,
+            **_authorized(user_id, None),
         },
         "body": body if isinstance(body, str) else json.dumps(body),
         "isBase64Encoded": False,
@@ -77,7 +104,9 @@ def disconnect(connection_id: str) -> dict[str, Any]:
     }
 
 
-def generate(session_id: str, body: Any) -> dict[str, Any]:
+def generate(
+    session_id: str, body: Any, *, user_id: str | None = None, signed: bool | None = None
+) -> dict[str, Any]:
     return {
         "resource": "/api/v1/chat/sessions/{sessionId}/reply/generate",
         "path": f"/api/v1/chat/sessions/{session_id}/reply/generate",
@@ -95,6 +124,7 @@ def generate(session_id: str, body: Any) -> dict[str, Any]:
             "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
             "identity": {"sourceIp": "203.0.113.9"},
             "apiId": "efgh5678",
+            **_authorized(user_id, signed),
         },
         "body": body if body is None or isinstance(body, str) else json.dumps(body),
         "isBase64Encoded": False,
