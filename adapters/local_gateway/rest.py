@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 
 from adapters.bootstrap import App
+from adapters.local_gateway.authorizer import GatewayAuthorizer, method_arn
 from adapters.local_gateway.events import RestRequest, rest_proxy_event
 from adapters.local_gateway.responses import internal_error_response, proxy_response
 from adapters.local_gateway.websocket import RouteHandler
@@ -23,9 +24,15 @@ log = logging.getLogger(__name__)
 
 class RestApi:
     def __init__(
-        self, app: App, routes: Mapping[str, RouteHandler], stage: str, api_id: str
+        self,
+        app: App,
+        routes: Mapping[str, RouteHandler],
+        stage: str,
+        api_id: str,
+        authorizer: GatewayAuthorizer | None = None,
     ) -> None:
         self._app = app
+        self._authorizer = authorizer
         self._routes = routes
         self._stage = stage
         self._api_id = api_id
@@ -61,6 +68,12 @@ class RestApi:
                     api_id=self._api_id,
                 )
             )
+            if self._authorizer is not None:  # sign-in on (on AWS this API is IAM-signed)
+                arn = method_arn(self._api_id, self._stage, f"{method}{path}")
+                allowed = await self._authorizer.authorize(event, arn)
+                if isinstance(allowed, web.Response):
+                    return allowed
+                event["requestContext"]["authorizer"] = allowed
             try:
                 result = await handle(event, self._app)
             except Exception:

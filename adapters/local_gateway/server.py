@@ -23,6 +23,7 @@ from pathlib import Path
 from aiohttp import web
 
 from adapters.bootstrap import App
+from adapters.local_gateway.authorizer import Authorize, GatewayAuthorizer
 from adapters.local_gateway.connection import ClientConnection
 from adapters.local_gateway.events import new_api_id
 from adapters.local_gateway.frontend import DEFAULT_FRONTEND_DIR, Frontend
@@ -74,6 +75,7 @@ def build_web_app(
     connections: dict[str, ClientConnection],
     frontend_dir: Path = DEFAULT_FRONTEND_DIR,
     stats: GatewayStats | None = None,
+    authorize: Authorize | None = None,
 ) -> tuple[web.Application, WebSocketApi]:
     stage = app.settings.stage
     api_id = new_api_id()
@@ -81,12 +83,13 @@ def build_web_app(
         websocket_routes = stats.wrap_routes(websocket_routes)
         rest_routes = stats.wrap_routes(rest_routes)
     on_send = stats.sent if stats is not None else None
-    sockets = WebSocketApi(app, websocket_routes, connections, stage, api_id, on_send)
+    authorizer = GatewayAuthorizer(authorize) if authorize is not None else None
+    sockets = WebSocketApi(app, websocket_routes, connections, stage, api_id, on_send, authorizer)
     web_app = web.Application()
     router = web_app.router
     router.add_get(f"/{stage}", sockets.handle)
     ManagementApi(connections).add_routes(router, stage)
-    RestApi(app, rest_routes, stage, api_id).add_routes(router)
+    RestApi(app, rest_routes, stage, api_id, authorizer).add_routes(router)
     if stats is not None:
         router.add_get(STATS_PATH, stats.handle)
     Frontend(frontend_dir, stage).add_routes(router)  # last: it ends with a catch-all
@@ -103,17 +106,19 @@ async def serving(
     host: str = "127.0.0.1",
     port: int = 8000,
     frontend_dir: Path = DEFAULT_FRONTEND_DIR,
+    authorize: Authorize | None = None,
 ) -> AsyncIterator[RunningGateway]:
     """Serves ``app`` on host:port (port 0: any free port) for as long as the block runs,
     inside ``async with app`` (the app starts with the server and closes with it: its
     launcher, its clients). On exit every client is closed with 1001. ``functions``
     (``handlers.functions.FUNCTIONS``) name what each route runs as in the stats the cost
-    model reads."""
+    model reads. ``authorize`` (sign-in on: handlers/authorize.py's) runs before $connect
+    and each REST request, as API Gateway runs a Lambda REQUEST authorizer."""
     connections: dict[str, ClientConnection] = {}
     stats = GatewayStats(functions, app.meters)
     app.observe_replies(stats.wrap_reply_run)
     web_app, sockets = build_web_app(
-        app, websocket_routes, rest_routes, connections, frontend_dir, stats
+        app, websocket_routes, rest_routes, connections, frontend_dir, stats, authorize
     )
     listener = _listen(host, port)  # a busy port raises OSError here, plainly
     async with app:
