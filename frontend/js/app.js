@@ -9,9 +9,12 @@ import { View } from './render.js';
 import { sessionFromUrl, showSession } from './router.js';
 import { SessionList } from './sessions.js';
 import { Sidebar } from './sidebar.js';
+import { currentToken, takeTokenFromUrl } from './signin.js';
 import { ChatSocket } from './socket.js';
 
 const $ = (id) => document.getElementById(id);
+
+takeTokenFromUrl(); // first: the fragment may be a sign-in redirect, not a chat
 
 setLanguage(chooseLanguage());
 
@@ -159,6 +162,7 @@ async function start() {
   const socket = new ChatSocket({
     baseUrl,
     sessionId: () => chat.store.sessionId,
+    token: () => currentToken(),
     onOpen: (info) => chat.onOpen(info),
     onFrame: (frame) => chat.onFrame(frame),
     onState: (state) => chat.onState(state),
