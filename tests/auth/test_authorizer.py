@@ -14,11 +14,12 @@ from adapters.auth.authorizer import Authorizer
 from adapters.auth.settings import AuthSettings
 from core.errors import InvalidToken, SignInRequired
 from handlers import authorize
+from tests.handlers import samples
 from testsupport.issuer import TestIssuer
 
 pytestmark = pytest.mark.anyio
 
-WS_ARN = "arn:aws:execute-api:eu-west-1:123456789012:abcd1234/prod/$connect"
+WS_ARN = samples.CONNECT_ARN
 REST_ARN = (
     "arn:aws:execute-api:eu-west-1:123456789012:efgh5678/prod/POST/api/v1/chat/sessions/"
     "3f1c1f0e-8a4b-4c1e-9d2a-1b2c3d4e5f60/reply/generate"
@@ -26,40 +27,7 @@ REST_ARN = (
 
 
 def websocket_event(query: dict[str, str] | None = None) -> dict[str, Any]:
-    """A REQUEST authorizer event for $connect (AWS: "Lambda authorizer input", WebSocket)."""
-    return {
-        "type": "REQUEST",
-        "methodArn": WS_ARN,
-        "headers": {
-            "Host": "abcd1234.execute-api.eu-west-1.amazonaws.com",
-            "Origin": "https://d111111abcdef8.cloudfront.net",
-            "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
-            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-            "Sec-WebSocket-Version": "13",
-            "X-Forwarded-For": "203.0.113.9",
-            "X-Forwarded-Port": "443",
-            "X-Forwarded-Proto": "https",
-        },
-        "multiValueHeaders": {"Host": ["abcd1234.execute-api.eu-west-1.amazonaws.com"]},
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
-        "stageVariables": {},
-        "requestContext": {
-            "routeKey": "$connect",
-            "eventType": "CONNECT",
-            "extendedRequestId": "ZJ9aKHwzoAMFp3Q=",
-            "requestTime": "21/Nov/2026:12:00:00 +0000",
-            "messageDirection": "IN",
-            "stage": "prod",
-            "connectedAt": 1795262400000,
-            "requestTimeEpoch": 1795262400123,
-            "identity": {"sourceIp": "203.0.113.9", "userAgent": "Mozilla/5.0"},
-            "requestId": "ZJ9aKHwzoAMFp3Q=",
-            "domainName": "abcd1234.execute-api.eu-west-1.amazonaws.com",
-            "connectionId": "ZJ9aKe7ZoAMCJrg=",
-            "apiId": "abcd1234",
-        },
-    }
+    return samples.connect_authorizer(query)
 
 
 def rest_event(authorization: str | None) -> dict[str, Any]:

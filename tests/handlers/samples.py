@@ -71,6 +71,18 @@ def _authorized(user_id: str | None, signed: bool | None) -> dict[str, Any]:
     return {"authorizer": authorizer(user_id)} if user_id is not None or signed else {}
 
 
+CONNECT_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcd1234/prod/$connect"
+
+
+def connect_authorizer(query: dict[str, str] | None = None) -> dict[str, Any]:
+    """The REQUEST authorizer event API Gateway sends before $connect: the handshake's
+    headers, query and requestContext, with ``type`` and the route's ``methodArn``."""
+    event = connect("ZJ9aKe7ZoAMCJrg=")
+    event["queryStringParameters"] = query
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} if query else None
+    return {"type": "REQUEST", "methodArn": CONNECT_ARN, "stageVariables": {}, **event}
+
+
 def message(
     connection_id: str, route: str, body: Any, *, user_id: str | None = None
 ) -> dict[str, Any]:
