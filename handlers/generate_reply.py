@@ -9,7 +9,7 @@ When an authorizer ran (``azuchi serve`` with sign-in on), the session must be t
 from __future__ import annotations
 
 from adapters.bootstrap import App
-from core.services.chat import Caller
+from core.services.ownership import Caller
 from handlers.events import Response, RestEvent
 from handlers.lambda_runtime import lambda_entry
 from handlers.prelude import read_body, rest_route

@@ -20,7 +20,6 @@ from core.domain import (
     Page,
     Role,
     Session,
-    SessionCursor,
     is_session_id,
     new_session_id,
 )
@@ -34,9 +33,7 @@ from core.errors import (
     InvalidSessionId,
     MessageRejected,
     NothingToStop,
-    SessionForbidden,
     SessionNotFound,
-    SignInRequired,
 )
 from core.ports import ChatStore, Clock, ReplyLauncher, SessionLock, Transport
 from core.protocol import (
@@ -48,10 +45,11 @@ from core.protocol import (
     message_frame,
     routes_frame,
     session_frame,
-    sessions_frame,
 )
 from core.services.fanout import Fanout
+from core.services.ownership import Caller, require_usable
 from core.services.recovery import Nudger
+from core.services.session_list import list_page
 from core.text import encodable, require_encodable
 
 log = logging.getLogger(__name__)
@@ -60,9 +58,6 @@ MAX_CLIENT_MESSAGE_ID = 128
 # The largest cursor: every store holds it (SQLite's INTEGER, DynamoDB's 38 digits); a
 # createdAt in epoch ms stays far below it.
 MAX_CURSOR = 2**63 - 1
-# listSessions pages: 100 summaries of 200-character titles stay far below a 128 KB frame.
-SESSIONS_PAGE_DEFAULT = 50
-SESSIONS_PAGE_MAX = 100
 
 
 class ChatService:
@@ -103,7 +98,7 @@ class ChatService:
             session = await self._store.get_session(session_id)
             if session is None:
                 raise SessionNotFound(f"No session {session_id}.")
-            _require_usable(session, user_id)
+            require_usable(session, user_id)
             await self._recover(session)
         await self._store.put_connection(
             Connection(connection_id, session_id, connected_at=now, user_id=user_id)
@@ -188,7 +183,7 @@ class ChatService:
         if session is None:
             raise SessionNotFound(f"No session {session_id}.")
         if caller is not None:
-            _require_usable(session, caller.user_id)
+            require_usable(session, caller.user_id)
         return session
 
     async def generate(
@@ -238,7 +233,7 @@ class ChatService:
         if isinstance(asked, str) and is_session_id(asked.strip().lower()):
             other = await self._store.get_session(asked.strip().lower())
             if other is not None:
-                _require_usable(other, connection.user_id)
+                require_usable(other, connection.user_id)
         raise InvalidInput(
             "This connection belongs to another session; reconnect with ?sessionId= to switch.",
             code="SESSION_MISMATCH",
@@ -269,7 +264,7 @@ class ChatService:
             )
         session = await self._store.get_session(connection.session_id)
         if session is not None:
-            _require_usable(session, connection.user_id)
+            require_usable(session, connection.user_id)
         if after is None and session is not None and session.title:
             # a client (re)loading the conversation also needs its title
             await self._send(connection_id, session_frame(session.session_id, session.title))
@@ -344,46 +339,16 @@ class ChatService:
         session = await self._store.get_session(asked.strip().lower())
         if session is None:
             raise SessionNotFound(f"No session {asked}.")
-        _require_usable(session, connection.user_id)
+        require_usable(session, connection.user_id)
         return session
 
     # --- listSessions --------------------------------------------------------------------
 
     async def list_sessions(self, connection_id: str, frame: dict[str, Any]) -> None:
-        """The signed-in user's sessions, newest first, a page at a time (``limit``,
-        ``cursor``), as one ``sessions`` frame whose ``next`` is the following page's
-        cursor. Anonymous callers have no list to read: ``SIGN_IN_REQUIRED`` (the page
-        keeps the chats its browser knows in localStorage)."""
+        """One page of the signed-in user's sessions (core/services/session_list.py)."""
         connection = await self._connection(connection_id)
-        if not connection.user_id:
-            raise SignInRequired(
-                "listSessions needs a signed-in user; an anonymous chat is listed only by "
-                "the browser that made it."
-            )
-        limit = frame.get("limit", SESSIONS_PAGE_DEFAULT)
-        if (
-            not isinstance(limit, int)
-            or isinstance(limit, bool)
-            or not 1 <= limit <= SESSIONS_PAGE_MAX
-        ):
-            raise InvalidInput(
-                f'"limit" must be an integer from 1 to {SESSIONS_PAGE_MAX}.', code="INVALID_LIMIT"
-            )
-        raw_cursor = frame.get("cursor")
-        cursor = SessionCursor.from_wire(raw_cursor)
-        if raw_cursor is not None and cursor is None:
-            raise InvalidInput(
-                '"cursor" must be the "next" of an earlier sessions frame.', code="INVALID_CURSOR"
-            )
-        found = await self._store.user_sessions(connection.user_id, limit + 1, cursor)
-        page = found[:limit]
-        after = (
-            SessionCursor(page[-1].created_at, page[-1].session_id) if len(found) > limit else None
-        )
-        await self._send(
-            connection_id,
-            sessions_frame(connection.session_id, page, after.to_wire() if after else None),
-        )
+        page = await list_page(self._store, connection.user_id, connection.session_id, frame)
+        await self._send(connection_id, page)
 
     async def _tell(self, session_id: str, asker: str, frame: dict[str, Any]) -> None:
         connections = await self._store.session_connections(session_id)
@@ -422,19 +387,3 @@ class ChatService:
 
     async def _send(self, connection_id: str, frame: dict[str, Any]) -> None:
         await self._transport.send(connection_id, encode(frame))
-
-
-class Caller:
-    """Who calls the agent REST API, as its authorizer said (``user_id`` None: anonymous)."""
-
-    __slots__ = ("user_id",)
-
-    def __init__(self, user_id: str | None) -> None:
-        self.user_id = user_id
-
-
-def _require_usable(session: Session, user_id: str | None) -> None:
-    if not session.usable_by(user_id):
-        raise SessionForbidden(
-            "This chat belongs to another signed-in user; sign in as that user to open it."
-        )
