@@ -7,7 +7,8 @@
 Issuers rotate keys by publishing the new one before signing with it, so a kid not in the
 cache means "fetch again", once: a token naming a kid the fresh set lacks is refused. The
 fetches an unknown kid can cause are spaced ``refetch_s`` apart, so a stream of made-up
-kids costs the issuer one request per interval, not one per token. A failed fetch keeps the
+kids costs the issuer one request per interval, not one per token (the scheduled fetches
+do not count, so a rotation just after one is still picked up at once). A failed fetch keeps the
 keys already known (a brief issuer outage does not sign everyone out).
 """
 
@@ -63,15 +64,19 @@ class JwksCache:
         self._monotonic = monotonic
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
+        self._refetched_at: float | None = None  # the last fetch an unknown kid caused
         self._lock = anyio.Lock()
         self.fetches = 0  # how often the issuer was asked (tests and logs read it)
 
     async def key_for(self, kid: str) -> jwt.PyJWK:
         now = self._monotonic()
         stale = self._fetched_at is None or now - self._fetched_at >= self._max_age_s
-        if stale or (kid not in self._keys and self._may_refetch(now)):
+        unknown = kid not in self._keys and self._may_refetch(now)
+        if stale or unknown:
             async with self._lock:  # one fetch for every token waiting on it
                 if self._fetched_at is None or self._fetched_at <= now:
+                    if unknown and not stale:
+                        self._refetched_at = now
                     await self._refresh()
         key = self._keys.get(kid)
         if key is None:
@@ -83,7 +88,9 @@ class JwksCache:
         return key
 
     def _may_refetch(self, now: float) -> bool:
-        return self._fetched_at is None or now - self._fetched_at >= self._refetch_s
+        """Only fetches an unknown kid caused count: a rotation right after the scheduled
+        fetch is still picked up at once."""
+        return self._refetched_at is None or now - self._refetched_at >= self._refetch_s
 
     async def _refresh(self) -> None:
         self.fetches += 1

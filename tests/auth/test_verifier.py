@@ -98,9 +98,19 @@ async def test_a_rotated_key_is_picked_up_without_a_restart(issuer: TestIssuer) 
 async def test_made_up_kids_cost_the_issuer_one_fetch_per_interval(issuer: TestIssuer) -> None:
     verifier = verifier_for(issuer)  # refetch at most every 30 s
     await verifier.user_id(issuer.mint("alice"))
-    for _ in range(20):
-        assert await refused(verifier, issuer.mint("x", key=SigningKey())) == "TOKEN_UNKNOWN_KEY"
-    assert issuer.jwks_requests == 1
+    for n in range(20):
+        assert await refused(verifier, issuer.mint("x", kid=f"made-up-{n}")) == "TOKEN_UNKNOWN_KEY"
+    assert issuer.jwks_requests == 2  # the first fetch, and one refetch in the interval
+
+
+async def test_a_rotation_just_after_the_first_fetch_is_picked_up_at_once(
+    issuer: TestIssuer,
+) -> None:
+    verifier = verifier_for(issuer)  # the default 30 s refetch spacing
+    assert await verifier.user_id(issuer.mint("alice")) == "alice"
+    issuer.rotate()
+    assert await verifier.user_id(issuer.mint("bob")) == "bob"
+    assert issuer.jwks_requests == 2
 
 
 @pytest.mark.parametrize(
