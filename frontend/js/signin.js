@@ -61,6 +61,11 @@ export function currentToken(nowMs = Date.now()) {
   return token;
 }
 
+/** Forgets the token (the page then reloads, anonymous). */
+export function signOut() {
+  safeSet(null);
+}
+
 /** Who the token names, for the page to show (the server decides). */
 export function signedInName() {
   const token = currentToken();

@@ -58,10 +58,16 @@ def test_a_users_chats_follow_them_to_another_browser(
     expect(phone.locator(f'#chat-list [data-session-id="{session_id}"]')).to_have_count(1)
     phone.locator(f'#chat-list [data-session-id="{session_id}"] .chat-link').click()
     expect(phone.locator('#messages .msg[data-role="USER"]')).to_have_text("planning the picnic")
+    expect(phone.locator("#account-name")).to_have_text("Signed in as alice")
+    phone.locator("#sign-out").click()  # anonymous again: her chat no longer opens here
+    expect(phone.locator("#account")).to_be_hidden()
+    expect(phone.locator("#status")).to_have_attribute("data-state", "open")
+    assert phone.evaluate("() => localStorage.getItem('azuchi.token')") is None
 
     stranger = new_page()  # anonymous: no list of alice's, and her chat will not open
     stranger.goto(signin_server)
     expect(stranger.locator("#status")).to_have_attribute("data-state", "open")
+    expect(stranger.locator("#account")).to_be_hidden()
     expect(stranger.locator(f'#chat-list [data-session-id="{session_id}"]')).to_have_count(0)
     stranger.goto(f"{signin_server}#/s/{session_id}")
     stranger.wait_for_function(f"() => !location.hash.includes('{session_id}')", timeout=15000)
