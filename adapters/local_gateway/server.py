@@ -82,6 +82,8 @@ def build_web_app(
     if stats is not None:  # counted where API Gateway and Lambda would bill
         websocket_routes = stats.wrap_routes(websocket_routes)
         rest_routes = stats.wrap_routes(rest_routes)
+        if authorize is not None:
+            authorize = stats.wrap_authorizer(authorize)
     on_send = stats.sent if stats is not None else None
     authorizer = GatewayAuthorizer(authorize) if authorize is not None else None
     sockets = WebSocketApi(app, websocket_routes, connections, stage, api_id, on_send, authorizer)

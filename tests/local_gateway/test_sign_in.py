@@ -115,6 +115,10 @@ async def test_a_refused_token_refuses_the_handshake_with_401(
     status, body = await refused(stack, gateway, mint(issuer))
     assert (status, body["code"]) == (401, code)
     assert not gateway.connections
+    assert gateway.stats is not None  # the cost model's input: the refusal was billed
+    assert gateway.stats.functions["authorize"].invocations == 1
+    assert gateway.stats.functions["authorize"].memory_mb == 128
+    assert "connect" not in gateway.stats.functions  # $connect never ran
 
 
 async def test_no_token_is_refused_only_where_sign_in_is_required(
