@@ -17,6 +17,9 @@ ROUTES = (
     "regenerate",
     "editMessage",
 )
+# Offered (in the routes frame) to a signed-in connection only; anonymous callers are
+# refused with SIGN_IN_REQUIRED.
+SIGNED_IN_ROUTES = ("listSessions",)
 MAX_TITLE_CHARS = 200  # a title the user gives a chat (renameSession)
 
 DEFAULT_MAX_OUTPUT_TOKENS = 4096  # AZUCHI_MAX_OUTPUT_TOKENS: a reply's output budget

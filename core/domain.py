@@ -86,6 +86,13 @@ class Session:
     # A key at or above every message the newest rewind deleted (0: none ever): a client
     # resuming from a cursor below it may hold messages that are gone (docs/protocol.md).
     rewound_at: int = 0
+    # The signed-in user who made it (the authorizer's user id); None: anonymous, and then
+    # anyone holding the id may use it, as before sign-in existed.
+    owner: str | None = None
+
+    def usable_by(self, user_id: str | None) -> bool:
+        """An anonymous session is anyone's; a signed-in user's is only theirs."""
+        return self.owner is None or self.owner == user_id
 
     @property
     def has_pending(self) -> bool:
@@ -119,6 +126,41 @@ def next_fence(previous: int, now_ms: int) -> int:
     so a fence stays above every earlier one even when the counter was lost (an expired
     Redis key, a lock item deleted by TTL, a restarted in-process lock)."""
     return max(previous + 1, now_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCursor:
+    """Where a page of a user's sessions (newest first) stopped: the last one's
+    ``created_at`` and id; the next page holds the sessions ordered after it."""
+
+    created_at: int
+    session_id: str
+
+    def to_wire(self) -> str:
+        return f"{self.created_at}.{self.session_id}"
+
+    @classmethod
+    def from_wire(cls, value: object) -> SessionCursor | None:
+        """The cursor a ``sessions`` frame gave, or None when ``value`` is not one."""
+        if not isinstance(value, str) or value.count(".") != 1:
+            return None
+        created_at, session_id = value.split(".")
+        if (
+            not (created_at.isascii() and created_at.isdigit())
+            or len(created_at) > 18
+            or not is_session_id(session_id)
+        ):
+            return None
+        return cls(int(created_at), session_id)
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.created_at, self.session_id)
+
+
+def list_key(session: Session) -> tuple[int, str]:
+    """The order of a user's session list: descending on (created_at, session_id)."""
+    return (session.created_at, session.session_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,10 @@
     │   ├── NothingToStop            stopGeneration while no reply is running
     │   ├── TurnRefused              regenerate / editMessage that cannot take the turn back
     │   └── ValueNotStorable         a value the store cannot hold (a number past its range)
+    ├── SignInRequired               the route needs a signed-in user (401 on $connect)
+    │   └── InvalidToken             a sign-in token refused: expired, wrong audience/issuer/key ...
+    ├── Forbidden
+    │   └── SessionForbidden         the session belongs to another user (403 on $connect)
     ├── NotFound
     │   ├── SessionNotFound          well-formed but unknown sessionId (404 on $connect)
     │   └── ConnectionNotFound       a frame from a connection the store does not know
@@ -103,6 +107,31 @@ class ValueNotStorable(InvalidInput):
     ValidationException): the request is wrong, retrying will not help, the backend is up."""
 
     code = "VALUE_NOT_STORABLE"
+
+
+class SignInRequired(AzuchiError):
+    """No signed-in user where one is needed (listSessions anonymously; any route when
+    sign-in is required)."""
+
+    code = "SIGN_IN_REQUIRED"
+
+
+class InvalidToken(SignInRequired):
+    """A sign-in token that cannot be trusted; ``code`` says why (TOKEN_EXPIRED,
+    TOKEN_WRONG_AUDIENCE, TOKEN_WRONG_ISSUER, TOKEN_BAD_SIGNATURE, TOKEN_UNKNOWN_KEY,
+    TOKEN_MALFORMED, TOKEN_NOT_YET_VALID, TOKEN_NO_USER)."""
+
+    code = "TOKEN_INVALID"
+
+
+class Forbidden(AzuchiError):
+    code = "FORBIDDEN"
+
+
+class SessionForbidden(Forbidden):
+    """The session belongs to another signed-in user (an anonymous caller included)."""
+
+    code = "SESSION_FORBIDDEN"
 
 
 class NotFound(AzuchiError):

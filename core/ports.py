@@ -21,6 +21,7 @@ from core.domain import (
     ReplyCheckpoint,
     Rewind,
     Session,
+    SessionCursor,
     ToolSpec,
     Usage,
 )
@@ -57,6 +58,14 @@ class ChatStore(Protocol):
     async def get_session(self, session_id: str) -> Session | None: ...
 
     async def set_session_title(self, session_id: str, title: str) -> None: ...
+
+    async def user_sessions(
+        self, user_id: str, limit: int, before: SessionCursor | None = None
+    ) -> list[Session]:
+        """Up to ``limit`` sessions whose ``owner`` is ``user_id``, newest first: descending
+        on (``created_at``, ``session_id``), starting after ``before`` when given. Costs the
+        page, not the user's whole list (an index on owner and creation time)."""
+        ...
 
     async def record_user_message(self, session_id: str, created_at: int) -> None: ...
 

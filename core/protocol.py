@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.config import ROUTES
-from core.domain import Message, Usage
+from core.config import ROUTES, SIGNED_IN_ROUTES
+from core.domain import Message, Session, Usage
 from core.errors import FrameRejected, TextNotEncodable
 from core.text import encodable
 
@@ -89,12 +89,16 @@ def routes_frame(
     note: str | None = None,
     code: str | None = None,
     limits: dict[str, Any] | None = None,
+    *,
+    signed_in: bool = False,
 ) -> Frame:
     """The $default answer: the routes a client may use and the server's ``limits``
     (``maxMessageBytes``; the limits port adds its rates to the same object), so that a page
     refuses what the server would refuse before sending it. ``code`` says what was wrong
-    with the frame (FRAME_NOT_JSON, FRAME_TOO_DEEP, TEXT_NOT_ENCODABLE, NO_ACTION ...)."""
-    frame: Frame = {"type": "routes", "sessionId": session_id, "routes": list(ROUTES)}
+    with the frame (FRAME_NOT_JSON, FRAME_TOO_DEEP, TEXT_NOT_ENCODABLE, NO_ACTION ...).
+    A signed-in connection is also offered ``SIGNED_IN_ROUTES`` (listSessions)."""
+    routes = [*ROUTES, *SIGNED_IN_ROUTES] if signed_in else list(ROUTES)
+    frame: Frame = {"type": "routes", "sessionId": session_id, "routes": routes}
     if limits:
         frame["limits"] = limits
     if note:
@@ -106,6 +110,15 @@ def routes_frame(
 
 def session_frame(session_id: str, title: str | None) -> Frame:
     return {"type": "session", "sessionId": session_id, "title": title}
+
+
+def sessions_frame(session_id: str, sessions: list[Session], next_cursor: str | None) -> Frame:
+    """The answer to listSessions: the user's sessions, newest first; ``next`` is the
+    ``cursor`` of the following page (null on the last)."""
+    listed = [
+        {"sessionId": s.session_id, "title": s.title, "createdAt": s.created_at} for s in sessions
+    ]
+    return {"type": "sessions", "sessionId": session_id, "sessions": listed, "next": next_cursor}
 
 
 def deleted_frame(session_id: str) -> Frame:

@@ -35,12 +35,16 @@ from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+from adapters.auth.authorizer import Authorizer  # noqa: E402
+from adapters.auth.settings import AuthSettings  # noqa: E402
 from adapters.bootstrap import App, build_app  # noqa: E402
 from adapters.local_gateway import serving  # noqa: E402
+from adapters.local_gateway.authorizer import Authorize  # noqa: E402
 from adapters.local_gateway.options import GatewayOptions  # noqa: E402
 from adapters.registry import UnknownAdapter  # noqa: E402
 from adapters.settings import Settings, SettingsError  # noqa: E402
 from core.services.recovery import Nudger  # noqa: E402
+from handlers import authorize as authorize_handler  # noqa: E402
 from handlers.functions import FUNCTIONS  # noqa: E402
 from handlers.routes import REST_ROUTES, WEBSOCKET_ROUTES  # noqa: E402
 from handlers.sessions_cli import register as register_sessions  # noqa: E402
@@ -206,12 +210,13 @@ def _serve(args: argparse.Namespace) -> int:
             if not 0 <= args.admin_port <= 65535:
                 raise SettingsError(f"admin port {args.admin_port} is not between 0 and 65535")
             options = replace(options, admin_port=args.admin_port)
+        authorize = _authorizer(AuthSettings.from_env(settings.env))
         app = build_app(settings)
     except (SettingsError, UnknownAdapter) as error:
         print(f"azuchi: {error}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        asyncio.run(_run(app, host, port, options))
+        asyncio.run(_run(app, host, port, options, authorize))
     except OSError as error:
         print(f"azuchi: cannot listen on {host}:{port}: {error.strerror or error}", file=sys.stderr)
         return EXIT_CANNOT_LISTEN
@@ -238,17 +243,39 @@ def _process_age_ms() -> float | None:
         return None
 
 
-async def _run(app: App, host: str, port: int, options: GatewayOptions) -> None:
+def _authorizer(auth: AuthSettings) -> Authorize | None:
+    """Sign-in on (AZUCHI_AUTH_ISSUER): the gateway runs the authorizer Lambda's code
+    before $connect and each REST request, as API Gateway would."""
+    if not auth.enabled:
+        return None
+    authorizer = Authorizer.from_settings(auth)
+    log.info("sign-in on: tokens of %s (required: %s)", auth.issuer, auth.required)
+
+    async def run(event: dict[str, Any]) -> dict[str, Any]:
+        return await authorize_handler.handle(event, authorizer)
+
+    return run
+
+
+async def _run(
+    app: App, host: str, port: int, options: GatewayOptions, authorize: Authorize | None = None
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
-    await _serve_until(stop, app, host, port, options)  # the app's clients close with it
+    # the app's clients close with the server
+    await _serve_until(stop, app, host, port, options, authorize)
 
 
 async def _serve_until(
-    stop: asyncio.Event, app: App, host: str, port: int, options: GatewayOptions | None = None
+    stop: asyncio.Event,
+    app: App,
+    host: str,
+    port: int,
+    options: GatewayOptions | None = None,
+    authorize: Authorize | None = None,
 ) -> None:
     async with serving(
         app,
@@ -258,6 +285,7 @@ async def _serve_until(
         host=host,
         port=port,
         options=options,
+        authorize=authorize,
     ) as gateway:
         ready_ms = (time.perf_counter() - _IMPORTED_AT) * 1000
         age_ms = _process_age_ms()

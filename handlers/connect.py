@@ -1,4 +1,8 @@
-"""$connect: join the session named by ?sessionId=, or start a new one."""
+"""$connect: join the session named by ?sessionId=, or start a new one.
+
+The user the authorizer let in (``requestContext.authorizer.userId``; handlers/authorize.py)
+goes on the connection and owns a session made here; another user's session is refused
+with 403 ``SESSION_FORBIDDEN``."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ async def handle(event: WebSocketEvent, app: App) -> Response:
         await app.chat.connect(
             event.connection_id,
             event.query.get("sessionId"),
+            event.user_id,
             source_ip=event.identity.source_ip,
         )
     except AzuchiError as error:

@@ -117,6 +117,14 @@ class Identity:
         return cls(identity.optional_text("sourceIp"), identity.optional_text("userAgent"))
 
 
+def _authorized_user(context: _Fields) -> str | None:
+    """The user id a Lambda authorizer put in its context (``userId``; handlers/authorize.py),
+    or None: no authorizer ran, or it let an anonymous caller in (an empty ``userId``)."""
+    authorizer = context.optional_nested("authorizer")
+    user_id = authorizer.optional_text("userId")
+    return user_id or None
+
+
 @dataclass(frozen=True, slots=True)
 class WebSocketEvent:
     """One WebSocket API event: $connect, a client frame (MESSAGE) or $disconnect."""
@@ -137,6 +145,7 @@ class WebSocketEvent:
     body: str | None  # the client's frame, MESSAGE only
     disconnect_status_code: int | None  # $disconnect only
     disconnect_reason: str | None
+    user_id: str | None = None  # requestContext.authorizer.userId (signed in)
 
     @classmethod
     def parse(cls, raw: object) -> WebSocketEvent:
@@ -168,6 +177,7 @@ class WebSocketEvent:
             body=event.body(),
             disconnect_status_code=context.optional_integer("disconnectStatusCode"),
             disconnect_reason=context.optional_text("disconnectReason"),
+            user_id=_authorized_user(context),
         )
 
 
@@ -186,6 +196,10 @@ class RestEvent:
     api_id: str
     request_id: str
     identity: Identity
+    # Whether a Lambda authorizer ran (requestContext.authorizer present), and the user it
+    # let in (None: anonymous). No authorizer: an IAM-signed service call (AWS_IAM).
+    authorized: bool = False
+    user_id: str | None = None
 
     @classmethod
     def parse(cls, raw: object) -> RestEvent:
@@ -203,4 +217,7 @@ class RestEvent:
             api_id=context.text("apiId"),
             request_id=context.text("requestId"),
             identity=Identity.parse(context),
+            authorized=context.optional_nested("authorizer").optional_text("principalId")
+            is not None,
+            user_id=_authorized_user(context),
         )

@@ -24,9 +24,10 @@ PORTS = frozenset({"storage", "lock", "memory", "limits", "model", "transport", 
 
 # What invokes a function: an API Gateway WebSocket route, the agent REST API, the reply
 # launcher (AZUCHI_REPLY_LAUNCHER=lambda invokes the worker asynchronously), or the SQS
-# queue the worker's failed asynchronous invocations land in (its on-failure destination).
-Trigger = Literal["websocket", "rest", "launcher", "failure-queue"]
-UNROUTED: frozenset[str] = frozenset({"launcher", "failure-queue"})
+# queue the worker's failed asynchronous invocations land in (its on-failure destination),
+# or API Gateway asking the Lambda authorizer of $connect (sign-in on; docs/auth.md).
+Trigger = Literal["websocket", "rest", "launcher", "failure-queue", "authorizer"]
+UNROUTED: frozenset[str] = frozenset({"launcher", "failure-queue", "authorizer"})
 
 LAMBDA_MEMORY_MB = (128, 10_240)  # what Lambda accepts, in MB
 LAMBDA_TIMEOUT_S = (1, 900)
@@ -69,6 +70,11 @@ class LambdaFunction:
         return f"{self.module}.handler"
 
     @property
+    def verifies_tokens(self) -> bool:
+        """Only such a function gets the JWT library (PyJWT, cryptography)."""
+        return self.trigger == "authorizer"
+
+    @property
     def talks_to_model(self) -> bool:
         """Only such a function gets the model's SDK (openai) and the model's rights."""
         return "model" in self.ports
@@ -87,7 +93,8 @@ GENERATE_ROUTE = "POST /api/v1/chat/sessions/{sessionId}/reply/generate"
 # message is stored and fanned out; 256 MB / 30 s for delete_session, which deletes a long
 # chat 25 messages per BatchWriteItem; 512 MB / 300 s for the worker, which streams a whole
 # reply; 256 MB / 10 s for regenerate (a few reads, a delete of one turn, a post per
-# tab); 128 MB / 30 s for the failure consumer (a few reads, a note, a post per connection).
+# tab); 128 MB / 30 s for the failure consumer (a few reads, a note, a post per connection);
+# 128 MB for list_sessions (one index query, one post); 128 MB / 5 s for the authorizer.
 FUNCTIONS: tuple[LambdaFunction, ...] = (
     # name, trigger, routes, memory MB, timeout s, ports
     _fn("connect", "websocket", ("$connect",), 128, 3, "storage limits"),
@@ -107,10 +114,14 @@ FUNCTIONS: tuple[LambdaFunction, ...] = (
         10,
         "storage lock memory transport launcher",
     ),
+    _fn("list_sessions", "websocket", ("listSessions",), 128, 10, "storage transport"),
     _fn("generate_reply", "rest", (GENERATE_ROUTE,), 256, 10, "storage limits transport launcher"),
     _fn("reply_worker", "launcher", (), 512, 300, "storage lock memory limits model transport"),
     # Reads a failed worker invocation from the failure queue and tells the session.
     _fn("reply_failures", "failure-queue", (), 128, 30, "storage transport"),
+    # The $connect authorizer: verifies a sign-in token against the issuer's JWKS (one
+    # HTTPS fetch per cold start and key rotation); no table, no port.
+    _fn("authorize", "authorizer", (), 128, 5, ""),
 )
 
 BY_NAME: Mapping[str, LambdaFunction] = MappingProxyType({f.name: f for f in FUNCTIONS})

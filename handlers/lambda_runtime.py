@@ -74,6 +74,11 @@ def init(function: str) -> App:
     return app
 
 
+def run(coro: Any) -> Any:
+    """Runs ``coro`` on the process's one event loop (for entries that build no app)."""
+    return _run(coro)
+
+
 def _run(coro: Any) -> Any:
     global _loop
     if _loop is None or _loop.is_closed():

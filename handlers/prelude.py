@@ -18,10 +18,12 @@ from adapters.bootstrap import App
 from core.errors import (
     AzuchiError,
     ConnectionGone,
+    Forbidden,
     FrameRejected,
     InvalidInput,
     LimitExceeded,
     NotFound,
+    SignInRequired,
 )
 from core.protocol import Frame, read_client_frame
 from handlers.events import Event, Handle, MalformedEvent, Response, RestEvent, WebSocketEvent
@@ -38,6 +40,10 @@ def status_for(error: AzuchiError) -> int:
         return 400
     if isinstance(error, NotFound):
         return 404
+    if isinstance(error, SignInRequired):
+        return 401
+    if isinstance(error, Forbidden):
+        return 403
     return 500
 
 

@@ -13,8 +13,8 @@ from handlers.prelude import frame_route, websocket_route
 
 @websocket_route
 async def handle(event: WebSocketEvent, app: App) -> Response:
-    async def stop(cid: str, _frame: dict[str, Any]) -> None:
-        await app.chat.stop_generation(cid)
+    async def stop(cid: str, frame: dict[str, Any]) -> None:
+        await app.chat.stop_generation(cid, frame)
 
     return await frame_route(event, app, stop)
 

@@ -49,6 +49,7 @@ TEMPLATE = ROOT / "infra" / "template.yaml"  # beside it only in a checkout
 BASE_REQUIREMENTS = ("anyio", "pluggy", "aioboto3", "pyyaml")
 PROFILE_REQUIREMENTS = {"lean": (), "redis": ("redis",)}
 MODEL_REQUIREMENTS = {"bedrock": (), "openai": ("openai",), "openai-chat": ("openai",)}
+AUTH_REQUIREMENTS = ("PyJWT", "cryptography", "cffi", "pycparser")  # the authorizer only
 BOTOCORE_SERVICES = ("dynamodb", "apigatewaymanagementapi", "lambda", "bedrock-runtime")
 
 CODE_PACKAGES = ("core", "adapters", "handlers")
@@ -61,7 +62,16 @@ CODE_EXCLUDED = (
     "adapters/dynamodb/tables_cli.py",
     "handlers/cli.py",
 )
-LAMBDA_PLATFORM = ("--platform", "manylinux2014_aarch64", "--implementation", "cp")
+# Lambda's python3.13 runs on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels run
+# there too, and cryptography (the authorizer's) ships aarch64 wheels only that new.
+LAMBDA_PLATFORM = (
+    "--platform",
+    "manylinux2014_aarch64",
+    "--platform",
+    "manylinux_2_28_aarch64",
+    "--implementation",
+    "cp",
+)
 LAMBDA_PYTHON = "3.13"
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks a function: the .pyc's source paths
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda: function and layers, unzipped
@@ -153,6 +163,8 @@ def requirements(function: str, profile: str, model: str) -> list[str]:
     names = [*BASE_REQUIREMENTS, *PROFILE_REQUIREMENTS[profile]]
     if BY_NAME[function].talks_to_model:
         names += MODEL_REQUIREMENTS[model]
+    if BY_NAME[function].verifies_tokens:
+        names += AUTH_REQUIREMENTS
     return [f"{name}=={metadata.version(name)}" for name in names]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from adapters.dynamodb.errors import Caller, ConditionFailed, RetryPolicy
 from adapters.dynamodb.items import check_size, from_item, to_attr, to_item
 from adapters.dynamodb.messages import FENCE_CONDITION, MessageLog
-from adapters.dynamodb.tables import BY_SESSION, TableNames
+from adapters.dynamodb.tables import BY_SESSION, BY_USER, TableNames
 from core.clock import SystemClock
 from core.domain import (
     AppendResult,
@@ -18,6 +18,7 @@ from core.domain import (
     ReplyCheckpoint,
     Rewind,
     Session,
+    SessionCursor,
 )
 from core.errors import FenceRejected
 from core.ports import Clock
@@ -76,6 +77,7 @@ class DynamoChatStore:
         values = {
             "createdAt": session.created_at,
             "title": session.title,
+            "userId": session.owner,  # absent when anonymous: the byUser index is sparse
             "lastUserAt": session.last_user_at or None,
             "answeredAt": session.answered_at or None,
             "expireAt": self._session_expiry(session.created_at),
@@ -108,6 +110,35 @@ class DynamoChatStore:
         if "Item" not in response or "createdAt" not in response["Item"]:
             return None  # none, or only the mark of messages appended before it was made
         return _session(from_item(response["Item"]))
+
+    async def user_sessions(
+        self, user_id: str, limit: int, before: SessionCursor | None = None
+    ) -> list[Session]:
+        """One query of the sessions table's ``byUser`` index (userId, createdAt), newest
+        first; the index holds only the list's attributes, so a page costs about one read
+        unit per 4 KB of summaries. DynamoDB orders sessions of one millisecond by its own
+        rule, and ``before`` resumes at that exact item (its full key)."""
+        params: dict[str, Any] = {
+            "TableName": self._t.sessions,
+            "IndexName": BY_USER,
+            "KeyConditionExpression": "userId = :u",
+            "ExpressionAttributeValues": {":u": to_attr(user_id)},
+            "ScanIndexForward": False,
+        }
+        if before is not None:
+            params["ExclusiveStartKey"] = {
+                "userId": to_attr(user_id),
+                "createdAt": to_attr(before.created_at),
+                "sessionId": to_attr(before.session_id),
+            }
+        sessions: list[Session] = []
+        while len(sessions) < limit:
+            response = await self._call("query", Limit=limit - len(sessions), **params)
+            sessions.extend(_session(from_item(item)) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                break
+            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return sessions
 
     async def set_session_title(self, session_id: str, title: str) -> None:
         require_encodable((("title", title),))
@@ -376,6 +407,7 @@ def _session(v: dict[str, Any]) -> Session:
         reply_id=v.get("replyId"),
         reply_to=v.get("replyTo", 0),
         rewound_at=v.get("rewoundAt", 0),
+        owner=v.get("userId"),
     )
 
 

@@ -22,7 +22,9 @@ LOCKS = "locks"
 AGENT_MEMORY = "agent_memory"
 LIMITS = "limits"
 BY_SESSION = "bySession"  # connections GSI: fan a reply out to a session's connections
-BY_USER = "byUser"  # connections GSI (sparse): a user's connections, for later auth
+# Sparse GSIs of signed-in users only: a user's connections, and (on sessions, with
+# createdAt) a user's sessions newest first for listSessions.
+BY_USER = "byUser"
 TTL_ATTRIBUTE = "expireAt"
 
 # What the adapters rely on: (attribute, type) of each key, hash first; GSIs by name.
@@ -35,6 +37,7 @@ EXPECTED_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
     LIMITS: (("counterKey", "S"),),
 }
 EXPECTED_INDEXES: dict[str, dict[str, tuple[str, ...]]] = {
+    SESSIONS: {BY_USER: ("userId", "createdAt")},
     CONNECTIONS: {BY_SESSION: ("sessionId",), BY_USER: ("userId",)},
 }
 EXPECTED_TTL = {SESSIONS, CONNECTIONS, MESSAGES, LOCKS, AGENT_MEMORY, LIMITS}

@@ -15,6 +15,8 @@ from core.domain import (
     Rewind,
     Role,
     Session,
+    SessionCursor,
+    list_key,
 )
 from core.errors import FenceRejected
 from core.ports import Clock
@@ -55,6 +57,16 @@ class InProcessChatStore:
     async def set_session_title(self, session_id: str, title: str) -> None:
         require_encodable((("title", title),))
         self._update(session_id, title=title)
+
+    async def user_sessions(
+        self, user_id: str, limit: int, before: SessionCursor | None = None
+    ) -> list[Session]:
+        owned = sorted(
+            (s for s in self._sessions.values() if s.owner == user_id), key=list_key, reverse=True
+        )
+        if before is not None:
+            owned = [s for s in owned if list_key(s) < before.key]
+        return owned[:limit]
 
     async def record_user_message(self, session_id: str, created_at: int) -> None:
         session = self._sessions.get(session_id)

@@ -13,7 +13,7 @@ import secrets
 import string
 import time
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -87,6 +87,9 @@ class SocketInfo:
     domain_name: str  # "HOST:PORT" locally
     stage: str
     api_id: str
+    # requestContext.authorizer from the $connect authorizer (sign-in on), which API
+    # Gateway repeats on every event of the connection.
+    authorizer: Mapping[str, Any] | None = None
 
 
 def _socket_context(info: SocketInfo, route_key: str, event_type: str, at: int) -> dict[str, Any]:
@@ -105,6 +108,7 @@ def _socket_context(info: SocketInfo, route_key: str, event_type: str, at: int) 
         "domainName": info.domain_name,
         "connectionId": info.connection_id,
         "apiId": info.api_id,
+        **({"authorizer": dict(info.authorizer)} if info.authorizer is not None else {}),
     }
 
 

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 
 from adapters.bootstrap import App
+from adapters.local_gateway.authorizer import GatewayAuthorizer, method_arn
 from adapters.local_gateway.body import BodyRefused, read_body, unsupported_media_type
 from adapters.local_gateway.events import RestRequest, rest_proxy_event
 from adapters.local_gateway.options import GatewayOptions
@@ -41,8 +42,10 @@ class RestApi:
         api_id: str,
         origins: OriginPolicy,
         options: GatewayOptions,
+        authorizer: GatewayAuthorizer | None = None,
     ) -> None:
         self._app = app
+        self._authorizer = authorizer
         self._routes = routes
         self._stage = stage
         self._api_id = api_id
@@ -125,6 +128,12 @@ class RestApi:
                 api_id=self._api_id,
             )
         )
+        if self._authorizer is not None:  # sign-in on (on AWS this API is IAM-signed)
+            arn = method_arn(self._api_id, self._stage, f"{method}{path}")
+            allowed = await self._authorizer.authorize(event, arn)
+            if isinstance(allowed, web.Response):
+                return allowed
+            event["requestContext"]["authorizer"] = allowed
         try:
             result = await handle(event, self._app)
         except Exception:

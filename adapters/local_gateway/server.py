@@ -35,6 +35,7 @@ from pathlib import Path
 from aiohttp import web
 
 from adapters.bootstrap import App
+from adapters.local_gateway.authorizer import Authorize, GatewayAuthorizer
 from adapters.local_gateway.connection import ClientConnection
 from adapters.local_gateway.deadline import guarded
 from adapters.local_gateway.events import new_api_id
@@ -118,21 +119,27 @@ def build_web_apps(
     options: GatewayOptions,
     frontend_dir: Path = DEFAULT_FRONTEND_DIR,
     stats: GatewayStats | None = None,
+    authorize: Authorize | None = None,
 ) -> WebApps:
     stage = app.settings.stage
     api_id = new_api_id()
     if stats is not None:  # counted where API Gateway and Lambda would bill
         websocket_routes = stats.wrap_routes(websocket_routes)
         rest_routes = stats.wrap_routes(rest_routes)
+        if authorize is not None:
+            authorize = stats.wrap_authorizer(authorize)
     on_send = stats.sent if stats is not None else None
-    sockets = WebSocketApi(app, websocket_routes, connections, stage, api_id, on_send, origins)
+    authorizer = GatewayAuthorizer(authorize) if authorize is not None else None
+    sockets = WebSocketApi(
+        app, websocket_routes, connections, stage, api_id, on_send, origins, authorizer
+    )
     public = web.Application(
         middlewares=[refuse_malformed_paths], client_max_size=options.max_body_bytes
     )
     public.on_response_prepare.append(add_security_headers)
     router = public.router
     router.add_get(f"/{stage}", sockets.handle)
-    RestApi(app, rest_routes, stage, api_id, origins, options).add_routes(router)
+    RestApi(app, rest_routes, stage, api_id, origins, options, authorizer).add_routes(router)
     Frontend(frontend_dir, stage).add_routes(router)  # last: it ends with a catch-all
 
     admin = web.Application(middlewares=[refuse_malformed_paths])
@@ -153,13 +160,16 @@ async def serving(
     port: int = 8000,
     frontend_dir: Path = DEFAULT_FRONTEND_DIR,
     options: GatewayOptions | None = None,
+    authorize: Authorize | None = None,
 ) -> AsyncIterator[RunningGateway]:
     """Serves ``app`` on host:port (port 0: any free port) for as long as the block runs,
     inside ``async with app`` (the app starts with the server and closes with it: its
     launcher, its clients). On exit every client is closed with 1001. ``functions``
     (``handlers.functions.FUNCTIONS``) name what each route runs as in the stats the cost
     model reads. ``options`` (default: from the app's settings) say what is let in, and
-    whether the admin listener runs."""
+    whether the admin listener runs. ``authorize`` (sign-in on: handlers/authorize.py's)
+    runs before $connect and each REST request, as API Gateway runs a Lambda REQUEST
+    authorizer."""
     options = options or GatewayOptions.from_env(app.settings.env)
     connections: dict[str, ClientConnection] = {}
     stats = GatewayStats(functions, app.meters)
@@ -178,7 +188,15 @@ async def serving(
         bound = int(listener.getsockname()[1])
         origins = OriginPolicy(host, bound, options.allowed_origins)
         apps = build_web_apps(
-            app, websocket_routes, rest_routes, connections, origins, options, frontend_dir, stats
+            app,
+            websocket_routes,
+            rest_routes,
+            connections,
+            origins,
+            options,
+            frontend_dir,
+            stats,
+            authorize,
         )
         await stack.enter_async_context(app)
         public = web.AppRunner(

@@ -37,6 +37,7 @@ from core.config import BILLING_FRAME_BYTES
 STATS_PATH = "/_azuchi/stats"
 
 REPLY_RUNS = "reply runs"  # the name reply runs are counted under when no function is given
+AUTHORIZER_RUNS = "authorizer"  # likewise for authorizer runs (sign-in on)
 
 
 class DeployedFunction(Protocol):
@@ -89,6 +90,8 @@ class GatewayStats:
         self._memory_mb = {f.name: f.memory_mb for f in facts}
         launched = [f.name for f in facts if f.trigger == "launcher"]
         self._reply_worker = launched[0] if launched else REPLY_RUNS
+        authorizers = [f.name for f in facts if f.trigger == "authorizer"]
+        self._authorizer = authorizers[0] if authorizers else AUTHORIZER_RUNS
         self.started_at_ms = _now_ms()
         self.inbound_frames = 0
         self.inbound_units = 0
@@ -109,6 +112,21 @@ class GatewayStats:
 
     def wrap_routes(self, routes: Mapping[str, Handler]) -> dict[str, Handler]:
         return {key: self._timed_route(key, handler) for key, handler in routes.items()}
+
+    def wrap_authorizer(
+        self, authorize: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+    ) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
+        """Counts each run of the $connect / REST authorizer (sign-in on) as an invocation
+        of the authorizer function, refusals included (API Gateway bills those too)."""
+
+        async def timed(event: dict[str, Any]) -> dict[str, Any]:
+            started = time.perf_counter()
+            try:
+                return await authorize(event)
+            finally:
+                self._record(self._authorizer, started)
+
+        return timed
 
     def wrap_reply_run(self, run: RunPending) -> RunPending:
         async def timed(session_id: str) -> object:

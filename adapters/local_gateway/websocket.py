@@ -16,6 +16,7 @@ Lifecycle of one socket:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -24,6 +25,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from adapters.bootstrap import App
+from adapters.local_gateway.authorizer import GatewayAuthorizer, method_arn
 from adapters.local_gateway.connection import ClientConnection
 from adapters.local_gateway.events import (
     Event,
@@ -58,9 +60,11 @@ class WebSocketApi:
         api_id: str,
         on_send: Callable[[int], None] | None = None,
         origins: OriginPolicy | None = None,
+        authorizer: GatewayAuthorizer | None = None,
     ) -> None:
         self._app = app
         self._origins = origins
+        self._authorizer = authorizer
         self._on_send = on_send
         self._routes = routes
         self._connections = connections
@@ -90,7 +94,15 @@ class WebSocketApi:
             api_id=self._api_id,
         )
         headers = [*request.headers.items(), *_forwarded(request)]
-        result = await self._invoke("$connect", connect_event(info, headers, request.query.items()))
+        event = connect_event(info, headers, request.query.items())
+        if self._authorizer is not None:  # sign-in on: the $connect authorizer runs first
+            arn = method_arn(self._api_id, self._stage, "$connect")
+            allowed = await self._authorizer.authorize(event, arn)
+            if isinstance(allowed, web.Response):
+                return allowed
+            info = dataclasses.replace(info, authorizer=allowed)
+            event = connect_event(info, headers, request.query.items())
+        result = await self._invoke("$connect", event)
         if result is None:
             return internal_error_response()
         if not 200 <= int(result.get("statusCode", 200)) < 300:

@@ -114,6 +114,13 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX limit_counters_by_expiry ON limit_counters (expire_at_ms);
     """,
+    # 5: sign-in (docs/auth.md). A signed-in user's sessions, newest first, are one range
+    # of this index (listSessions); anonymous sessions (NULL) are not in it.
+    """
+    ALTER TABLE sessions ADD COLUMN user_id TEXT;
+    CREATE INDEX sessions_by_user ON sessions (user_id, created_at, session_id)
+        WHERE user_id IS NOT NULL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

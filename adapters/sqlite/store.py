@@ -17,6 +17,7 @@ from core.domain import (
     Rewind,
     Role,
     Session,
+    SessionCursor,
     Usage,
 )
 from core.errors import FenceRejected
@@ -26,6 +27,13 @@ from core.text import require_encodable, require_storable
 DAY_S = 86_400
 PURGE_EVERY_MS = 60_000  # expired rows are invisible at once; deleting them can wait
 PURGE_BATCH = 1_000  # rows per table per purge, so no message waits behind a week's backlog
+
+
+# In the order of core.domain.Session's fields.
+SESSION_COLUMNS = (
+    "session_id, created_at, title, last_user_at, answered_at, fence, reply_id, reply_to,"
+    " high_water, user_id"
+)
 
 
 class SqliteChatStore:
@@ -57,14 +65,15 @@ class SqliteChatStore:
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT OR IGNORE INTO sessions"
-                " (session_id, created_at, title, last_user_at, answered_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " (session_id, created_at, title, last_user_at, answered_at, user_id)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     session.session_id,
                     session.created_at,
                     session.title,
                     session.last_user_at,
                     session.answered_at,
+                    session.owner,
                 ),
             )
 
@@ -73,11 +82,24 @@ class SqliteChatStore:
     async def get_session(self, session_id: str) -> Session | None:
         def read(conn: sqlite3.Connection) -> Session | None:
             row = conn.execute(
-                "SELECT session_id, created_at, title, last_user_at, answered_at,"
-                " fence, reply_id, reply_to, high_water FROM sessions WHERE session_id = ?",
+                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id = ?",
                 (session_id,),
             ).fetchone()
             return None if row is None else Session(*row)
+
+        return await self._db.read(read)
+
+    async def user_sessions(
+        self, user_id: str, limit: int, before: SessionCursor | None = None
+    ) -> list[Session]:
+        def read(conn: sqlite3.Connection) -> list[Session]:
+            after = "" if before is None else " AND (created_at, session_id) < (?, ?)"
+            rows = conn.execute(
+                f"SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = ?{after}"
+                " ORDER BY created_at DESC, session_id DESC LIMIT ?",
+                (user_id, *(before.key if before else ()), limit),
+            ).fetchall()
+            return [Session(*row) for row in rows]
 
         return await self._db.read(read)
 

@@ -1,5 +1,10 @@
 """The chat service's WebSocket flows: connect, disconnect, $default, putMessage,
-getMessages, stopGeneration (DESIGN §4)."""
+getMessages, stopGeneration, renameSession, deleteSession, listSessions (DESIGN §4).
+
+Sign-in (docs/auth.md): a connection carries the user id the authorizer gave $connect, a
+session made by a signed-in user is that user's, and every route refuses another user's
+session with ``SESSION_FORBIDDEN`` (an anonymous caller's included). Anonymous sessions
+are anyone's who holds the id, as before."""
 
 from __future__ import annotations
 
@@ -44,7 +49,9 @@ from core.protocol import (
 )
 from core.services.fanout import Fanout
 from core.services.limits import Limits
+from core.services.ownership import Caller, require_usable
 from core.services.recovery import Nudger
+from core.services.session_list import list_page
 from core.text import encodable, require_encodable
 
 log = logging.getLogger(__name__)
@@ -93,7 +100,9 @@ class ChatService:
             if self._limits is not None:
                 await self._limits.check_new_session(source_ip)
             session_id = new_session_id()
-            await self._store.create_session(Session(session_id=session_id, created_at=now))
+            await self._store.create_session(
+                Session(session_id=session_id, created_at=now, owner=user_id)
+            )
         else:
             session_id = session_id.strip().lower()
             if not is_session_id(session_id):
@@ -101,6 +110,7 @@ class ChatService:
             session = await self._store.get_session(session_id)
             if session is None:
                 raise SessionNotFound(f"No session {session_id}.")
+            require_usable(session, user_id)
             await self._recover(session)
         await self._store.put_connection(
             Connection(connection_id, session_id, connected_at=now, user_id=user_id)
@@ -123,7 +133,10 @@ class ChatService:
     ) -> None:
         connection = await self.connection(connection_id)
         await self.send(
-            connection_id, routes_frame(connection.session_id, note, code, self.limits())
+            connection_id,
+            routes_frame(
+                connection.session_id, note, code, self.limits(), signed_in=bool(connection.user_id)
+            ),
         )
 
     def limits(self) -> dict[str, Any]:
@@ -137,7 +150,7 @@ class ChatService:
 
     async def put_message(self, connection_id: str, frame: dict[str, Any]) -> None:
         connection = await self.connection(connection_id)
-        self.check_session(frame, connection)
+        await self.check_session(frame, connection)
         await self.submit(connection.session_id, frame, connection_id)
 
     async def submit(
@@ -200,18 +213,24 @@ class ChatService:
                 return True
         return False
 
-    async def session(self, session_id: str) -> Session:
-        """The session, for callers outside a connection (the agent REST API)."""
+    async def session(self, session_id: str, caller: Caller | None = None) -> Session:
+        """The session, for callers outside a connection (the agent REST API). ``caller``
+        None: a trusted service (IAM-signed on AWS), which may use any session; else the
+        session must be usable by ``caller.user_id``."""
         if not is_session_id(session_id):
             raise InvalidSessionId("sessionId must be a UUID v4 made by azuchi.")
         session = await self._store.get_session(session_id)
         if session is None:
             raise SessionNotFound(f"No session {session_id}.")
+        if caller is not None:
+            require_usable(session, caller.user_id)
         return session
 
-    async def generate(self, session_id: str, frame: dict[str, Any]) -> None:
+    async def generate(
+        self, session_id: str, frame: dict[str, Any], caller: Caller | None = None
+    ) -> None:
         """The agent REST API: store the message when one is given, then start the reply."""
-        await self.session(session_id)
+        await self.session(session_id, caller)
         if "message" in frame:
             await self.submit(session_id, frame)
         else:
@@ -245,19 +264,26 @@ class ChatService:
         require_encodable((("clientMessageId", value),))
         return value
 
-    @staticmethod
-    def check_session(frame: dict[str, Any], connection: Connection) -> None:
+    async def check_session(self, frame: dict[str, Any], connection: Connection) -> None:
+        """A frame of the connection's own session may name it by ``sessionId``; naming
+        another user's session is ``SESSION_FORBIDDEN``, any other ``SESSION_MISMATCH``."""
         asked = frame.get("sessionId")
-        if asked is not None and asked != connection.session_id:
-            raise InvalidInput(
-                "This connection belongs to another session; reconnect with ?sessionId= to switch.",
-                code="SESSION_MISMATCH",
-            )
+        if asked is None or asked == connection.session_id:
+            return
+        if isinstance(asked, str) and is_session_id(asked.strip().lower()):
+            other = await self._store.get_session(asked.strip().lower())
+            if other is not None:
+                require_usable(other, connection.user_id)
+        raise InvalidInput(
+            "This connection belongs to another session; reconnect with ?sessionId= to switch.",
+            code="SESSION_MISMATCH",
+        )
 
     # --- getMessages -------------------------------------------------------------
 
     async def get_messages(self, connection_id: str, frame: dict[str, Any]) -> None:
         connection = await self.connection(connection_id)
+        await self.check_session(frame, connection)
         after = frame.get("after")
         limit = frame.get("limit", self._config.page_default)
         if after is not None and (
@@ -277,6 +303,8 @@ class ChatService:
                 code="INVALID_LIMIT",
             )
         session = await self._store.get_session(connection.session_id)
+        if session is not None:
+            require_usable(session, connection.user_id)
         if after is None and session is not None and session.title:
             # a client (re)loading the conversation also needs its title
             await self.send(connection_id, session_frame(session.session_id, session.title))
@@ -309,10 +337,13 @@ class ChatService:
 
     # --- stopGeneration ----------------------------------------------------------
 
-    async def stop_generation(self, connection_id: str) -> None:
+    async def stop_generation(
+        self, connection_id: str, frame: dict[str, Any] | None = None
+    ) -> None:
         """Flags the running reply (it ends with ``done`` status stopped); raises
         ``NothingToStop`` when no reply of the session is running, so the client hears so."""
         connection = await self.connection(connection_id)
+        await self.check_session(frame or {}, connection)
         if not await self._lock.request_stop(connection.session_id):
             raise NothingToStop("No reply is running in this session; there is nothing to stop.")
 
@@ -351,7 +382,16 @@ class ChatService:
         session = await self._store.get_session(asked.strip().lower())
         if session is None:
             raise SessionNotFound(f"No session {asked}.")
+        require_usable(session, connection.user_id)
         return session
+
+    # --- listSessions --------------------------------------------------------------------
+
+    async def list_sessions(self, connection_id: str, frame: dict[str, Any]) -> None:
+        """One page of the signed-in user's sessions (core/services/session_list.py)."""
+        connection = await self.connection(connection_id)
+        page = await list_page(self._store, connection.user_id, connection.session_id, frame)
+        await self.send(connection_id, page)
 
     async def tell(self, session_id: str, asker: str, frame: dict[str, Any]) -> None:
         connections = await self._store.session_connections(session_id)

@@ -59,7 +59,7 @@ class TurnService:
         ``replyTo`` (optional) names that message; another is refused, so a tab that has
         not seen a newer message cannot take back the wrong turn."""
         connection = await self._chat.connection(connection_id)
-        self._chat.check_session(frame, connection)
+        await self._chat.check_session(frame, connection)
         asked = _created_at(frame.get("replyTo"), "replyTo", required=False)
         sid = connection.session_id
         async with self._turn(sid) as (session, lease):
@@ -82,7 +82,7 @@ class TurnService:
         repeat of an edit already made (same clientMessageId and text) is answered with
         its echo, to the sender only."""
         connection = await self._chat.connection(connection_id)
-        self._chat.check_session(frame, connection)
+        await self._chat.check_session(frame, connection)
         text = self._chat.valid_text(frame.get("message"))
         client_message_id = self._chat.valid_client_message_id(frame.get("clientMessageId"))
         replaces = _created_at(frame.get("replaces"), "replaces", required=True)

@@ -3,15 +3,18 @@
 
 import { Chat } from './chat.js';
 import { loadWebsocketUrl, memory } from './config.js';
-import { chooseLanguage, onLanguage, setLanguage } from './i18n.js';
+import { chooseLanguage, onLanguage, setLanguage, t } from './i18n.js';
 import { Notices } from './notices.js';
 import { View } from './render.js';
 import { sessionFromUrl, showSession } from './router.js';
 import { SessionList } from './sessions.js';
 import { Sidebar } from './sidebar.js';
+import { currentToken, signedInName, signOut, takeTokenFromUrl } from './signin.js';
 import { ChatSocket } from './socket.js';
 
 const $ = (id) => document.getElementById(id);
+
+takeTokenFromUrl(); // first: the fragment may be a sign-in redirect, not a chat
 
 setLanguage(chooseLanguage());
 
@@ -133,7 +136,19 @@ for (const suggestion of document.querySelectorAll('.suggestion')) {
 const languageSelect = $('language');
 languageSelect.value = document.documentElement.lang;
 languageSelect.addEventListener('change', () => setLanguage(languageSelect.value, { remember: true }));
+function showAccount() {
+  const name = signedInName();
+  $('account').hidden = !name;
+  if (name) $('account-name').textContent = t('signin.as', { name });
+}
+$('sign-out').addEventListener('click', () => {
+  signOut();
+  location.reload(); // a new connection, anonymous
+});
+showAccount();
+
 onLanguage(() => {
+  showAccount();
   chat.setTitle(chat.store.title);
   chat.onState(chat.socket ? chat.socket.state : 'connecting');
   sidebar.render();
@@ -159,6 +174,7 @@ async function start() {
   const socket = new ChatSocket({
     baseUrl,
     sessionId: () => chat.store.sessionId,
+    token: () => currentToken(),
     onOpen: (info) => chat.onOpen(info),
     onFrame: (frame) => chat.onFrame(frame),
     onState: (state) => chat.onState(state),

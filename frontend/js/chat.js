@@ -10,6 +10,7 @@ import { Conversation } from './store.js';
 // Until the server says its limits: a frame may not pass 128 KB.
 const FALLBACK_LIMITS = { maxMessageBytes: 120 * 1024 };
 const AWAIT_TIMEOUT_MS = 90000;
+const MAX_LISTED_PAGES = 10; // listSessions pages of 100: the newest 1,000 chats
 
 export class Chat {
   /** ui: { title, stop, status } elements; socket is attached after construction. */
@@ -78,7 +79,7 @@ export class Chat {
         if (typeof frame.title === 'string') this.setTitle(frame.title);
         break;
       case 'sessions':
-        this.sessions.setRemote(frame.sessions);
+        this.onSessions(frame);
         break;
       case 'deleted':
         this.onDeleted(frame.sessionId);
@@ -119,9 +120,22 @@ export class Chat {
   onRoutes(frame) {
     if (Array.isArray(frame.routes)) this.routes = new Set(frame.routes);
     if (frame.limits && typeof frame.limits === 'object') this.limits = { ...FALLBACK_LIMITS, ...frame.limits };
-    if (this.routes.has('listSessions')) this.socket.send({ action: 'listSessions' });
+    if (this.routes.has('listSessions')) this.listSessions();
     this.sessions.changed(); // rename/delete buttons follow the routes offered
     this.updateBusy();
+  }
+
+  /** Signed in: the user's chats from every device, a page at a time (newest first). */
+  listSessions(cursor = null) {
+    if (!cursor) this.listedPages = 0;
+    this.socket.send(cursor ? { action: 'listSessions', limit: 100, cursor } : { action: 'listSessions', limit: 100 });
+  }
+
+  onSessions(frame) {
+    this.listedPages = (this.listedPages || 0) + 1;
+    this.sessions.setRemote(frame.sessions, { append: this.listedPages > 1 });
+    const more = typeof frame.next === 'string' && frame.next;
+    if (more && this.listedPages < MAX_LISTED_PAGES) this.listSessions(frame.next);
   }
 
   learnSession(sessionId) {

@@ -20,11 +20,12 @@ export async function loadWebsocketUrl() {
   return `${scheme}://${location.host}/local`;
 }
 
-/** The URL to open: base plus ?sessionId=<id> when resuming. */
-export function socketUrl(base, sessionId) {
-  if (!sessionId) return base;
+/** The URL to open: base plus ?sessionId=<id> when resuming, ?access_token= when signed in. */
+export function socketUrl(base, sessionId, token = null) {
+  if (!sessionId && !token) return base;
   const url = new URL(base);
-  url.searchParams.set('sessionId', sessionId);
+  if (sessionId) url.searchParams.set('sessionId', sessionId);
+  if (token) url.searchParams.set('access_token', token);
   return url.toString();
 }
 

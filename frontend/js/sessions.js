@@ -67,15 +67,17 @@ export class SessionList {
     this.changed();
   }
 
-  /** The answer to listSessions: [{sessionId, title, createdAt, updatedAt}]. */
-  setRemote(sessions) {
-    this.remote = (Array.isArray(sessions) ? sessions : [])
+  /** A page of listSessions' answer: [{sessionId, title, createdAt}]; `append` adds it
+   * to the pages before (the first page replaces them). */
+  setRemote(sessions, { append = false } = {}) {
+    const page = (Array.isArray(sessions) ? sessions : [])
       .filter((s) => s && typeof s.sessionId === 'string')
       .map((s) => ({
         sessionId: s.sessionId,
         title: cleanTitle(s.title),
         updatedAt: Number(s.updatedAt ?? s.lastMessageAt ?? s.createdAt) || 0,
       }));
+    this.remote = append ? [...this.remote, ...page] : page;
     this.changed();
   }
 

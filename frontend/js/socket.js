@@ -104,7 +104,7 @@ export class ChatSocket {
     let ws;
     this.setState('connecting');
     try {
-      ws = new WebSocket(socketUrl(this.options.baseUrl, id));
+      ws = new WebSocket(socketUrl(this.options.baseUrl, id, this.options.token ? this.options.token() : null));
     } catch {
       this.scheduleReconnect();
       return;

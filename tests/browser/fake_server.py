@@ -163,12 +163,15 @@ class FakeServer:
             sid = frame["sessionId"]
             del self.sessions[sid]
             self._send(socket, {"type": "deleted", "sessionId": sid})
-        elif action == "listSessions":
+        elif action == "listSessions":  # pages of ``limit``, the cursor an index (as text)
             listed = [
-                {"sessionId": sid, "title": s["title"], "createdAt": 1, "updatedAt": 1}
+                {"sessionId": sid, "title": s["title"], "createdAt": 1}
                 for sid, s in self.sessions.items()
             ]
-            self._send(socket, {"type": "sessions", "sessions": listed})
+            start = int(frame.get("cursor") or 0)
+            end = start + int(frame.get("limit") or 50)
+            more = str(end) if end < len(listed) else None
+            self._send(socket, {"type": "sessions", "sessions": listed[start:end], "next": more})
         elif action not in self.routes:
             self._send(socket, {"type": "routes", "routes": self.routes, "limits": self.limits})
 

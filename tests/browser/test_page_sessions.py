@@ -162,6 +162,18 @@ def test_signed_in_chats_come_from_list_sessions(page: Any) -> None:
     assert fake.sent("listSessions")
 
 
+def test_every_page_of_list_sessions_is_merged_into_the_list(page: Any) -> None:
+    """listSessions answers 100 a page: a user with 230 chats sees all of them."""
+    fake = FakeServer(routes=[*ROUTES, "listSessions"])
+    for n in range(230):
+        fake.new_session(f"Chat number {n}")
+    open_app(page, fake)
+    expect(page.locator("#chat-list .chat-link", has_text="Chat number 229")).to_have_count(1)
+    expect(page.locator("#chat-list .chat-link", has_text="Chat number 0")).to_have_count(1)
+    cursors = [f.get("cursor") for f in fake.received if f.get("action") == "listSessions"]
+    assert cursors == [None, "100", "200"]
+
+
 def test_the_list_is_a_drawer_on_phones(new_page: Any) -> None:
     page = new_page(viewport=(375, 812))
     fake = FakeServer()

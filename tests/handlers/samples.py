@@ -22,7 +22,26 @@ _CONTEXT: dict[str, Any] = {
 }
 
 
-def connect(connection_id: str, session_id: str | None = None) -> dict[str, Any]:
+def authorizer(user_id: str | None) -> dict[str, Any]:
+    """``requestContext.authorizer`` as API Gateway passes a Lambda authorizer's answer
+    (handlers/authorize.py) on every event of the connection: principalId, the context's
+    keys, and the authorizer's latency."""
+    return {
+        "principalId": user_id or "anonymous",
+        "integrationLatency": 87,
+        "userId": user_id or "",
+    }
+
+
+def connect(
+    connection_id: str,
+    session_id: str | None = None,
+    *,
+    user_id: str | None = None,
+    signed: bool | None = None,
+) -> dict[str, Any]:
+    """``user_id`` (or ``signed=True`` for an anonymous caller the authorizer let in):
+    the event after a Lambda authorizer ran."""
     query = {"sessionId": session_id} if session_id is not None else None
     return {
         "headers": {
@@ -44,12 +63,31 @@ def connect(connection_id: str, session_id: str | None = None) -> dict[str, Any]
             "routeKey": "$connect",
             "eventType": "CONNECT",
             "connectionId": connection_id,
+            **_authorized(user_id, signed),
         },
         "isBase64Encoded": False,
     }
 
 
-def message(connection_id: str, route: str, body: Any) -> dict[str, Any]:
+def _authorized(user_id: str | None, signed: bool | None) -> dict[str, Any]:
+    return {"authorizer": authorizer(user_id)} if user_id is not None or signed else {}
+
+
+CONNECT_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcd1234/prod/$connect"
+
+
+def connect_authorizer(query: dict[str, str] | None = None) -> dict[str, Any]:
+    """The REQUEST authorizer event API Gateway sends before $connect: the handshake's
+    headers, query and requestContext, with ``type`` and the route's ``methodArn``."""
+    event = connect("ZJ9aKe7ZoAMCJrg=")
+    event["queryStringParameters"] = query
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} if query else None
+    return {"type": "REQUEST", "methodArn": CONNECT_ARN, "stageVariables": {}, **event}
+
+
+def message(
+    connection_id: str, route: str, body: Any, *, user_id: str | None = None
+) -> dict[str, Any]:
     return {
         "requestContext": {
             **copy.deepcopy(_CONTEXT),
@@ -57,6 +95,7 @@ def message(connection_id: str, route: str, body: Any) -> dict[str, Any]:
             "messageId": "ZJ9bSdwJoAMCLgg=",
             "eventType": "MESSAGE",
             "connectionId": connection_id,
+            **_authorized(user_id, None),
         },
         "body": body if isinstance(body, str) else json.dumps(body),
         "isBase64Encoded": False,
@@ -79,7 +118,9 @@ def disconnect(connection_id: str) -> dict[str, Any]:
     }
 
 
-def generate(session_id: str, body: Any) -> dict[str, Any]:
+def generate(
+    session_id: str, body: Any, *, user_id: str | None = None, signed: bool | None = None
+) -> dict[str, Any]:
     return {
         "resource": "/api/v1/chat/sessions/{sessionId}/reply/generate",
         "path": f"/api/v1/chat/sessions/{session_id}/reply/generate",
@@ -97,6 +138,7 @@ def generate(session_id: str, body: Any) -> dict[str, Any]:
             "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
             "identity": {"sourceIp": "203.0.113.9"},
             "apiId": "efgh5678",
+            **_authorized(user_id, signed),
         },
         "body": body if body is None or isinstance(body, str) else json.dumps(body),
         "isBase64Encoded": False,

@@ -53,7 +53,7 @@ def when(value: Any, conditions: dict[str, bool]) -> Any:
 
 
 def statements(props: dict[str, Any], conditions: dict[str, bool]) -> Iterator[dict[str, Any]]:
-    for policy in props["Policies"]:
+    for policy in props.get("Policies", []):  # none: only the role's log rights (authorizer)
         for statement in policy["Statement"]:
             if (resolved := when(statement, conditions)) is not None:
                 yield resolved

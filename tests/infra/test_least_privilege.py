@@ -27,7 +27,7 @@ ACTIONS = {
 def granted(function: str, conditions: dict[str, bool]) -> set[tuple[str, str]]:
     """(table[/index/name], DynamoDB action) pairs the function's policy allows."""
     pairs = set()
-    for policy in FUNCTION_RESOURCES[function]["Policies"]:
+    for policy in FUNCTION_RESOURCES[function].get("Policies", []):
         for statement in policy["Statement"]:
             if isinstance(statement, CfnTag) and statement.name == "If":
                 condition, when_true, _ = statement.value
@@ -125,6 +125,7 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
         disconnect,
         generate_reply,
         get_messages,
+        list_sessions,
         put_message,
         regenerate,
         rename_session,
@@ -178,18 +179,30 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
     await connect.handle(samples.connect("c1"), app)
     sid = (await app.store.get_connection("c1")).session_id  # type: ignore[union-attr]
     new_session, join_session = samples.connect("c3"), samples.connect("c2", sid)
-    await step("ConnectFunction", (connect, new_session), (connect, join_session))
+    signed_in = samples.connect("c4", user_id="alice")  # the authorizer let alice in
+    await step(
+        "ConnectFunction", (connect, new_session), (connect, join_session), (connect, signed_in)
+    )
+    alices = (await app.store.get_connection("c4")).session_id  # type: ignore[union-attr]
+    app.hub.attach("c4", Sink())
+    listing = samples.message("c4", "listSessions", {"limit": 5}, user_id="alice")
+    await step("ListSessionsFunction", (list_sessions, listing))
+    # no DynamoDB at all: it verifies tokens against the issuer's keys (none here: anonymous)
+    await step("AuthorizeFunction")
     await step("DefaultFunction", (default, samples.message("c1", "$default", {"action": "x"})))
     await gone_connection(sid)
     put = {"action": "putMessage", "message": "hi", "clientMessageId": "m1"}
+    elsewhere = {**put, "sessionId": alices}  # another's session: read to be refused
     await step(
         "PutMessageFunction",
         (put_message, samples.message("c1", "putMessage", put)),
         (put_message, samples.message("c1", "putMessage", put)),  # a retry: same message
+        (put_message, samples.message("c1", "putMessage", elsewhere)),
     )
     await step("GetMessagesFunction", (get_messages, samples.message("c1", "getMessages", {})))
     stop = samples.message("c1", "stopGeneration", {})
-    await step("StopGenerationFunction", (stop_generation, stop))
+    stop_elsewhere = samples.message("c1", "stopGeneration", {"sessionId": alices})
+    await step("StopGenerationFunction", (stop_generation, stop), (stop_generation, stop_elsewhere))
     await gone_connection(sid)
     rest = {"message": "and again", "clientMessageId": "m2"}
     await step(

@@ -161,12 +161,47 @@ def test_websocket_routes_are_the_codes_routes_each_on_its_handler() -> None:
     assert served == WEBSOCKET_ROUTES
     api = RESOURCES["WebSocketApi"]["Properties"]
     assert api["RouteSelectionExpression"] == "$request.body.action"
-    permitted = {
-        str(r["Properties"]["SourceArn"].value).rsplit("/", 1)[1]
+    arns = [
+        str(r["Properties"]["SourceArn"].value)
         for r in RESOURCES.values()
         if r["Type"] == "AWS::Lambda::Permission"
-    }
+    ]
+    permitted = {arn.rsplit("/", 1)[1] for arn in arns if "/authorizers/" not in arn}
     assert permitted == set(WEBSOCKET_ROUTES)  # each route may invoke its function, no more
+    authorizers = [arn for arn in arns if "/authorizers/" in arn]
+    assert authorizers == [
+        "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}"
+        "/authorizers/${ConnectAuthorizer}"
+    ]
+
+
+def test_sign_in_puts_the_authorizer_on_connect_only() -> None:
+    """SignIn on: $connect runs the REQUEST authorizer (handlers/authorize.py), which has no
+    identity source (so a caller without a token still reaches it and may be let in
+    anonymously) and no grant but its logs; every other route stays NONE (a connection's
+    user is the one $connect stored)."""
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in RESOURCES.values()
+        if r["Type"] == "AWS::ApiGatewayV2::Route"
+    }
+    connect = routes.pop("$connect")
+    assert when(connect["AuthorizationType"], {"SignInOn": True}) == "CUSTOM"
+    assert when(connect["AuthorizationType"], {"SignInOn": False}) == "NONE"
+    assert {r["AuthorizationType"] for r in routes.values()} == {"NONE"}
+    authorizer = RESOURCES["ConnectAuthorizer"]
+    assert authorizer["Condition"] == "SignInOn"
+    assert authorizer["Properties"]["AuthorizerType"] == "REQUEST"
+    assert "IdentitySource" not in authorizer["Properties"]
+    (function,) = [f for f in BY_NAME.values() if f.trigger == "authorizer"]
+    (logical,) = [k for k, p in FUNCTION_RESOURCES.items() if p["Handler"] == function.handler]
+    assert "Policies" not in FUNCTION_RESOURCES[logical]
+    assert RESOURCES[logical]["Condition"] == "SignInOn"
+    variables = FUNCTION_RESOURCES[logical]["Environment"]["Variables"]
+    assert set(variables) == {"AZUCHI_AUTH_ISSUER", "AZUCHI_AUTH_AUDIENCE", "AZUCHI_AUTH_REQUIRED"}
+    for name in ("UserPool", "UserPoolClient"):
+        assert RESOURCES[name]["Condition"] == "CognitoSignIn"
+    assert RESOURCES["UserPoolClient"]["Properties"]["GenerateSecret"] is False
 
 
 def test_the_rest_route_is_the_codes_and_signed() -> None:

@@ -58,6 +58,7 @@ def _calls(
     return {
         "SqliteChatStore.create_session": lambda: store.create_session(Session(SID, 1)),
         "SqliteChatStore.get_session": lambda: store.get_session(SID),
+        "SqliteChatStore.user_sessions": lambda: store.user_sessions("alice", 10),
         "SqliteChatStore.set_session_title": lambda: store.set_session_title(SID, "t"),
         "SqliteChatStore.record_user_message": lambda: store.record_user_message(SID, 5),
         "SqliteChatStore.record_answered": lambda: store.record_answered(SID, 5),
