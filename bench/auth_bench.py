@@ -16,14 +16,28 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from typing import Any
 
 import anyio
 
 from adapters.auth.authorizer import Authorizer
 from adapters.auth.settings import AuthSettings
 from core.errors import InvalidToken
-from tests.handlers import samples
 from testsupport.issuer import TestIssuer
+
+ARN = "arn:aws:execute-api:us-east-1:123456789012:abcd1234/prod/$connect"
+
+
+def connect_authorizer(query: dict[str, str]) -> dict[str, Any]:
+    """The parts of API Gateway's REQUEST authorizer event before $connect that the
+    authorizer reads (tests/handlers/samples.py has the whole event)."""
+    return {
+        "type": "REQUEST",
+        "methodArn": ARN,
+        "headers": {"Host": "abcd1234.execute-api.us-east-1.amazonaws.com"},
+        "queryStringParameters": query,
+        "requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "stage": "prod"},
+    }
 
 
 def _figures(name: str, seconds: list[float]) -> None:
@@ -39,7 +53,7 @@ async def main(tokens: int) -> None:
     with TestIssuer(audience="azuchi-web") as issuer:
         authorizer = Authorizer.from_settings(AuthSettings.from_env(issuer.env()))
         minted = [issuer.mint(f"user-{n}") for n in range(tokens)]
-        events = [samples.connect_authorizer({"access_token": t}) for t in minted]
+        events = [connect_authorizer({"access_token": t}) for t in minted]
         await authorizer.decide(events[0])  # the first fetch of the keys
         decide, verify = [], []
         for event, token in zip(events, minted, strict=True):
@@ -53,14 +67,14 @@ async def main(tokens: int) -> None:
         _figures("token verification", verify)
         print(f"JWKS fetches for {tokens} good tokens: {issuer.jwks_requests}")
         issuer.rotate()
-        await authorizer.decide(samples.connect_authorizer({"access_token": issuer.mint("x")}))
+        await authorizer.decide(connect_authorizer({"access_token": issuer.mint("x")}))
         print(f"... after a key rotation and one token of the new key: {issuer.jwks_requests}")
         n_made_up = 0
         for _ in range(tokens):
             stranger = issuer.mint("x", kid=f"made-up-{n_made_up}")
             n_made_up += 1
             try:
-                await authorizer.decide(samples.connect_authorizer({"access_token": stranger}))
+                await authorizer.decide(connect_authorizer({"access_token": stranger}))
             except InvalidToken:
                 pass
         print(f"... after {tokens} tokens with a made-up kid: {issuer.jwks_requests}")
