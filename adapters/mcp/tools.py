@@ -132,11 +132,13 @@ class McpTool:
 
     async def run(self, arguments: dict[str, Any], context: ToolContext) -> str:
         server = self.server_tools.server
-        self._check(arguments)  # before any connection: a bad call costs the server nothing
+        stale = self.server_tools.stale
+        if not stale:
+            self._check(arguments)  # before any connection: a bad call costs nothing
         try:
             with anyio.fail_after(server.timeout_s):
                 async with open_session(server) as session:
-                    if self.server_tools.stale:
+                    if stale:  # the schema may have changed: checked against the new one
                         await self.server_tools.refresh(session)
                         self._check(arguments)
                     result = await session.call_tool(self.remote_name, arguments)
