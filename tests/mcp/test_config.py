@@ -70,3 +70,16 @@ def test_stdio_servers_are_refused_on_lambda(tmp_path: Path) -> None:
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(McpConfigError, match=r"AZUCHI_MCP_CONFIG=.*nope\.json"):
         load_servers(str(tmp_path / "nope.json"), {})
+
+
+def test_without_a_servers_file_the_sdk_is_not_even_imported() -> None:
+    """An app with no MCP servers starts as fast as before (Lambda cold starts)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from adapters.bootstrap import build_app; from tests.support import "
+        "fast_settings; build_app(fast_settings()); print('mcp' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
