@@ -201,7 +201,7 @@ def build_app(
     model: ChatModel = adapter("model", settings.model)
     transport: Transport = adapter("transport", settings.transport)
     tools: dict[str, Tool] = {}
-    for batch in manager.hook.azuchi_tools(settings=settings):
+    for batch in manager.hook.azuchi_tools(settings=settings, resources=resources):
         for tool in batch:
             if tool.spec.name in tools:  # the model could not tell them apart
                 raise SettingsError(

@@ -18,8 +18,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import anyio
@@ -31,6 +31,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from adapters.mcp.client import open_session
 from adapters.mcp.config import McpServer
+from adapters.mcp.held import HeldSession, keepers
 from adapters.mcp.tools import McpTool, ServerTools, list_tools
 from core.ports import ToolContext
 from testsupport.ports import accepts, free_port, wait_ready
@@ -61,7 +62,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def row(name: str, values: list[float]) -> None:
-    print(f"  {name:<22} p50 {pct(values, 0.5):7.2f} ms   p99 {pct(values, 0.99):7.2f} ms")
+    print(f"  {name:<32} p50 {pct(values, 0.5):7.2f} ms   p99 {pct(values, 0.99):7.2f} ms")
 
 
 async def timed(call: Callable[[], Awaitable[object]]) -> float:
@@ -79,50 +80,80 @@ async def main(url: str, calls: int, stdio_calls: int) -> None:
     print(f"MCP tool call over streamable HTTP, {calls} calls each, interleaved:")
     for name, values in times.items():
         row(name, values)
-    row("azuchi - session", [a - s for a, s in zip(times["azuchi"], times["session"], strict=True)])
-    row("azuchi - held", [a - h for a, h in zip(times["azuchi"], times["held"], strict=True)])
+    for wrapper, direct in (("azuchi held", "SDK held"), ("azuchi per call", "SDK per call")):
+        paired = zip(times[wrapper], times[direct], strict=True)
+        row(f"{wrapper} - {direct}", [w - d for w, d in paired])
     means = ", ".join(f"{k} {statistics.fmean(v) * 1000:.2f} ms" for k, v in times.items())
     print(f"  (means: {means})")
     if stdio_calls:
-        values = await over_stdio(stdio_calls, context)
-        print(f"MCP tool call over stdio (a server process per call), {stdio_calls} calls:")
-        row("azuchi", values)
+        print(f"MCP tool call over stdio, {stdio_calls} calls each:")
+        for name, values in (await over_stdio(stdio_calls, context)).items():
+            row(name, values)
 
 
 async def wrapped(server: McpServer) -> McpTool:
-    """The ``add`` tool as azuchi offers it."""
+    """The ``add`` tool as azuchi offers it (a session per call until one is held)."""
     async with open_session(server) as session:
         listing = await list_tools(session)
     (tool,) = ServerTools(server, listing, ttl_s=3600).tools(listing)
     return tool
 
 
+@asynccontextmanager
+async def held(server: McpServer) -> AsyncIterator[McpTool]:
+    """The ``add`` tool on a session held as ``azuchi serve`` holds it."""
+    tool = await wrapped(server)
+    tool.server_tools.held = HeldSession(server)
+    async with keepers([tool.server_tools.held]):
+        with anyio.fail_after(30):
+            while tool.server_tools.held.current() is None:  # noqa: ASYNC110 (a poll of the keeper)
+                await anyio.sleep(0.01)
+        yield tool
+
+
 async def over_http(url: str, calls: int, context: ToolContext) -> dict[str, list[float]]:
-    tool = await wrapped(McpServer("bench", "http", url=url))
+    server = McpServer("bench", "http", url=url)
+    per_call = await wrapped(server)
 
     async def fresh_session() -> None:
         async with streamable_http_client(url) as (read, write), ClientSession(read, write) as s:
             await s.initialize()
             await s.call_tool("add", ARGS)
 
-    times: dict[str, list[float]] = {"held": [], "session": [], "azuchi": []}
-    async with streamable_http_client(url) as (read, write), ClientSession(read, write) as held:
-        await held.initialize()
+    names = ("SDK held", "azuchi held", "SDK per call", "azuchi per call")
+    times: dict[str, list[float]] = {name: [] for name in names}
+    async with (
+        streamable_http_client(url) as (read, write),
+        ClientSession(read, write) as session,
+        held(server) as on_held,
+    ):
+        await session.initialize()
+        paths: dict[str, Callable[[], Awaitable[object]]] = {
+            "SDK held": lambda: session.call_tool("add", ARGS),
+            "azuchi held": lambda: on_held.run(ARGS, context),
+            "SDK per call": fresh_session,
+            "azuchi per call": lambda: per_call.run(ARGS, context),
+        }
         for _ in range(10):  # warm every path
-            await held.call_tool("add", ARGS)
-            await fresh_session()
-            await tool.run(ARGS, context)
+            for path in paths.values():
+                await path()
         for _ in range(calls):
-            times["held"].append(await timed(lambda: held.call_tool("add", ARGS)))
-            times["session"].append(await timed(fresh_session))
-            times["azuchi"].append(await timed(lambda: tool.run(ARGS, context)))
+            for name, path in paths.items():
+                times[name].append(await timed(path))
     return times
 
 
-async def over_stdio(calls: int, context: ToolContext) -> list[float]:
+async def over_stdio(calls: int, context: ToolContext) -> dict[str, list[float]]:
     args = (SELF, "--serve", "stdio", "0")
-    tool = await wrapped(McpServer("bench", "stdio", command=sys.executable, args=args))
-    return [await timed(lambda: tool.run(ARGS, context)) for _ in range(calls)]
+    server = McpServer("bench", "stdio", command=sys.executable, args=args, timeout_s=30)
+    per_call = await wrapped(server)
+    async with held(server) as on_held:
+        return {
+            "azuchi held": [await timed(lambda: on_held.run(ARGS, context)) for _ in range(calls)],
+            "azuchi per call": [
+                await timed(lambda: per_call.run(ARGS, context)) for _ in range(calls)
+            ],
+        }
 
 
 def http_server() -> Iterator[str]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from adapters.mcp.config import McpConfigError, McpServer, load_servers
-from adapters.registry import hookimpl
+from adapters.registry import Resources, hookimpl
 from adapters.settings import EnvReader, Settings
 from core.ports import Tool
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 @hookimpl
-def azuchi_tools(settings: Settings) -> list[Tool]:
+def azuchi_tools(settings: Settings, resources: Resources) -> list[Tool]:
     path = (settings.env.get("AZUCHI_MCP_CONFIG") or "").strip()
     if not path:
         return []
@@ -45,7 +45,15 @@ def azuchi_tools(settings: Settings) -> list[Tool]:
             "AZUCHI_MCP_CONFIG is set but the mcp package is not installed here "
             "(the Lambda packages do not ship it yet)"
         ) from None
-    return list(offered_tools(list_all(servers, ttl)))
+    listings = list_all(servers, ttl)
+    tools = offered_tools(listings)
+    if not on_lambda:  # on Lambda every call opens its own session (see adapters/mcp/held.py)
+        from adapters.mcp.held import HeldSession, keepers
+
+        for server_tools, _ in listings:
+            server_tools.held = HeldSession(server_tools.server)
+        resources.while_open(keepers([st.held for st, _ in listings if st.held]))
+    return list(tools)
 
 
 def offered_tools(listings: Sequence[Listing]) -> list[McpTool]:

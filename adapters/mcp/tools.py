@@ -23,6 +23,7 @@ from mcp import ClientSession
 
 from adapters.mcp.client import failure_reason, open_session
 from adapters.mcp.config import McpServer
+from adapters.mcp.held import HeldSession
 from core.domain import ToolSpec
 from core.ports import ToolContext
 
@@ -71,6 +72,7 @@ class ServerTools:
         self._schemas: dict[str, dict[str, Any]] = {}
         self._fetched = now()
         self._absorb(listing)
+        self.held: HeldSession | None = None  # azuchi serve: the session a keeper holds
 
     def schema(self, tool: str) -> dict[str, Any] | None:
         return self._schemas.get(tool)
@@ -135,21 +137,25 @@ class McpTool:
         stale = self.server_tools.stale
         if not stale:
             self._check(arguments)  # before any connection: a bad call costs nothing
+        keeper = self.server_tools.held
+        held = keeper.current() if keeper is not None else None
         try:
             with anyio.fail_after(server.timeout_s):
-                async with open_session(server) as session:
-                    if stale:  # the schema may have changed: checked against the new one
-                        await self.server_tools.refresh(session)
-                        self._check(arguments)
-                    result = await session.call_tool(self.remote_name, arguments)
-        except TimeoutError:
-            # Not a TimeoutError: the agent would report its own, longer limit.
-            raise McpToolError(
-                f"MCP server {server.name!r} did not answer within {server.timeout_s:g} s"
-            ) from None
-        except McpToolError:
-            raise
+                if held is not None:
+                    result = await self._call(held, arguments, stale)
+                else:
+                    async with open_session(server) as session:
+                        result = await self._call(session, arguments, stale)
+        except (McpToolError, ValueError):
+            raise  # the tool is gone, or the arguments were refused: the session is fine
         except Exception as exc:  # the SDK's, often inside its task groups' ExceptionGroup
+            if keeper is not None and held is not None:
+                keeper.broke(held)  # a timeout too: a hung server gets a new session
+            if isinstance(exc, TimeoutError):
+                # Not a TimeoutError: the agent would report its own, longer limit.
+                raise McpToolError(
+                    f"MCP server {server.name!r} did not answer within {server.timeout_s:g} s"
+                ) from None
             reason = failure_reason(exc)
             raise McpToolError(f"MCP server {server.name!r} failed: {reason}") from None
         text = _text(result)
@@ -159,6 +165,14 @@ class McpTool:
                 f"{_cut(text, server.max_result_chars)}"
             )
         return _cut(text, server.max_result_chars)
+
+    async def _call(
+        self, session: ClientSession, arguments: dict[str, Any], stale: bool
+    ) -> mt.CallToolResult:
+        if stale:  # the schema may have changed: checked against the new one
+            await self.server_tools.refresh(session)
+            self._check(arguments)
+        return await session.call_tool(self.remote_name, arguments)
 
     def _check(self, arguments: dict[str, Any]) -> None:
         schema = self.server_tools.schema(self.remote_name)

@@ -43,6 +43,12 @@ def big(chars: int) -> str:
     return "x" * chars
 
 
+@server.tool()
+def pid() -> str:
+    """The server's process id: one per session over stdio."""
+    return str(os.getpid())
+
+
 if os.environ.get("MCP_TEST_COLLIDE") == "1":
 
     @server.tool(name="lookup.item")
