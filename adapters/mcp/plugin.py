@@ -64,7 +64,8 @@ def offered_tools(listings: Sequence[Listing]) -> list[McpTool]:
             if other is not None:
                 raise McpConfigError(
                     f"two MCP tools would be offered as {tool.spec.name!r}: {other!r} and "
-                    f"{tool!r}; rename a server in AZUCHI_MCP_CONFIG"
+                    f"{tool!r} (offered names are <server>__<tool>, other characters than "
+                    "A-Z a-z 0-9 _ - made _); rename a server, or leave one out"
                 )
             offered[tool.spec.name] = tool
     return list(offered.values())
@@ -91,6 +92,7 @@ def list_all(servers: Sequence[McpServer], ttl_s: float) -> list[Listing]:
             )
             return
         found.append((ServerTools(server, listing, ttl_s), listing))
+        log.info("MCP server %r lists %d tools", server.name, len(listing))
 
     async def every() -> None:
         async with anyio.create_task_group() as group:

@@ -13,7 +13,7 @@ import os
 import sys
 
 import anyio
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 server = MCPServer("azuchi-test")
 
@@ -41,6 +41,13 @@ def fail() -> str:
 def big(chars: int) -> str:
     """Answers with this many characters."""
     return "x" * chars
+
+
+@server.tool()
+def token(ctx: Context) -> str:
+    """The X-Test-Token header the HTTP request carried."""
+    request = ctx.request_context.request
+    return str(request.headers.get("x-test-token")) if request is not None else "no request"
 
 
 @server.tool()

@@ -152,3 +152,18 @@ async def test_an_answer_too_large_to_take_in_is_refused(mcp_url: str, servers_f
     assert logs[-1].startswith("✗ calc__big: The tool failed: MCP server 'calc' failed: ")
     assert "SSE stream failed" in logs[-1] and len(logs[-1]) < 400
     assert done["status"] == "complete"
+
+
+async def test_a_configured_header_reaches_the_server_with_its_secret_from_the_environment(
+    mcp_url: str, servers_file: Any
+) -> None:
+    entry = http_server("calc", mcp_url, headers={"X-Test-Token": "Bearer ${TEST_TOKEN}"})
+    env = servers_file(entry)
+    settings = fast_settings(**env, TEST_TOKEN="s3cret")
+    model = CallingModel("calc__token", {})
+    async with running_app(settings, model=model) as app:
+        client = await Client.connect(app, "c1")
+        await client.say("use the tool")
+        await settle(app)
+        logs = [f["message"] for f in client.of_type("message") if f["messageType"] == "AGENT_LOG"]
+    assert logs[-1] == "← calc__token: Bearer s3cret"
