@@ -51,6 +51,12 @@ def token(ctx: Context) -> str:
 
 
 @server.tool()
+def echo(text: str) -> str:
+    """Answers with the text it was given."""
+    return text
+
+
+@server.tool()
 def pid() -> str:
     """The server's process id: one per session over stdio."""
     return str(os.getpid())
