@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 import jsonschema
 import mcp.types as mt
+import referencing
 from mcp import ClientSession
 
 from adapters.mcp.client import failure_reason, open_session
@@ -33,6 +34,7 @@ SEPARATOR = "__"
 # What Bedrock's Converse and OpenAI accept as a tool name.
 MODEL_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_-]")
+LOCAL_ONLY: referencing.Registry[Any] = referencing.Registry()  # resolves no $ref elsewhere
 
 
 class McpToolError(RuntimeError):
@@ -181,9 +183,15 @@ class McpTool:
                 f"MCP server {self.server_tools.server.name!r} no longer "
                 f"offers {self.remote_name!r}"
             )
-        error = jsonschema.exceptions.best_match(
-            jsonschema.validators.validator_for(schema)(schema).iter_errors(arguments)
-        )
+        # An empty registry: jsonschema's default fetches a remote $ref with urllib, which
+        # would let a server's schema send azuchi anywhere (and hang it there).
+        validator = jsonschema.validators.validator_for(schema)(schema, registry=LOCAL_ONLY)
+        try:
+            error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
+        except jsonschema.exceptions.SchemaError as exc:
+            raise ValueError(f"the tool's schema cannot be checked: {exc.message}") from None
+        except Exception as exc:  # a $ref elsewhere (referencing's Unresolvable)
+            raise ValueError(f"the tool's schema cannot be checked: {exc}") from None
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "arguments"
             raise ValueError(f"arguments refused by the tool's schema ({where}): {error.message}")

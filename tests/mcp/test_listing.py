@@ -55,3 +55,22 @@ async def test_a_tool_the_server_no_longer_offers_is_a_failed_step(mcp_url: str)
     clock[0] = 61
     with pytest.raises(McpToolError, match="no longer offers 'vanished'"):
         await vanished.run({}, CTX)
+
+
+async def test_a_schema_that_points_elsewhere_is_never_fetched() -> None:
+    """Only configured servers are reached: a ``$ref`` to another address is refused."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.2)
+        elsewhere = f"http://127.0.0.1:{listener.getsockname()[1]}/schema.json"
+        schema = {"type": "object", "properties": {"a": {"$ref": elsewhere}}}
+        tool = mt.Tool(name="add", input_schema=schema)
+        server_tools, _ = listed(f"http://127.0.0.1:{free_port()}/mcp", tool)
+        (add,) = server_tools.tools([tool])
+        with pytest.raises(ValueError, match="the tool's schema cannot be checked"):
+            await add.run({"a": 1}, CTX)
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nobody came to fetch it
