@@ -34,6 +34,9 @@ SEPARATOR = "__"
 # What Bedrock's Converse and OpenAI accept as a tool name.
 MODEL_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_-]")
+# What a server may add to every model request (input tokens, paid each step) per tool.
+MAX_DESCRIPTION = 1_024
+MAX_SCHEMA_CHARS = 16_384
 LOCAL_ONLY: referencing.Registry[Any] = referencing.Registry()  # resolves no $ref elsewhere
 
 
@@ -116,9 +119,19 @@ class ServerTools:
                     exc.message,
                 )
                 continue
-            spec = ToolSpec(
-                name, tool.description or tool.title or tool.name, dict(tool.input_schema)
-            )
+            size = len(json.dumps(tool.input_schema))
+            if size > MAX_SCHEMA_CHARS:
+                log.warning(
+                    "MCP server %r: tool %r left out: its input schema has %d characters "
+                    "(at most %d: it goes with every model request)",
+                    self.server.name,
+                    tool.name,
+                    size,
+                    MAX_SCHEMA_CHARS,
+                )
+                continue
+            description = (tool.description or tool.title or tool.name)[:MAX_DESCRIPTION]
+            spec = ToolSpec(name, description, dict(tool.input_schema))
             offered.append(McpTool(spec, tool.name, self))
         return offered
 

@@ -74,3 +74,19 @@ async def test_a_schema_that_points_elsewhere_is_never_fetched() -> None:
             await add.run({"a": 1}, CTX)
         with pytest.raises(TimeoutError):
             listener.accept()  # nobody came to fetch it
+
+
+def test_what_a_tool_adds_to_every_model_request_is_bounded(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    wordy = mt.Tool(name="wordy", description="d" * 5_000, input_schema={"type": "object"})
+    huge_schema = {
+        "type": "object",
+        "properties": {f"p{i}": {"type": "string"} for i in range(2_000)},
+    }
+    huge = mt.Tool(name="huge", input_schema=huge_schema)
+    server_tools, _ = listed("http://127.0.0.1:9/mcp", wordy, huge)
+    offered = server_tools.tools([wordy, huge])
+    assert [t.spec.name for t in offered] == ["calc__wordy"]
+    assert offered[0].spec.description == "d" * 1_024
+    assert "tool 'huge' left out: its input schema has" in caplog.text
