@@ -67,6 +67,7 @@ BUILTIN_PLUGINS = (
     "adapters.apigateway.plugin",
     "adapters.awslambda.plugin",
     "adapters.tools.plugin",
+    "adapters.mcp.plugin",
 )
 
 # Where replies may run: a Lambda is frozen once it returns, so nothing there may be left
@@ -200,9 +201,14 @@ def build_app(
     model: ChatModel = adapter("model", settings.model)
     transport: Transport = adapter("transport", settings.transport)
     tools: dict[str, Tool] = {}
-    for batch in manager.hook.azuchi_tools(settings=settings):
+    for batch in manager.hook.azuchi_tools(settings=settings, resources=resources):
         for tool in batch:
-            tools.setdefault(tool.spec.name, tool)
+            if tool.spec.name in tools:  # the model could not tell them apart
+                raise SettingsError(
+                    f"two tools are named {tool.spec.name!r}: {tools[tool.spec.name]!r} "
+                    f"and {tool!r}"
+                )
+            tools[tool.spec.name] = tool
     title_model: ChatModel | None = None
     if settings.title_model_id and "model" not in overrides:
         # The same adapter, built again for another model id (its own client, closed alike).

@@ -116,8 +116,11 @@ class AdapterSpecs:
         """The adapters this plugin provides."""
 
     @hookspec
-    def azuchi_tools(self, settings: Settings) -> list[Tool]:  # type: ignore[empty-body]
-        """Tools this plugin gives the agent."""
+    def azuchi_tools(  # type: ignore[empty-body]
+        self, settings: Settings, resources: Resources
+    ) -> list[Tool]:
+        """Tools this plugin gives the agent; what they hold open for the app's life goes
+        on ``resources`` (an implementation may leave that argument out)."""
 
 
 class UnknownAdapter(LookupError):

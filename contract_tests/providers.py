@@ -13,7 +13,7 @@ import pytest
 
 from adapters.bootstrap import plugin_manager
 from adapters.inprocess.transport import ConnectionHub
-from adapters.registry import AdapterSpec, BuildContext, setting_name
+from adapters.registry import AdapterSpec, BuildContext, Resources, setting_name
 from adapters.settings import Settings
 from core.clock import SystemClock
 from core.domain import ToolSpec
@@ -80,9 +80,8 @@ class BackendProvider:
 def contract_tools() -> tuple[ToolSpec, ...]:
     """The tools the model suite offers: the agent's plan tool and the built-in tools."""
     manager = plugin_manager()
-    specs = [
-        tool.spec for batch in manager.hook.azuchi_tools(settings=Settings()) for tool in batch
-    ]
+    batches = manager.hook.azuchi_tools(settings=Settings(), resources=Resources())
+    specs = [tool.spec for batch in batches for tool in batch]
     return (PLAN_TOOL, *specs)
 
 
