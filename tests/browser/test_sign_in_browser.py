@@ -57,7 +57,9 @@ def test_a_users_chats_follow_them_to_another_browser(
     expect(phone.locator("#status")).to_have_attribute("data-state", "open")
     expect(phone.locator(f'#chat-list [data-session-id="{session_id}"]')).to_have_count(1)
     phone.locator(f'#chat-list [data-session-id="{session_id}"] .chat-link').click()
-    expect(phone.locator('#messages .msg[data-role="USER"] .text')).to_have_text("planning the picnic")
+    expect(phone.locator('#messages .msg[data-role="USER"] .text')).to_have_text(
+        "planning the picnic"
+    )
     expect(phone.locator("#account-name")).to_have_text("Signed in as alice")
     phone.locator("#sign-out").click()  # anonymous again: her chat no longer opens here
     expect(phone.locator("#account")).to_be_hidden()
