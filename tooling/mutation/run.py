@@ -107,9 +107,7 @@ def _quote(args: list[str]) -> str:
     return " ".join(shlex.quote(a) for a in args)
 
 
-def init_session(cosmic_ray: str, tree: Path, module: Module, python: str, timeout: float) -> Path:
-    name = module.path.replace("/", "_").removesuffix(".py")
-    config = tree / f"mutation-{name}.toml"
+def write_config(config: Path, module: Module, python: str, timeout: float) -> None:
     config.write_text(
         "[cosmic-ray]\n"
         f"module-path = {json.dumps(module.path)}\n"
@@ -118,8 +116,20 @@ def init_session(cosmic_ray: str, tree: Path, module: Module, python: str, timeo
         f"test-command = {json.dumps(_quote(test_command(python, module.tests)))}\n"
         '\n[cosmic-ray.distributor]\nname = "local"\n'
     )
+
+
+def init_session(cosmic_ray: str, tree: Path, module: Module, python: str, timeout: float) -> Path:
+    name = module.path.replace("/", "_").removesuffix(".py")
+    config = tree / f"mutation-{name}.toml"
+    write_config(config, module, python, timeout)
     session = tree / f"mutation-{name}.sqlite"
-    subprocess.run([cosmic_ray, "init", str(config), str(session)], cwd=tree, check=True)
+    subprocess.run(
+        [cosmic_ray, "init", str(config), str(session)],
+        cwd=tree,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return session
 
 
@@ -271,10 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     sessions: list[tuple[Module, Path]] = []
     all_jobs: list[Job] = []
     for module in modules:
-        took = baseline(args.python, tree, module)
-        timeout = args.timeout or round(3 * took + 10, 1)
-        print(f"{module.path}: tests pass unmutated in {took:.1f}s; timeout {timeout}s")
-        session = init_session(args.cosmic_ray, tree, module, args.python, timeout)
+        session = init_session(args.cosmic_ray, tree, module, args.python, timeout=60.0)
         sessions.append((module, session))
         all_jobs.extend(jobs_of(session, tree))
 
@@ -285,8 +292,18 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sampled = set(candidates)
     skip([j for j in all_jobs if j.job_id not in sampled or j.job_id in equivalent])
-    to_run = len(sampled - equivalent)
-    print(f"{len(all_jobs)} mutants in {len(modules)} modules; running {to_run}", flush=True)
+    runs = {j.session for j in all_jobs if j.job_id in sampled - equivalent}
+    sessions = [(m, s) for m, s in sessions if s in runs]
+    print(
+        f"{len(all_jobs)} mutants in {len(modules)} modules; running {len(sampled - equivalent)}"
+        f" in {len(sessions)} modules",
+        flush=True,
+    )
+    for module, session in sessions:
+        took = baseline(args.python, tree, module)
+        timeout = args.timeout or round(3 * took + 10, 1)
+        print(f"{module.path}: tests pass unmutated in {took:.1f}s; timeout {timeout}s", flush=True)
+        write_config(session.with_suffix(".toml"), module, args.python, timeout)
 
     for module, session in sessions:
         config = session.with_suffix(".toml")
