@@ -259,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=0, help="mutants drawn at random (0: all)")
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--module", action="append", help="only these paths of modules.toml")
+    parser.add_argument("--group", choices=sorted(TARGETS), help="only this group's modules")
     parser.add_argument("--timeout", type=float, default=0, help="per mutant, s (0: 3×baseline+10)")
     parser.add_argument("--cosmic-ray", default=str(ROOT / ".venv-mutation/bin/cosmic-ray"))
     parser.add_argument("--python", default=sys.executable, help="the tests' interpreter")
@@ -272,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             raise SystemExit(f"not in modules.toml: {sorted(unknown)}")
         modules = [m for m in modules if m.path in args.module]
+    if args.group:
+        modules = [m for m in modules if m.group == args.group]
     equivalents = load_equivalents()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
