@@ -117,3 +117,11 @@ async def test_a_store_down_while_forgetting_a_gone_tab_does_not_fail_the_others
     fanout = Fanout(transport, store, ["old", "live"], now_ms=lambda: NOW)
     await fanout.send({"type": "delta", "text": "x"})
     assert transport.sent == ["live"] and fanout.connection_ids == ["live"]
+
+
+@pytest.mark.parametrize(("age_ms", "kept"), [(29_999, True), (30_000, False)])
+async def test_a_gone_tab_is_given_30_seconds_of_handshake(age_ms: int, kept: bool) -> None:
+    tab = Connection("tab", "s1", connected_at=NOW - age_ms)
+    store = await _store(tab)
+    await Fanout(GoneTransport({"tab"}), store, ["tab"], now_ms=lambda: NOW).send({"type": "x"})
+    assert (await store.get_connection("tab") is not None) is kept

@@ -156,3 +156,14 @@ async def test_acquiring_gives_up_past_its_budget(clock: FakeClock) -> None:
     with pytest.raises(BackendUnavailable):
         await acquire_retrying(DownLock(), Session("s1", 0), config, report)  # type: ignore[arg-type]
     assert clock.sleeps == [0.5, 1.0]  # a third wait (2 s, to 3.5 s) would pass the budget
+
+
+async def test_a_backend_down_just_under_80_percent_of_the_lease_is_ridden_out(
+    clock: FakeClock,
+) -> None:
+    # A 10 s lease, one heartbeat of 7.995 s: the first extend fails 5 ms short of 8 s.
+    lock = ScriptedLock(clock, [DOWN, LeaseState.HELD], after=LeaseState.STOP_REQUESTED)
+    with anyio.CancelScope() as scope:
+        keeper = LeaseKeeper(lock, "s1", Lease("tok", 1), 10_000, 7_995, scope)  # type: ignore[arg-type]
+        await keeper.run()
+    assert keeper.state is LeaseState.STOP_REQUESTED and len(lock.extends) == 3

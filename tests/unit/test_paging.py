@@ -76,3 +76,21 @@ async def test_mixed_sizes_page_under_the_frame_limit_and_none_is_skipped(kb: li
         assert page["messages"], "a page must carry at least one message"
     assert [m["message"] for p in pages for m in p["messages"]] == texts
     assert len(pages) > 3
+
+
+async def test_two_messages_a_few_bytes_over_the_frame_limit_take_two_pages() -> None:
+    from core.protocol import history_frame, message_frame
+
+    async with running_app() as app:
+        probe = await Client.connect(app, "probe")
+        await store(probe, ["a" * 60_000, "b" * 60_000])
+        fa, fb = (
+            message_frame(m) for m in await app.store.messages_after(probe.session_id, None, 9)
+        )
+        whole = encoded_size(history_frame(probe.session_id, [fa, fb], None))
+        over = MAX_FRAME_BYTES + 5 - whole  # B grown by this: the page would be 5 bytes over
+        client = await Client.connect(app, "c1")
+        await store(client, ["a" * 60_000, "b" * (60_000 + over)])
+        pages = await walk(client, limit=200)
+    assert [len(p["messages"]) for p in pages] == [1, 1]
+    assert all(encoded_size(p) <= MAX_FRAME_BYTES for p in pages)

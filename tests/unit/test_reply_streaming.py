@@ -183,3 +183,24 @@ async def test_a_reply_stopped_before_any_text_leaves_no_empty_agent_message() -
     (note,) = [f for f in client.of_type("message") if f["messageType"] == "SYSTEM_LOG"]
     assert note["message"].strip() and note["status"] == "stopped"
     assert client.of_type("done")[-1]["status"] == "stopped"
+
+
+async def test_a_reply_fenced_off_at_its_last_write_tells_the_tabs_it_is_interrupted() -> None:
+    from adapters.inprocess.store import InProcessChatStore
+    from core.errors import FenceRejected
+
+    class FencedAtTheEnd(InProcessChatStore):
+        async def finish_reply(self, draft: Any) -> Any:
+            raise FenceRejected("a newer holder has written")
+
+    def steps(request: ModelRequest) -> list[Any]:
+        return [TextDelta("Hello."), UsageReported(Usage(5, 2)), StreamEnded("end_turn")]
+
+    settings = fast_settings(AZUCHI_TITLES="false")
+    async with running_app(settings, model=DrivenModel(steps), storage=FencedAtTheEnd()) as app:
+        client = await Client.connect(app, "c1")
+        await client.say("hi")
+        await settle(app)
+        stored = await app.store.last_messages(client.session_id, 10)
+    assert [d["status"] for d in client.of_type("done")] == ["interrupted"]
+    assert [m for m in stored if m.role.value == "AGENT"] == []

@@ -15,6 +15,7 @@ The driver uses only the standard library: cosmic-ray itself runs from its own v
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import random
 import shutil
@@ -141,19 +142,21 @@ class Job:
     operator: str
     line_no: int
     line: str
+    start: tuple[int, int] = (0, 0)  # (line, column) of the mutated node
 
 
 def jobs_of(session: Path, tree: Path) -> list[Job]:
     with sqlite3.connect(session) as db:
         rows = db.execute(
-            "SELECT job_id, module_path, operator_name, start_pos_row FROM mutation_specs"
+            "SELECT job_id, module_path, operator_name, start_pos_row, start_pos_col"
+            " FROM mutation_specs"
             " ORDER BY module_path, start_pos_row, operator_name, occurrence"
         ).fetchall()
     lines: dict[str, list[str]] = {}
     out = []
-    for job_id, path, operator, row in rows:
+    for job_id, path, operator, row, col in rows:
         text = lines.setdefault(path, (tree / path).read_text().splitlines())
-        out.append(Job(session, job_id, path, operator, row, text[row - 1].strip()))
+        out.append(Job(session, job_id, path, operator, row, text[row - 1].strip(), (row, col)))
     return out
 
 
@@ -167,6 +170,34 @@ def skip(jobs: list[Job]) -> None:
                 " VALUES ('SKIPPED', ?)",
                 ids,
             )
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the type annotations of a module are ((line, col) start and end). Every module
+    mutated starts with ``from __future__ import annotations``: annotations are strings
+    never evaluated (PEP 563), so a mutant inside one (``int | None`` -> ``int + None``)
+    cannot change behaviour."""
+    if "from __future__ import annotations" not in source:
+        return []
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        found: list[ast.expr | None] = []
+        if isinstance(node, ast.arg):
+            found.append(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            found.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            found.append(node.annotation)
+        for ann in found:
+            if ann is not None and ann.end_lineno is not None and ann.end_col_offset is not None:
+                spans.append(((ann.lineno, ann.col_offset), (ann.end_lineno, ann.end_col_offset)))
+    return spans
+
+
+def in_annotation(
+    job: Job, spans: dict[str, list[tuple[tuple[int, int], tuple[int, int]]]]
+) -> bool:
+    return any(start <= job.start <= end for start, end in spans.get(job.path, []))
 
 
 def is_equivalent(job: Job, equivalents: list[Equivalent]) -> bool:
@@ -293,7 +324,10 @@ def main(argv: list[str] | None = None) -> int:
         sessions.append((module, session))
         all_jobs.extend(jobs_of(session, tree))
 
-    equivalent = {j.job_id for j in all_jobs if is_equivalent(j, equivalents)}
+    spans = {m.path: annotation_spans((tree / m.path).read_text()) for m in modules}
+    equivalent = {
+        j.job_id for j in all_jobs if is_equivalent(j, equivalents) or in_annotation(j, spans)
+    }
     candidates = [j.job_id for j in all_jobs]
     if args.sample and args.sample < len(candidates):
         sampled = set(random.Random(args.seed).sample(candidates, args.sample))
