@@ -204,3 +204,28 @@ async def test_a_reply_fenced_off_at_its_last_write_tells_the_tabs_it_is_interru
         stored = await app.store.last_messages(client.session_id, 10)
     assert [d["status"] for d in client.of_type("done")] == ["interrupted"]
     assert [m for m in stored if m.role.value == "AGENT"] == []
+
+
+async def test_every_kind_of_token_a_reply_used_counts_against_the_days_caps() -> None:
+    from tests.unit.test_limits_service import limited
+
+    usage = Usage(100, 20, cache_read_tokens=3, cache_write_tokens=4)
+
+    def steps(request: ModelRequest) -> list[Any]:
+        return [TextDelta("Hello."), UsageReported(usage), StreamEnded("end_turn")]
+
+    settings = limited(session_tokens_per_day="100000")
+    async with running_app(settings, model=DrivenModel(steps)) as app:
+        recorded: list[tuple[str, int, float | None]] = []
+        record = app.limits.record
+
+        async def spy(session_id: str, tokens: int, cost: float | None) -> None:
+            recorded.append((session_id, tokens, cost))
+            await record(session_id, tokens, cost)
+
+        app.limits.record = spy  # type: ignore[method-assign]
+        client = await Client.connect(app, "c1")
+        await client.say("hi")
+        await settle(app)
+    cost = load_price_table().reply_cost(PRICED_MODEL, usage)
+    assert recorded == [(client.session_id, 127, pytest.approx(cost))]
