@@ -8,24 +8,11 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.protocol import encoded_size
 from core.services.coalescer import MAX_CHAR_COST, char_cost, split_text
+from tests.unit.test_coalescer import _cost as cost
+from tests.unit.test_coalescer import _fewest as fewest
 
 ALPHABET = st.sampled_from([*'ab "\\\n\t\x01é日🏯', chr(0x2028)])
-
-
-def cost(text: str) -> int:
-    return encoded_size({"t": text}) - len('{"t":""}')
-
-
-def fewest(text: str, budget: int) -> int:
-    """Chunk count of the plainest cut: fill each chunk until the next character won't fit."""
-    count, used = 1, 0
-    for char in text:
-        if used + char_cost(char) > budget:
-            count, used = count + 1, 0
-        used += char_cost(char)
-    return count
 
 
 @settings(max_examples=300, deadline=None)
