@@ -172,11 +172,11 @@ def skip(jobs: list[Job]) -> None:
             )
 
 
-def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """Where the type annotations of a module are ((line, col) start and end). Every module
-    mutated starts with ``from __future__ import annotations``: annotations are strings
-    never evaluated (PEP 563), so a mutant inside one (``int | None`` -> ``int + None``)
-    cannot change behaviour."""
+def inert_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where a module's mutants cannot change behaviour ((line, col) start and end): its type
+    annotations (every module mutated starts with ``from __future__ import annotations``:
+    they are strings never evaluated, PEP 563, so ``int | None`` -> ``int + None`` is the
+    same program) and its dataclasses' ``slots=`` flags (memory layout only)."""
     if "from __future__ import annotations" not in source:
         return []
     spans = []
@@ -188,13 +188,16 @@ def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]
             found.append(node.returns)
         elif isinstance(node, ast.AnnAssign):
             found.append(node.annotation)
+        if isinstance(node, ast.keyword) and node.arg == "slots":
+            # @dataclass(slots=...): memory layout only; no behaviour reads __slots__.
+            found.append(node.value)
         for ann in found:
             if ann is not None and ann.end_lineno is not None and ann.end_col_offset is not None:
                 spans.append(((ann.lineno, ann.col_offset), (ann.end_lineno, ann.end_col_offset)))
     return spans
 
 
-def in_annotation(
+def in_inert_span(
     job: Job, spans: dict[str, list[tuple[tuple[int, int], tuple[int, int]]]]
 ) -> bool:
     return any(start <= job.start <= end for start, end in spans.get(job.path, []))
@@ -324,9 +327,9 @@ def main(argv: list[str] | None = None) -> int:
         sessions.append((module, session))
         all_jobs.extend(jobs_of(session, tree))
 
-    spans = {m.path: annotation_spans((tree / m.path).read_text()) for m in modules}
+    spans = {m.path: inert_spans((tree / m.path).read_text()) for m in modules}
     equivalent = {
-        j.job_id for j in all_jobs if is_equivalent(j, equivalents) or in_annotation(j, spans)
+        j.job_id for j in all_jobs if is_equivalent(j, equivalents) or in_inert_span(j, spans)
     }
     candidates = [j.job_id for j in all_jobs]
     if args.sample and args.sample < len(candidates):
