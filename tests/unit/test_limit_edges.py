@@ -67,3 +67,18 @@ async def test_the_queue_takes_messages_up_to_its_size(waiting: int, refused: bo
         assert error.value.code == "QUEUE_FULL"
     else:
         await limits.check_message(None, session, store)
+
+
+async def test_one_address_may_start_only_its_burst_of_new_chats() -> None:
+    from tests.support import running_app
+    from tests.unit.test_limits_service import limited
+
+    settings = limited(new_sessions_per_minute="1", new_sessions_burst="2")
+    async with running_app(settings) as app:
+        for i in range(2):
+            await app.chat.connect(f"c{i}", None, source_ip="203.0.113.7")
+        with pytest.raises(LimitExceeded) as refused:
+            await app.chat.connect("c2", None, source_ip="203.0.113.7")
+        assert refused.value.code == "TOO_MANY_NEW_SESSIONS"
+        assert await app.store.get_connection("c2") is None  # nothing stored
+        await app.chat.connect("c3", None, source_ip="198.51.100.1")  # another address may
