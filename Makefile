@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck unit bench bench-local-model clean package infra-lint local-model
+.PHONY: run test lint typecheck unit bench bench-local-model clean package infra-lint local-model mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,5 +96,23 @@ MODEL   ?= bedrock
 package: $(VENV)/.runtime
 	$(BIN)/azuchi package --profile $(PROFILE) --model $(MODEL)
 
+# Mutation testing (tooling/mutation/): cosmic-ray, pinned, in a venv of its own. Mutates
+# core/ and the adapters' critical modules in a scratch copy, runs each module's tests per
+# mutant, prints the kill rate per file and the survivors, then core/'s line coverage.
+# Slow (hours for every mutant): SAMPLE=200 draws that many (SEED fixed), MODULE=core/x.py
+# keeps to one module. Not part of `make test`; tests/tooling runs a small sample of it.
+MUTATION_VENV := .venv-mutation
+SAMPLE ?= 0
+SEED   ?= 18
+$(MUTATION_VENV)/.stamp:
+	$(PYTHON) -m venv $(MUTATION_VENV)
+	$(MUTATION_VENV)/bin/pip install -q --upgrade pip
+	$(MUTATION_VENV)/bin/pip install -q cosmic-ray==8.7.0
+	@touch $@
+
+mutation: $(MUTATION_VENV)/.stamp $(VENV)/.dev
+	nice -n 10 $(BIN)/python -m tooling.mutation.run --sample $(SAMPLE) --seed $(SEED) \
+	  --coverage $(if $(MODULE),--module $(MODULE))
+
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) $(SAM_VENV) .cache .pytest_cache .mypy_cache .ruff_cache reports build
+	rm -rf $(VENV) $(INFRA_VENV) $(SAM_VENV) $(MUTATION_VENV) .cache .pytest_cache .mypy_cache .ruff_cache reports build

@@ -89,15 +89,15 @@ async def test_expired_lease_the_holder_never_took_back(lock: SessionLock) -> No
 
 
 async def test_extend_pushes_expiry_back(lock: SessionLock) -> None:
-    # t=0 acquire (200 ms) · t≈120 extend by 400 ms · t≈300 still held, though the first
-    # lease alone would have ended at t=200.
+    # Acquired for 200 ms, extended at once to 30 s, then waited on until well past the
+    # first lease's end (twice its length): still held. No margin to hit on a busy machine.
     session_id = new_id()
     token = await lock.acquire(session_id, SHORT_MS)
     assert token is not None
-    await anyio.sleep(0.12)
-    assert await lock.extend(session_id, token, 2 * SHORT_MS) == LeaseState.HELD
-    await anyio.sleep(0.18)
+    assert await lock.extend(session_id, token, LONG_MS) == LeaseState.HELD
+    await anyio.sleep(2 * SHORT_MS / 1000)
     assert await lock.acquire(session_id, LONG_MS) is None
+    assert await lock.extend(session_id, token, LONG_MS) == LeaseState.HELD
 
 
 async def test_stop_request_reaches_the_holder(lock: SessionLock) -> None:

@@ -42,3 +42,18 @@ async def test_first_delta_at_once_the_rest_held_then_flushed_on_close_in_order(
         ("delta", "s1", "r1")
     }
     assert stream.frames_sent == 2
+
+
+async def test_every_frame_of_a_long_mixed_flush_fits_the_frame_budget() -> None:
+    from core.protocol import encode
+
+    sink = Sink()
+    text = ('Say "hi" 日本語の城 🏯\n' * 60) + "end"
+    async with DeltaStream(sink, "s1", "r1", "CONVERSATION", HOUR_MS, 400) as stream:
+        stream.push(text[:5])
+        await anyio.wait_all_tasks_blocked()
+        stream.push(text[5:])
+    sizes = [len(encode(f).encode()) for f in sink.frames]
+    assert "".join(f["text"] for f in sink.frames) == text
+    assert max(sizes) <= 400 and len(sizes) > 5
+    assert [f["seq"] for f in sink.frames] == list(range(len(sizes)))
