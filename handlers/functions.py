@@ -112,7 +112,7 @@ FUNCTIONS: tuple[LambdaFunction, ...] = (
         ("regenerate", "editMessage"),
         256,
         10,
-        "storage lock memory transport launcher",
+        "storage lock memory limits transport launcher",
     ),
     _fn("list_sessions", "websocket", ("listSessions",), 128, 10, "storage transport"),
     _fn("generate_reply", "rest", (GENERATE_ROUTE,), 256, 10, "storage limits transport launcher"),

@@ -197,6 +197,15 @@ class ChatService:
         )
         await self._launcher.launch(session_id)
 
+    async def check_limits(self, connection_id: str | None, session_id: str) -> None:
+        """The limits a new message meets (rates, queue, caps), for routes that start a
+        reply without putMessage (regenerate, editMessage); raises LimitExceeded."""
+        if self._limits is None:
+            return
+        session = await self._store.get_session(session_id)
+        if session is not None:
+            await self._limits.check_message(connection_id, session, self._store)
+
     async def _echo_retry(
         self, session_id: str, client_message_id: str | None, connection_id: str | None
     ) -> bool:

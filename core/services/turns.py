@@ -62,6 +62,7 @@ class TurnService:
         await self._chat.check_session(frame, connection)
         asked = _created_at(frame.get("replyTo"), "replyTo", required=False)
         sid = connection.session_id
+        await self._chat.check_limits(connection_id, sid)  # each one is a model call
         async with self._turn(sid) as (session, lease):
             if not session.last_user_at:
                 raise TurnRefused(
@@ -91,6 +92,7 @@ class TurnService:
             connection_id, sid, client_message_id, text
         ):
             return
+        await self._chat.check_limits(connection_id, sid)
         async with self._turn(sid) as (session, lease):
             if replaces != session.last_user_at:
                 raise _not_last("replaces")

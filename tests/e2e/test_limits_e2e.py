@@ -176,3 +176,27 @@ async def test_the_spend_cap_refuses_replies_and_tells_the_owner(
     assert await stored_user_messages(other) == []
     assert any("SPEND CAP" in r.getMessage() for r in caplog.records)
     assert json.dumps(await gateway.app.limits.spent_today()) == "0.06"
+
+
+async def test_regenerate_and_edit_meet_the_same_limits_as_a_message(
+    start_gateway, open_client
+) -> None:
+    """Each regenerate or edit is a model call: past the connection's burst it is refused
+    like a message, and the turn stays as it was."""
+    gateway = await start_gateway(
+        env=limits(connection_messages_per_minute="6", connection_burst="2")
+    )
+    client = await open_client(gateway)
+    await client.send(**put("one"))
+    await client.recv_until(lambda f: f.get("type") == "done")
+    await client.send(action="regenerate")
+    await client.recv_until(lambda f: f.get("type") == "done")
+    await client.send(action="regenerate")
+    await refusal(client, "RATE_LIMITED_CONNECTION")
+    [last] = [m for m in await client.history() if m["role"] == "USER"]
+    await client.send(
+        action="editMessage", message="two", clientMessageId="two", replaces=last["createdAt"]
+    )
+    await refusal(client, "RATE_LIMITED_CONNECTION")
+    await asyncio.sleep(0.3)
+    assert await stored_user_messages(client) == ["one"]
