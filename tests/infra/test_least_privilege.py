@@ -141,7 +141,10 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
     slow = {"AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "100", "AZUCHI_LOCK_LEASE_MS": "2000"}
     # The limits at their defaults (FAST_ENV turns them off), so that their calls are seen.
     unlimited = {k: v for k, v in conftest.FAST_ENV.items() if not k.startswith("AZUCHI_LIMIT_")}
-    settings = Settings.from_env({**dynamo_env, **unlimited, **slow})
+    # ...with bursts room for this walk's seven messages, regenerates and edits on one
+    # connection (at the default burst of 5 the sixth waits for a refill, 6 s at 10/min).
+    bursts = {"AZUCHI_LIMIT_CONNECTION_BURST": "20", "AZUCHI_LIMIT_SESSION_BURST": "20"}
+    settings = Settings.from_env({**dynamo_env, **unlimited, **bursts, **slow})
     tables = DynamoConfig.from_env(dynamo_env).tables
     launches: list[str] = []
 
