@@ -171,14 +171,7 @@ class ChatService:
                         raise
                     return
         result = await self._store.append_message(
-            MessageDraft(
-                session_id=session_id,
-                role=Role.USER,
-                message_type=MessageType.CONVERSATION,
-                message=text,
-                connection_id=connection_id,
-                client_message_id=client_message_id,
-            )
+            user_draft(session_id, text, connection_id, client_message_id)
         )
         echo = message_frame(result.message)
         if not result.created and result.message.message != text:
@@ -441,3 +434,22 @@ class ChatService:
 
     async def send(self, connection_id: str, frame: dict[str, Any]) -> None:
         await self._transport.send(connection_id, encode(frame))
+
+
+def user_draft(
+    session_id: str,
+    text: str,
+    connection_id: str | None,
+    client_message_id: str | None,
+    fence: int | None = None,
+) -> MessageDraft:
+    """A user's message as the store takes it (putMessage, the REST API, editMessage)."""
+    return MessageDraft(
+        session_id=session_id,
+        role=Role.USER,
+        message_type=MessageType.CONVERSATION,
+        message=text,
+        connection_id=connection_id,
+        client_message_id=client_message_id,
+        fence=fence,
+    )

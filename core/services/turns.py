@@ -26,11 +26,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from core.config import ChatConfig
-from core.domain import Lease, MessageDraft, MessageType, Rewind, Role, Session
+from core.domain import Lease, Rewind, Session
 from core.errors import BackendUnavailable, ClientMessageIdReused, InvalidInput, TurnRefused
 from core.ports import AgentMemory, ChatStore, ReplyLauncher, SessionLock
 from core.protocol import message_frame, removed_frame
-from core.services.chat import MAX_CURSOR, ChatService
+from core.services.chat import MAX_CURSOR, ChatService, user_draft
 
 RUNNING = "A reply is being written in this chat; wait for it to end (or stop it), then try again."
 
@@ -98,15 +98,7 @@ class TurnService:
                 raise _not_last("replaces")
             await self._memory.forget(sid, lease.fence)
             result = await self._store.append_message(
-                MessageDraft(
-                    session_id=sid,
-                    role=Role.USER,
-                    message_type=MessageType.CONVERSATION,
-                    message=text,
-                    connection_id=connection_id,
-                    client_message_id=client_message_id,
-                    fence=lease.fence,
-                )
+                user_draft(sid, text, connection_id, client_message_id, lease.fence)
             )
             if not result.created:
                 raise ClientMessageIdReused(
