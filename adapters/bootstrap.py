@@ -49,6 +49,7 @@ from core.ports import (
     Tool,
     Transport,
 )
+from core.services.approvals import ApprovalService
 from core.services.chat import ChatService
 from core.services.limits import Limits, OwnerAlert, log_alert
 from core.services.recovery import RecoveryResult, recover_session
@@ -120,6 +121,7 @@ class App:
     resources: Resources
     runner: ReplyRunner
     turns: TurnService  # regenerate, editMessage
+    approvals: ApprovalService  # approveTool, denyTool
 
     @property
     def meters(self) -> dict[str, Meter]:
@@ -215,7 +217,7 @@ def build_app(
         title_env = {**settings.env, "AZUCHI_MODEL_ID": settings.title_model_id}
         title_ctx = replace(ctx, settings=replace(settings, env=title_env))
         title_model = adapter("model", settings.model, title_ctx)
-    chat_config = settings.chat
+    chat_config = replace(settings.chat, approval_tools=_approval_tools(settings, tools))
     if chat_config.context_window_tokens is None:
         window = prices.context_window(model.model_id)
         chat_config = replace(chat_config, context_window_tokens=window)
@@ -230,6 +232,7 @@ def build_app(
         prices,
         title_model,
         limits,
+        ctx.clock,
     )
 
     launcher_name = settings.launcher or RUNTIME_LAUNCHERS[runtime][0]
@@ -244,6 +247,7 @@ def build_app(
     launcher: ReplyLauncher = adapter("launcher", launcher_name, replace(ctx, run_reply=runner))
     chat = ChatService(store, lock, transport, launcher, ctx.clock, settings.chat, limits)
     turns = TurnService(chat, store, lock, agent_memory, launcher, settings.chat)
+    approvals = ApprovalService(chat, store, launcher, ctx.clock, chat_config)
     return App(
         settings,
         ctx.hub,
@@ -260,7 +264,23 @@ def build_app(
         resources,
         runner,
         turns,
+        approvals,
     )
+
+
+def _approval_tools(settings: Settings, tools: dict[str, Tool]) -> frozenset[str]:
+    """The tools that wait for the user's approval: those ``AZUCHI_TOOLS_REQUIRE_APPROVAL``
+    names (each must be a tool: a typo would let the tool run unasked) and those a plugin
+    marks (``requires_approval``, e.g. an MCP server's ``requireApproval``)."""
+    named = settings.chat.approval_tools
+    unknown = sorted(named - tools.keys())
+    if unknown:
+        raise SettingsError(
+            f"AZUCHI_TOOLS_REQUIRE_APPROVAL names {', '.join(unknown)}, which is not a tool "
+            f"here; the tools are: {', '.join(sorted(tools)) or '(none)'}"
+        )
+    marked = {name for name, tool in tools.items() if getattr(tool, "requires_approval", False)}
+    return frozenset(named | marked)
 
 
 def _owner_alert(runtime: str, stage: str) -> OwnerAlert:

@@ -67,6 +67,12 @@ class Settings:
             ),
             max_agent_steps=read.int("AZUCHI_MAX_AGENT_STEPS", 6, low=1),
             tool_timeout_s=read.float("AZUCHI_TOOL_TIMEOUT_S", 20.0, low=0.01),
+            approval_tools=frozenset(
+                name.strip()
+                for name in (env.get("AZUCHI_TOOLS_REQUIRE_APPROVAL") or "").split(",")
+                if name.strip()
+            ),
+            approval_timeout_s=read.float("AZUCHI_APPROVAL_TIMEOUT_S", 900.0, low=1),
             system_prompt=env.get("AZUCHI_SYSTEM_PROMPT") or ChatConfig().system_prompt,
             make_titles=read.bool("AZUCHI_TITLES", True),
             checkpoint_s=read.float("AZUCHI_CHECKPOINT_SECONDS", 5.0, low=0),

@@ -16,6 +16,8 @@ ROUTES = (
     "deleteSession",
     "regenerate",
     "editMessage",
+    "approveTool",
+    "denyTool",
 )
 # Offered (in the routes frame) to a signed-in connection only; anonymous callers are
 # refused with SIGN_IN_REQUIRED.
@@ -51,6 +53,10 @@ class ChatConfig:
     max_agent_steps: int = 6  # model calls per reply (tool round trips + final answer)
     tool_timeout_s: float = 20.0  # one tool call; past it the step fails and the reply goes on
     max_tool_result_chars: int = 8_000  # a tool's answer is cut here (model input, AGENT_LOG)
+    # Tools that wait for the user's approval before they run (core/services/approvals.py),
+    # and how long a request waits before it expires.
+    approval_tools: frozenset[str] = frozenset()
+    approval_timeout_s: float = 900.0
     max_reply_bytes: int = 300_000  # stored reply text is cut here, UTF-8 (DynamoDB: 400 KB items)
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     make_titles: bool = True

@@ -24,6 +24,8 @@ class MessageType(StrEnum):
     SYSTEM_LOG = "SYSTEM_LOG"
     AGENT_LOG = "AGENT_LOG"
     REASONING = "REASONING"  # the model's thinking, streamed and stored apart from the reply
+    APPROVAL = "APPROVAL"  # AGENT: a tool call waiting for the user's approval (its reply paused)
+    APPROVAL_DECISION = "APPROVAL_DECISION"  # USER: "approve" or "deny"; replyTo names the request
 
 
 class ReplyStatus(StrEnum):
@@ -31,6 +33,7 @@ class ReplyStatus(StrEnum):
     STOPPED = "stopped"
     ERROR = "error"
     INTERRUPTED = "interrupted"  # cut by a crash or a lost lease; the message is answered again
+    AWAITING_APPROVAL = "awaiting_approval"  # paused at a tool call the user must approve
 
 
 class StopReason(StrEnum):
@@ -233,6 +236,9 @@ class MessageDraft:
     # for the session (FenceRejected). None for writes outside a reply (a USER message).
     fence: int | None = None
     stop_reason: str | None = None  # a StopReason, on a reply that did not end normally
+    # Server-side state the message carries, never sent to clients as it is (an APPROVAL
+    # request's paused reply, as JSON: core/services/approvals.py).
+    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +295,7 @@ class Message:
     cost_usd: float | None = None
     stop_reason: str | None = None
     expire_at: int | None = None  # epoch seconds (TTL)
+    detail: str | None = None  # server-side state (MessageDraft.detail)
 
     @classmethod
     def from_draft(cls, draft: MessageDraft, created_at: int, expire_at: int | None) -> Message:
@@ -308,6 +315,7 @@ class Message:
             cost_usd=draft.cost_usd,
             stop_reason=draft.stop_reason,
             expire_at=expire_at,
+            detail=draft.detail,
         )
 
 

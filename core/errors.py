@@ -9,6 +9,7 @@
     │   ├── ClientMessageIdReused    a clientMessageId already stored with another text
     │   ├── NothingToStop            stopGeneration while no reply is running
     │   ├── TurnRefused              regenerate / editMessage that cannot take the turn back
+    │   ├── ApprovalRefused          approveTool / denyTool on a request that cannot be decided
     │   └── ValueNotStorable         a value the store cannot hold (a number past its range)
     ├── SignInRequired               the route needs a signed-in user (401 on $connect)
     │   └── InvalidToken             a sign-in token refused: expired, wrong audience/issuer/key ...
@@ -100,6 +101,14 @@ class TurnRefused(InvalidInput):
     the message named is not the session's last one (``NOT_LAST_MESSAGE``)."""
 
     code = "REPLY_RUNNING"
+
+
+class ApprovalRefused(InvalidInput):
+    """approveTool or denyTool refused, nothing changed: no such request in the session
+    (``APPROVAL_NOT_FOUND``), already decided (``APPROVAL_DECIDED``), a newer message came
+    after it (``APPROVAL_SUPERSEDED``), or it waited past its time (``APPROVAL_EXPIRED``)."""
+
+    code = "APPROVAL_NOT_FOUND"
 
 
 class ValueNotStorable(InvalidInput):

@@ -162,7 +162,33 @@ def message_frame(message: Message) -> Frame:
         "stopReason": message.stop_reason,
     }
     frame.update({k: v for k, v in optional.items() if v is not None})
+    if message.message_type == "APPROVAL":
+        public = approval_public(message)
+        if public is not None:
+            frame["approval"] = public
     return frame
+
+
+def approval_public(message: Message) -> dict[str, Any] | None:
+    """What clients see of an APPROVAL message's request: ``callId``, ``tool``,
+    ``arguments``, ``expiresAt`` (epoch ms). The paused run it also keeps stays server-side."""
+    try:
+        public = json.loads(message.detail or "")["public"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return public if isinstance(public, dict) else None
+
+
+def approval_frame(message: Message) -> Frame:
+    """A reply paused for the user's approval: ``approveTool`` / ``denyTool`` with
+    ``approvalId`` (this request's ``createdAt``) resume it."""
+    return {
+        "type": "approval",
+        "sessionId": message.session_id,
+        "replyId": message.reply_id,
+        "approvalId": message.created_at,
+        **(approval_public(message) or {}),
+    }
 
 
 def done_frame(

@@ -56,5 +56,6 @@ def require_storable(draft: MessageDraft) -> None:
             ("replyId", draft.reply_id),
             ("status", draft.status),
             ("model", draft.model),
+            ("detail", draft.detail),
         )
     )

@@ -100,7 +100,15 @@ FUNCTIONS: tuple[LambdaFunction, ...] = (
     _fn("connect", "websocket", ("$connect",), 128, 3, "storage limits"),
     _fn("disconnect", "websocket", ("$disconnect",), 128, 3, "storage"),
     _fn("default", "websocket", ("$default",), 128, 10, "storage transport"),
-    _fn("put_message", "websocket", ("putMessage",), 256, 10, "storage limits transport launcher"),
+    # putMessage, and approveTool / denyTool (a decision is a USER message, stored alike).
+    _fn(
+        "put_message",
+        "websocket",
+        ("putMessage", "approveTool", "denyTool"),
+        256,
+        10,
+        "storage limits transport launcher",
+    ),
     _fn("get_messages", "websocket", ("getMessages",), 256, 10, "storage transport"),
     _fn("stop_generation", "websocket", ("stopGeneration",), 128, 10, "storage lock transport"),
     _fn("rename_session", "websocket", ("renameSession",), 128, 10, "storage transport"),

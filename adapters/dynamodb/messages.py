@@ -319,6 +319,7 @@ def message_fields(draft: MessageDraft) -> dict[str, Any]:
         "usage": draft.usage.to_wire() if draft.usage is not None else None,
         "costUsd": draft.cost_usd,
         "stopReason": draft.stop_reason,
+        "detail": draft.detail,
     }
 
 
@@ -340,4 +341,5 @@ def _message(v: dict[str, Any]) -> Message:
         cost_usd=None if v.get("costUsd") is None else float(v["costUsd"]),
         stop_reason=v.get("stopReason"),
         expire_at=v.get("expireAt"),
+        detail=v.get("detail"),
     )

@@ -19,7 +19,6 @@ from typing import Any
 import anyio
 import jsonschema
 import mcp.types as mt
-import referencing
 from mcp import ClientSession
 
 from adapters.mcp.client import failure_reason, open_session
@@ -27,6 +26,7 @@ from adapters.mcp.config import McpServer
 from adapters.mcp.held import HeldSession
 from core.domain import ToolSpec
 from core.ports import ToolContext
+from core.services.agent import schema_problem
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_-]")
 # What a server may add to every model request (input tokens, paid each step) per tool.
 MAX_DESCRIPTION = 1_024
 MAX_SCHEMA_CHARS = 16_384
-LOCAL_ONLY: referencing.Registry[Any] = referencing.Registry()  # resolves no $ref elsewhere
 
 
 class McpToolError(RuntimeError):
@@ -196,18 +195,11 @@ class McpTool:
                 f"MCP server {self.server_tools.server.name!r} no longer "
                 f"offers {self.remote_name!r}"
             )
-        # An empty registry: jsonschema's default fetches a remote $ref with urllib, which
-        # would let a server's schema send azuchi anywhere (and hang it there).
-        validator = jsonschema.validators.validator_for(schema)(schema, registry=LOCAL_ONLY)
-        try:
-            error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
-        except jsonschema.exceptions.SchemaError as exc:
-            raise ValueError(f"the tool's schema cannot be checked: {exc.message}") from None
-        except Exception as exc:  # a $ref elsewhere (referencing's Unresolvable)
-            raise ValueError(f"the tool's schema cannot be checked: {exc}") from None
-        if error is not None:
-            where = "/".join(str(p) for p in error.absolute_path) or "arguments"
-            raise ValueError(f"arguments refused by the tool's schema ({where}): {error.message}")
+        # An empty registry (schema_problem): jsonschema's default fetches a remote $ref
+        # with urllib, which would let a server's schema send azuchi anywhere.
+        problem = schema_problem(schema, arguments)
+        if problem is not None:
+            raise ValueError(problem)
 
 
 def _text(result: mt.CallToolResult) -> str:

@@ -410,6 +410,7 @@ def _body(message: Message) -> str:
             "usage": None if usage is None else usage.to_wire(),
             "costUsd": message.cost_usd,
             "stopReason": message.stop_reason,
+            **({"detail": message.detail} if message.detail is not None else {}),
         },
         ensure_ascii=False,
     )
@@ -435,4 +436,5 @@ def _message(row: tuple[Any, ...]) -> Message:
         cost_usd=data["costUsd"],
         stop_reason=data.get("stopReason"),  # absent from rows written before it existed
         expire_at=expire_at,
+        detail=data.get("detail"),
     )

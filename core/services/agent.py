@@ -2,6 +2,14 @@
 
 The plan is a tool like any other for the model (``update_plan``), but the agent answers it
 itself and the reply shows it as a PLAN message.
+
+A tool named in ``approval`` is never run on the model's word alone: when the model asks for
+it (with arguments its schema accepts), the run stops there and returns an ``AgentPause``
+(``outcome.pause``): the steps so far, the step's calls and the results of those before it.
+The reply service stores it and ends the turn; the user's decision comes back as a
+``Resume`` and the run goes on from that very call (core/services/approvals.py). Nothing a
+tool returns changes this: a call the model makes because a tool's answer told it to is
+paused like any other.
 """
 
 from __future__ import annotations
@@ -48,6 +56,28 @@ PLAN_TOOL = ToolSpec(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class AgentPause:
+    """Where a run stopped to wait for the user's approval of ``call``: the finished steps
+    (``rounds``), this step with the results of its calls before ``call`` (``step``), and
+    how many model calls the reply has made (``steps``)."""
+
+    call: ToolCall
+    rounds: tuple[ToolRound, ...]
+    step: ToolRound
+    steps: int
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """The user's decision on a paused call: run it (``approved``) or tell the model it
+    was refused (``refusal``, the tool result it gets)."""
+
+    pause: AgentPause
+    approved: bool
+    refusal: str = "The user denied this call; it was not run."
+
+
 class AgentSink(Protocol):
     """Where the agent reports what happens while it works."""
 
@@ -71,6 +101,7 @@ class AgentOutcome:
     reasoning: str = ""  # the thinking shown to the user, every step's
     redacted_reasoning: bool = False  # some thinking came encrypted (nothing to show)
     steps: int = 0  # model calls that ran to their end
+    pause: AgentPause | None = None  # set when the run stopped for the user's approval
 
     @property
     def text(self) -> str:
@@ -87,7 +118,9 @@ class Agent:
         max_steps: int,
         tool_timeout_s: float = 20.0,
         max_result_chars: int = 8_000,
+        approval: frozenset[str] = frozenset(),
     ) -> None:
+        self._approval = approval
         self._model = model
         self._tools = dict(tools)
         self._max_steps = max(1, max_steps)
@@ -100,12 +133,27 @@ class Agent:
         return self._model.model_id
 
     async def run(
-        self, request: ModelRequest, sink: AgentSink, context: ToolContext, outcome: AgentOutcome
+        self,
+        request: ModelRequest,
+        sink: AgentSink,
+        context: ToolContext,
+        outcome: AgentOutcome,
+        resume: Resume | None = None,
     ) -> AgentOutcome:
-        """Runs to the end, filling ``outcome`` as it goes so that a caller that cancels it
-        (stop, lost lock) still holds the usage and text gathered so far."""
+        """Runs to the end (or to a pause: ``outcome.pause``), filling ``outcome`` as it goes
+        so that a caller that cancels it (stop, lost lock) still holds the usage and text
+        gathered so far. ``resume`` goes on from a paused call with the user's decision."""
         rounds: list[ToolRound] = []
-        for step in range(self._max_steps):
+        first = 0
+        if resume is not None:
+            pause = resume.pause
+            rounds, first = list(pause.rounds), pause.steps
+            results = list(pause.step.results)
+            results.append(await self._decided(resume, sink, context))
+            if await self._calls(pause.step, results, rounds, first, sink, context, outcome):
+                return outcome
+            rounds.append(dataclasses.replace(pause.step, results=tuple(results)))
+        for step in range(first, self._max_steps):
             last = step == self._max_steps - 1
             calls: list[ToolCall] = []
             texts: list[str] = []
@@ -137,17 +185,40 @@ class Agent:
             outcome.steps += 1
             if not calls:
                 break
-            results = [await self._run_tool(call, sink, context) for call in calls]
-            rounds.append(
-                ToolRound(
-                    "".join(texts),
-                    tuple(calls),
-                    tuple(results),
-                    step_response_id,
-                    thinking.blocks(),
-                )
-            )
+            this = ToolRound("".join(texts), tuple(calls), (), step_response_id, thinking.blocks())
+            results = []
+            if await self._calls(this, results, rounds, step + 1, sink, context, outcome):
+                return outcome
+            rounds.append(dataclasses.replace(this, results=tuple(results)))
         return outcome
+
+    async def _calls(
+        self,
+        step: ToolRound,
+        results: list[ToolResult],
+        rounds: list[ToolRound],
+        steps: int,
+        sink: AgentSink,
+        context: ToolContext,
+        outcome: AgentOutcome,
+    ) -> bool:
+        """Runs the step's calls after those in ``results``, in order, adding their results;
+        True (and ``outcome.pause`` set) when one must wait for the user's approval."""
+        for call in step.calls[len(results) :]:
+            if call.name in self._approval and self._invalid(call) is None:
+                done = dataclasses.replace(step, results=tuple(results))
+                outcome.pause = AgentPause(call, tuple(rounds), done, steps)
+                return True
+            results.append(await self._run_tool(call, sink, context))
+        return False
+
+    async def _decided(self, resume: Resume, sink: AgentSink, context: ToolContext) -> ToolResult:
+        call = resume.pause.call
+        if resume.approved:
+            return await self._run_tool(call, sink, context)
+        result = ToolResult(call.call_id, call.name, resume.refusal, True)
+        await sink.on_tool_result(call, result)
+        return result
 
     async def _run_tool(self, call: ToolCall, sink: AgentSink, context: ToolContext) -> ToolResult:
         if call.name == PLAN_TOOL.name:
@@ -165,6 +236,9 @@ class Agent:
         tool = self._tools.get(call.name)
         if tool is None:
             return ToolResult(call.call_id, call.name, f"Unknown tool {call.name!r}.", True)
+        problem = self._invalid(call)
+        if problem is not None:
+            return ToolResult(call.call_id, call.name, problem, True)
         try:
             with anyio.fail_after(self._tool_timeout):
                 content = await tool.run(call.arguments, context)
@@ -179,6 +253,14 @@ class Agent:
                 call.call_id, call.name, self._bounded(f"The tool failed: {exc}"), True
             )
         return ToolResult(call.call_id, call.name, self._bounded(content))
+
+    def _invalid(self, call: ToolCall) -> str | None:
+        """Why the call's arguments do not meet its tool's schema (None when they do): such
+        a call is a failed step, never run and never put to the user for approval."""
+        tool = self._tools.get(call.name)
+        if tool is None:
+            return f"Unknown tool {call.name!r}."
+        return schema_problem(tool.spec.parameters, call.arguments)
 
     def _bounded(self, content: str) -> str:
         """A tool's answer, cut to its limit (it goes to the model and into an AGENT_LOG)."""
@@ -207,6 +289,25 @@ class ThinkingBlocks:
     def blocks(self) -> tuple[ReasoningBlock, ...]:
         tail = "".join(self._text)
         return (*self._blocks, *([ReasoningBlock(tail)] if tail else []))
+
+
+def schema_problem(schema: dict[str, Any], arguments: dict[str, Any]) -> str | None:
+    """Why ``arguments`` fail ``schema`` (a JSON schema), or None. The schema's ``$ref`` is
+    resolved only within itself: nothing is fetched."""
+    import jsonschema  # the reply worker's only (the small functions never call a tool)
+    from referencing import Registry
+
+    try:
+        validator = jsonschema.validators.validator_for(schema)(schema, registry=Registry())
+        error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
+    except jsonschema.exceptions.SchemaError as exc:
+        return f"the tool's schema cannot be checked: {exc.message}"
+    except Exception as exc:  # a $ref elsewhere (Unresolvable), a pattern that cannot compile
+        return f"the tool's schema cannot be checked: {exc}"
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "arguments"
+    return f"arguments refused by the tool's schema ({where}): {error.message}"
 
 
 def describe_call(call: ToolCall) -> str:

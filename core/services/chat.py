@@ -57,6 +57,7 @@ from core.text import encodable, require_encodable
 log = logging.getLogger(__name__)
 
 MAX_CLIENT_MESSAGE_ID = 128
+RESERVED_CLIENT_ID_PREFIX = "azuchi:"  # decisions on approvals, notes written once
 RETRY_WINDOW = 50  # newest messages searched for a resend the limits refused
 # The largest cursor: every store holds it (SQLite's INTEGER, DynamoDB's 38 digits); a
 # createdAt in epoch ms stays far below it.
@@ -264,6 +265,12 @@ class ChatService:
                 code="INVALID_CLIENT_MESSAGE_ID",
             )
         require_encodable((("clientMessageId", value),))
+        if value.startswith(RESERVED_CLIENT_ID_PREFIX):
+            raise InvalidInput(
+                f'A "clientMessageId" may not start with {RESERVED_CLIENT_ID_PREFIX!r} '
+                "(azuchi's own messages use it).",
+                code="INVALID_CLIENT_MESSAGE_ID",
+            )
         return value
 
     async def check_session(self, frame: dict[str, Any], connection: Connection) -> None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import anyio
 
+from core.clock import SystemClock
 from core.config import ChatConfig
 from core.domain import (
     HistoryItem,
@@ -45,6 +46,7 @@ from core.domain import (
     StopReason,
     ToolCall,
     ToolResult,
+    Usage,
 )
 from core.errors import (
     AzuchiError,
@@ -59,14 +61,23 @@ from core.ports import (
     AgentMemory,
     ChatModel,
     ChatStore,
+    Clock,
     LeaseState,
     PriceList,
     SessionLock,
     Tool,
     Transport,
 )
-from core.protocol import done_frame, message_frame
-from core.services.agent import Agent, AgentOutcome, describe_call
+from core.protocol import approval_frame, done_frame, message_frame
+from core.services.agent import Agent, AgentOutcome, Resume, describe_call
+from core.services.approvals import (
+    APPROVE,
+    MAX_DETAIL_BYTES,
+    SEARCHED,
+    PausedTurn,
+    find_request,
+    paused_turn,
+)
 from core.services.checkpoint import Checkpointer
 from core.services.coalesce import DeltaStream
 from core.services.fanout import Fanout
@@ -110,6 +121,10 @@ class ReplySink:
         self._reply_id = reply_id
         self._fence = fence
         self.checkpointer: Checkpointer | None = None
+
+    @property
+    def fanout(self) -> Fanout:
+        return self._fanout
 
     def on_text(self, text: str) -> None:
         self._deltas.push(text)
@@ -170,7 +185,9 @@ class ReplyService:
         prices: PriceList | None = None,
         title_model: ChatModel | None = None,
         limits: Limits | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        self._clock = clock or SystemClock()
         self._limits = limits
         self._prices = prices
         self._title_model = title_model or model
@@ -186,6 +203,7 @@ class ReplyService:
             config.max_agent_steps,
             tool_timeout_s=config.tool_timeout_s,
             max_result_chars=config.max_tool_result_chars,
+            approval=config.approval_tools,
         )
 
     async def run_pending(self, session_id: str) -> int:
@@ -238,26 +256,39 @@ class ReplyService:
             return
         reply_id = uuid.uuid4().hex
         await self._store.start_reply(sid, reply_id, prompt.created_at, token.fence)
-        budget = history_budget(
-            self._config.history_token_budget,
-            self._config.context_window_tokens,
-            self._config.max_output_tokens,
-            self._config.system_prompt,
-            prompt.message,
-        )
-        history = bound_history(await self._history(session), self._config.history_items, budget)
-        previous_id = await self._previous_response_id(sid)
         fanout = Fanout(
             self._transport,
             self._store,
             [c.connection_id for c in await self._store.session_connections(sid)],
         )
+        paused: PausedTurn | None = None
+        if prompt.message_type == MessageType.APPROVAL_DECISION:  # go on from the pause
+            paused = await self._paused_for(prompt)
+            if paused is None:
+                await self._unresumable(fanout, prompt, reply_id, token.fence)
+                return
+        turn_prompt = paused.prompt if paused else prompt.message
+        budget = history_budget(
+            self._config.history_token_budget,
+            self._config.context_window_tokens,
+            self._config.max_output_tokens,
+            self._config.system_prompt,
+            turn_prompt,
+        )
+        before = paused.prompt_at if paused else None
+        history = bound_history(
+            await self._history(session, before), self._config.history_items, budget
+        )
+        previous_id = await self._previous_response_id(sid)
         request = ModelRequest(
             system=self._config.system_prompt,
             history=tuple(history),
-            prompt=prompt.message,
+            prompt=turn_prompt,
             previous_response_id=previous_id,
         )
+        resume = None
+        if paused is not None:
+            resume = Resume(paused.pause, prompt.message == APPROVE)
         outcome = AgentOutcome()
         lost_fence = False
         status = ReplyStatus.COMPLETE
@@ -287,7 +318,7 @@ class ReplyService:
                         tg.start_soon(checkpointer.run)
                     try:
                         await self._run_agent(
-                            request, sink, ReplyContext(sid, self._store), outcome
+                            request, sink, ReplyContext(sid, self._store), outcome, resume
                         )
                     except FenceRejected:
                         lost_fence = True
@@ -312,7 +343,9 @@ class ReplyService:
         # New tabs opened during the reply get its final messages too.
         fanout.add([c.connection_id for c in await self._store.session_connections(sid)])
         try:
-            end = await self._finish(sink, prompt, outcome, status, failure, cost, token.fence)
+            end = await self._finish(
+                sink, prompt, outcome, status, failure, cost, token.fence, paused
+            )
         except FenceRejected:
             await fanout.send(
                 done_frame(sid, reply_id, ReplyStatus.INTERRUPTED.value, outcome.usage)
@@ -325,10 +358,15 @@ class ReplyService:
             and self._config.make_titles
             and end.status is ReplyStatus.COMPLETE
         ):
-            await self._title(session, fanout, prompt.message, outcome.text)
+            await self._title(session, fanout, turn_prompt, outcome.text)
 
     async def _run_agent(
-        self, request: ModelRequest, sink: ReplySink, context: ReplyContext, outcome: AgentOutcome
+        self,
+        request: ModelRequest,
+        sink: ReplySink,
+        context: ReplyContext,
+        outcome: AgentOutcome,
+        resume: Resume | None = None,
     ) -> None:
         """The agent, run again once with the older half of the history left out when the
         model says the conversation does not fit its context before it said anything.
@@ -336,7 +374,7 @@ class ReplyService:
         if self._limits is not None:
             await self._limits.check_reply(context.session_id)
         try:
-            await self._agent.run(request, sink, context, outcome)
+            await self._agent.run(request, sink, context, outcome, resume)
         except ModelContextExceeded:
             if outcome.text or outcome.steps or not request.history:
                 raise
@@ -347,7 +385,7 @@ class ReplyService:
                 len(request.history),
             )
             retry = dataclasses.replace(request, history=tuple(shorter))
-            await self._agent.run(retry, sink, context, outcome)
+            await self._agent.run(retry, sink, context, outcome, resume)
 
     async def _finish(
         self,
@@ -358,11 +396,22 @@ class ReplyService:
         failure: AzuchiError | None,
         cost: float | None,
         fence: int,
+        paused: PausedTurn | None = None,
     ) -> Ending:
         """Stores the reply's last messages; the reply itself (or, when it has no text, its
-        note) goes with the answered marker in one write (``finish_reply``)."""
+        note) goes with the answered marker in one write (``finish_reply``). A reply that
+        paused for an approval ends with its APPROVAL request instead (``_pause``)."""
         text = self._cut(outcome.text)
         thought = bool(outcome.reasoning or outcome.redacted_reasoning)
+        if outcome.pause is not None and status is ReplyStatus.COMPLETE:
+            state = self._paused_state(prompt, outcome, text, paused)
+            if state is not None:
+                return await self._pause(sink, outcome, text, thought, cost, state)
+            status = ReplyStatus.ERROR
+            failure = AzuchiError(
+                f"the reply paused for approval of {outcome.pause.call.name}, but what it "
+                f"would keep is over {MAX_DETAIL_BYTES // 1024} KB; the tool was not run"
+            )
         end = ending(status, failure, outcome.stop_reason, bool(text.strip()), thought)
         abnormal = None if end.stop_reason is None or end.stop_reason.is_normal else end.stop_reason
         if thought:
@@ -400,8 +449,109 @@ class ReplyService:
         await sink.finish(drafts[0])
         for draft in drafts[1:]:
             await sink.append(draft)
+        if paused is not None:  # the whole turn, as one exchange
+            text = "\n\n".join(t for t in (paused.text, text) if t)
+            prompt = dataclasses.replace(prompt, message=paused.prompt)
         await self._remember(prompt, text, outcome, end, fence)
         return end
+
+    def _paused_state(
+        self, prompt: Message, outcome: AgentOutcome, text: str, paused: PausedTurn | None
+    ) -> PausedTurn | None:
+        """What the APPROVAL request keeps (None when it would be too large to store)."""
+        assert outcome.pause is not None
+        expires = self._clock.now_ms() + int(self._config.approval_timeout_s * 1000)
+        state = PausedTurn(
+            outcome.pause,
+            paused.prompt if paused else prompt.message,
+            paused.prompt_at if paused else prompt.created_at,
+            "\n\n".join(t for t in (paused.text if paused else "", text) if t),
+            expires,
+        )
+        if len(state.to_json().encode("utf-8")) > MAX_DETAIL_BYTES:
+            return None
+        return state
+
+    async def _pause(
+        self,
+        sink: ReplySink,
+        outcome: AgentOutcome,
+        text: str,
+        thought: bool,
+        cost: float | None,
+        state: PausedTurn,
+    ) -> Ending:
+        """Ends the turn at a call that waits for approval: the text so far, then the
+        APPROVAL request (the paused run in its detail) with the answered marker. Nothing
+        is remembered yet: the turn goes into the agent's memory once it is complete."""
+        status = ReplyStatus.AWAITING_APPROVAL.value
+        if thought:
+            await sink.post(
+                Role.AGENT, MessageType.REASONING, outcome.reasoning or REDACTED_NOTE, status=status
+            )
+        call = state.pause.call
+        request = sink.draft(
+            Role.AGENT,
+            MessageType.APPROVAL,
+            describe_call(call),
+            status=status,
+            detail=state.to_json(),
+        )
+        if text:
+            await sink.finish(
+                sink.draft(
+                    Role.AGENT,
+                    MessageType.CONVERSATION,
+                    text,
+                    status=status,
+                    model=self._model.model_id,
+                    usage=outcome.usage,
+                    cost_usd=cost,
+                )
+            )
+            stored = await sink.append(request)
+        else:
+            stored = await sink.finish(request)
+        await sink.fanout.send(approval_frame(stored))
+        return Ending(ReplyStatus.AWAITING_APPROVAL, StopReason.TOOL_USE, None)
+
+    async def _paused_for(self, decision: Message) -> PausedTurn | None:
+        """The paused run a decision goes on from: its request's, while no other USER
+        message came between the two (else the request was superseded)."""
+        sid = decision.session_id
+        request = await find_request(self._store, sid, decision.reply_to or 0)
+        if request is None:
+            return None
+        between = await self._store.messages_after(sid, request.created_at, SEARCHED)
+        for message in between:
+            if message.created_at >= decision.created_at:
+                break
+            if message.role is Role.USER:
+                return None
+        return paused_turn(request)
+
+    async def _unresumable(
+        self, fanout: Fanout, decision: Message, reply_id: str, fence: int
+    ) -> None:
+        """A decision with nothing to go on from (its request was taken back, superseded,
+        or unreadable): a note ends it, so the session is not left pending."""
+        note = await self._store.finish_reply(
+            MessageDraft(
+                decision.session_id,
+                Role.SYSTEM,
+                MessageType.SYSTEM_LOG,
+                "There is no paused reply for this decision to go on from; the tool was "
+                "not run. Send a new message to ask again.",
+                reply_id=reply_id,
+                reply_to=decision.created_at,
+                status=ReplyStatus.ERROR.value,
+                fence=fence,
+            )
+        )
+        await fanout.send(message_frame(note))
+        await fanout.send(
+            done_frame(decision.session_id, reply_id, ReplyStatus.ERROR.value, Usage())
+        )
 
     def _cut(self, text: str) -> str:
         """The reply text as stored: at most ``max_reply_bytes`` of UTF-8."""
@@ -452,26 +602,36 @@ class ReplyService:
             return None
         return self._prices.reply_cost(self._model.model_id, outcome.usage)
 
-    async def _history(self, session: Session) -> list[HistoryItem]:
+    async def _history(self, session: Session, before: int | None = None) -> list[HistoryItem]:
+        """The conversation before this turn: the agent's memory, else rebuilt from the
+        store. ``before``: the createdAt of a paused turn's prompt (a decision goes on
+        from it), which the store already holds answered."""
         try:
             items = await self._memory.recent_history(session.session_id)
         except BackendUnavailable:
             items = []
         if items or not session.answered_at:
             return items
+        upto = session.answered_at if before is None else min(session.answered_at, before - 1)
         # Agent memory lost (evicted, flushed, or down): rebuild it from the durable store
         # (``bound_history`` keeps the newest ``history_items`` of these).
         stored = await self._store.last_messages(session.session_id, self._config.history_items * 3)
         too_long = {m.reply_to for m in stored if m.stop_reason == StopReason.CONTEXT_WINDOW}
-        return [
-            HistoryItem("user" if m.role is Role.USER else "assistant", m.message)
-            for m in stored
-            if m.message_type == MessageType.CONVERSATION
-            and m.role in (Role.USER, Role.AGENT)
-            and _turn_of(m) <= session.answered_at
-            and _turn_of(m) not in too_long
-            and m.message
-        ]
+        rebuilt: list[HistoryItem] = []
+        for m in stored:
+            if (
+                m.message_type == MessageType.CONVERSATION
+                and m.role in (Role.USER, Role.AGENT)
+                and _turn_of(m) <= upto
+                and _turn_of(m) not in too_long
+                and m.message
+            ):
+                role = "user" if m.role is Role.USER else "assistant"
+                if rebuilt and rebuilt[-1].role == role == "assistant":  # a paused turn's parts
+                    rebuilt[-1] = HistoryItem(role, rebuilt[-1].content + "\n\n" + m.message)
+                else:
+                    rebuilt.append(HistoryItem(role, m.message))
+        return rebuilt
 
     async def _previous_response_id(self, session_id: str) -> str | None:
         try:

@@ -118,8 +118,7 @@ async def test_arguments_the_schema_refuses_never_reach_the_server(
     env = servers_file(http_server("calc", mcp_url))
     logs, _, done, _ = await reply_with(env, "calc__add", {"a": "twelve", "b": 7})
     assert logs[-1] == (
-        "✗ calc__add: The tool failed: arguments refused by the tool's schema (a): "
-        "'twelve' is not of type 'integer'"
+        "✗ calc__add: arguments refused by the tool's schema (a): 'twelve' is not of type 'integer'"
     )
     assert done["status"] == "complete"
 
