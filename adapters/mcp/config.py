@@ -47,7 +47,11 @@ class McpServer:
     env: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float = 10.0
     max_result_chars: int = 8_000
-    require_approval: tuple[str, ...] = ()  # tool names (issue 19, slice 2)
+    # Tools (the server's own names) that wait for the user's approval; "*": every one.
+    require_approval: tuple[str, ...] = ()
+
+    def needs_approval(self, tool: str) -> bool:
+        return "*" in self.require_approval or tool in self.require_approval
 
 
 def load_servers(
@@ -94,14 +98,20 @@ def _server(
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise McpConfigError(f"{where}: maxResultChars must be a positive integer")
     approval = entry.get("requireApproval", [])
-    if not isinstance(approval, list) or not all(isinstance(t, str) for t in approval):
-        raise McpConfigError(f"{where}: requireApproval must be a list of tool names")
-    if approval:
-        # Refused rather than ignored: a tool the owner wants approved must never run unasked.
+    if approval is True:
+        approval = ["*"]
+    elif approval is False:
+        approval = []
+    if not isinstance(approval, list) or not all(isinstance(t, str) and t for t in approval):
         raise McpConfigError(
-            f"{where}: requireApproval is not supported yet; remove the server or the entry"
+            f"{where}: requireApproval must be true (every tool) or a list of tool names"
         )
-    common = {"name": name, "transport": transport, "timeout_s": float(timeout)}
+    common = {
+        "name": name,
+        "transport": transport,
+        "timeout_s": float(timeout),
+        "require_approval": tuple(approval),
+    }
     if transport == "http":
         url = entry.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):

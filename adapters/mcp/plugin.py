@@ -92,6 +92,13 @@ def list_all(servers: Sequence[McpServer], ttl_s: float) -> list[Listing]:
             )
             return
         found.append((ServerTools(server, listing, ttl_s), listing))
+        unknown = set(server.require_approval) - {"*"} - {t.name for t in listing}
+        if unknown:  # a typo, or a tool the server dropped: nothing of it is offered
+            log.warning(
+                "MCP server %r does not offer %s, which requireApproval names",
+                server.name,
+                ", ".join(sorted(unknown)),
+            )
         log.info("MCP server %r lists %d tools", server.name, len(listing))
 
     async def every() -> None:

@@ -146,6 +146,12 @@ class McpTool:
     def __repr__(self) -> str:
         return f"MCP tool {self.remote_name!r} of server {self.server_tools.server.name!r}"
 
+    @property
+    def requires_approval(self) -> bool:
+        """The servers file's ``requireApproval`` names it (or says ``true``): every call
+        waits for the user's approval (core/services/approvals.py)."""
+        return self.server_tools.server.needs_approval(self.remote_name)
+
     async def run(self, arguments: dict[str, Any], context: ToolContext) -> str:
         server = self.server_tools.server
         stale = self.server_tools.stale

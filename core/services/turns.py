@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from core.config import ChatConfig
-from core.domain import Lease, Rewind, Session
+from core.domain import Lease, MessageType, Rewind, Session
 from core.errors import BackendUnavailable, ClientMessageIdReused, InvalidInput, TurnRefused
 from core.ports import AgentMemory, ChatStore, ReplyLauncher, SessionLock
 from core.protocol import message_frame, removed_frame
@@ -96,6 +96,13 @@ class TurnService:
         async with self._turn(sid) as (session, lease):
             if replaces != session.last_user_at:
                 raise _not_last("replaces")
+            old = await self._store.messages_after(sid, replaces - 1, 1)
+            if old and old[0].message_type != MessageType.CONVERSATION:
+                raise TurnRefused(
+                    "Only a message you wrote can be edited (this one is a decision on a "
+                    "tool call); use regenerate to have the reply written again.",
+                    code="NOT_EDITABLE",
+                )
             await self._memory.forget(sid, lease.fence)
             result = await self._store.append_message(
                 user_draft(sid, text, connection_id, client_message_id, lease.fence)

@@ -47,7 +47,8 @@ def test_a_header_reads_its_secret_from_the_environment(tmp_path: Path) -> None:
         ({**HTTP, "maxResultChars": "big"}, "maxResultChars must be a positive integer"),
         ({**STDIO, "command": ""}, "command is required"),
         ({**STDIO, "args": "-m srv"}, "args must be a list of strings"),
-        ({**HTTP, "requireApproval": ["add"]}, "requireApproval is not supported yet"),
+        ({**HTTP, "requireApproval": "add"}, "requireApproval must be true"),
+        ({**HTTP, "requireApproval": [""]}, "requireApproval must be true"),
     ],
 )
 def test_an_entry_azuchi_cannot_use_is_refused_naming_it(
