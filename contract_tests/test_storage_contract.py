@@ -293,6 +293,9 @@ async def test_every_message_field_round_trips(store: ChatStore) -> None:
         ),
         cost_usd=0.00001234,  # small enough that a float written with an exponent would show
         stop_reason="max_tokens",  # a reply cut short says so after a reload too
+        # Server-side state (an APPROVAL request keeps its paused reply here): large, nested
+        # JSON with text of every plane must come back byte for byte.
+        detail='{"v":1,"text":"京都 🏯 \\u0000","rounds":[' + ",".join(["{}"] * 5000) + "]}",
     )
     result = await store.append_message(full)
     message = result.message

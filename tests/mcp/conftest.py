@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,31 +10,13 @@ from typing import Any
 
 import pytest
 
-from testsupport.ports import accepts, free_port, wait_ready
-
-SERVER = str(Path(__file__).with_name("server.py"))
+from testsupport.mcp_launch import SERVER, http_mcp_server
 
 
 @pytest.fixture(scope="session")
 def mcp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("mcp") / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, SERVER, "http", str(port)], stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        wait_ready(
-            lambda: accepts(port),
-            what="the test MCP server",
-            timeout=30,
-            process=process,
-            log=log.read_text,
-        )
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with http_mcp_server(tmp_path_factory.mktemp("mcp") / "server.log") as url:
+        yield url
 
 
 def http_server(name: str, url: str, **extra: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Tools from real MCP servers (tests/mcp/server.py, over streamable HTTP and stdio), in
+"""Tools from real MCP servers (testsupport/mcp_server.py, over streamable HTTP and stdio), in
 whole replies: offered with their schemas, called, reported as AGENT_LOG; and every way a
 server can let a call down is a failed step while the reply goes on."""
 

@@ -1,7 +1,7 @@
 """A real MCP server for the tests, built with the SDK azuchi's client uses.
 
-    python tests/mcp/server.py stdio
-    python tests/mcp/server.py http <port>
+    python testsupport/mcp_server.py stdio
+    python testsupport/mcp_server.py http <port>
 
 With MCP_TEST_COLLIDE=1 it also offers ``lookup.item`` and ``lookup_item``, which a model
 API would see under one name. It imports nothing of azuchi.
