@@ -43,6 +43,7 @@ const view = new View({
     onEdit: (clientMessageId) => putInComposer(chat.edit(clientMessageId)),
     onRegenerate: (replyTo) => chat.regenerate(replyTo),
     onEditLast: (createdAt, text) => startEditing(createdAt, text),
+    onDecide: (approvalId, approve) => chat.decide(approvalId, approve),
     canRegenerate: () => chat.routes.has('regenerate'),
     canEdit: () => chat.routes.has('editMessage'),
   },

@@ -188,6 +188,7 @@ export class Chat {
   }
 
   onError(frame) {
+    if (typeof frame.code === 'string' && frame.code.startsWith('APPROVAL_')) this.reload();
     const { text, details } = describeError(frame);
     const wait = this.holdOff(frame);
     this.notices.show(text + wait, { kind: 'error', key: frame.code, details });
@@ -308,6 +309,13 @@ export class Chat {
     const frame = { action: 'regenerate' };
     if (Number.isFinite(replyTo) && replyTo > 0) frame.replyTo = replyTo;
     if (this.socket.send(frame)) this.setAwaiting(true);
+  }
+
+  /** Approve or deny a tool call the reply paused at (approvalId: its request's createdAt). */
+  decide(approvalId, approve) {
+    const frame = { action: approve ? 'approveTool' : 'denyTool', approvalId };
+    if (this.socket.send(frame)) this.setAwaiting(true);
+    else this.view.reopenApproval(approvalId);
   }
 
   rename(sessionId, title) {

@@ -62,8 +62,45 @@ function systemLine(body, status) {
   return line;
 }
 
+/** An APPROVAL request: the tool, its arguments, when it expires, Approve / Deny. The
+ *  buttons go once it is decided, superseded or expired (View.settleApprovals). */
+function approvalCard(approval, createdAt) {
+  const card = el('div', 'approval');
+  card.setAttribute('role', 'group');
+  const tool = approval && typeof approval.tool === 'string' ? approval.tool : '?';
+  card.setAttribute('aria-label', t('approval.label', { tool }));
+  const title = el('div', 'approval-title', t('approval.title'));
+  const name = el('code', 'approval-tool', tool);
+  let args = '';
+  try {
+    args = JSON.stringify(approval ? approval.arguments : {}, null, 2);
+  } catch {
+    args = '';
+  }
+  const pre = el('pre', 'approval-arguments');
+  pre.append(el('code', null, args));
+  card.append(title, name, pre);
+  const expires = Number(approval && approval.expiresAt);
+  if (Number.isFinite(expires)) {
+    card.dataset.expiresAt = String(expires);
+    card.append(el('div', 'approval-expiry', t('approval.expires', { time: new Date(expires).toLocaleTimeString() })));
+  }
+  const state = el('div', 'approval-state');
+  state.setAttribute('aria-live', 'polite');
+  const buttons = el('div', 'approval-buttons');
+  const approve = el('button', 'approve-tool', t('button.approve'));
+  const deny = el('button', 'deny-tool', t('button.deny'));
+  approve.type = 'button';
+  deny.type = 'button';
+  approve.dataset.approvalId = String(createdAt);
+  deny.dataset.approvalId = String(createdAt);
+  buttons.append(approve, deny);
+  card.append(buttons, state);
+  return card;
+}
+
 /** Build one message element. streaming: a reply still arriving (its text grows). */
-export function buildMessage({ role, type, text, createdAt, streaming, status }) {
+export function buildMessage({ role, type, text, createdAt, streaming, status, approval }) {
   const li = el('li', 'msg');
   li.dataset.role = role || 'SYSTEM';
   li.dataset.type = type || 'CONVERSATION';
@@ -77,6 +114,12 @@ export function buildMessage({ role, type, text, createdAt, streaming, status })
 
   if (!streaming && type === 'PLAN') {
     li.append(planCard(body));
+  } else if (!streaming && type === 'APPROVAL') {
+    li.append(approvalCard(approval, createdAt));
+  } else if (!streaming && type === 'APPROVAL_DECISION') {
+    const line = el('div', 'log decision');
+    line.append(el('span', 'text', t(body === 'approve' ? 'approval.approved' : 'approval.denied')));
+    li.append(line);
   } else if (!streaming && type === 'AGENT_LOG') {
     const line = el('div', 'log');
     line.append(el('span', 'text', body));

@@ -8,7 +8,7 @@ import { buildMessage, el, setStatus, usageText } from './message.js';
 import { Reveal } from './reveal.js';
 
 export class View {
-  /** hooks: { onRetry, onEdit, onRegenerate, onEditLast, canRegenerate, canEdit } */
+  /** hooks: { onRetry, onEdit, onRegenerate, onEditLast, onDecide, canRegenerate, canEdit } */
   constructor({ thread, list, empty, typing, jump, announcer, hooks }) {
     Object.assign(this, { thread, list, empty, typing, jump, announcer, hooks });
     this.byKey = new Map(); // 'c:<createdAt>' | 'p:<clientMessageId>' | 's:<streamKey>' -> li
@@ -38,6 +38,10 @@ export class View {
       this.hooks.onRegenerate(Number(li.dataset.replyTo));
     } else if (button.classList.contains('edit-last')) {
       this.hooks.onEditLast(Number(li.dataset.createdAt), li.source);
+    } else if (button.classList.contains('approve-tool') || button.classList.contains('deny-tool')) {
+      const approve = button.classList.contains('approve-tool');
+      for (const other of li.querySelectorAll('.approval-buttons button')) other.disabled = true;
+      this.hooks.onDecide(Number(button.dataset.approvalId), approve);
     }
   }
 
@@ -79,6 +83,7 @@ export class View {
     const createdAt = Number(message.createdAt);
     const li = buildMessage({
       role: message.role, type: message.messageType, text: message.message, createdAt, status: message.status,
+      approval: message.approval,
     });
     if (message.replyId) li.dataset.replyId = message.replyId;
     if (Number.isFinite(Number(message.replyTo))) li.dataset.replyTo = String(message.replyTo);
@@ -91,7 +96,48 @@ export class View {
     setStatus(li, status);
     if (Number.isFinite(createdAt)) this.byKey.set(`c:${createdAt}`, li);
     this.insertSorted(li, Number.isFinite(createdAt) ? createdAt : Infinity);
+    this.settleApprovals();
     this.changed();
+  }
+
+  /** An APPROVAL request can be decided while it is the chat's last turn and not expired:
+   *  a decision names it (replyTo), a later message of the user supersedes it, an expiry
+   *  note names it, or its time runs out. Then its buttons go and it says which. */
+  settleApprovals() {
+    clearTimeout(this.expiryTimer);
+    let next = Infinity;
+    for (const card of this.list.querySelectorAll('.msg[data-type="APPROVAL"] .approval')) {
+      const li = card.closest('.msg');
+      if (li.dataset.settled) continue;
+      const at = Number(li.dataset.createdAt);
+      const later = [...this.list.querySelectorAll('.msg[data-created-at]')]
+        .filter((other) => Number(other.dataset.createdAt) > at);
+      const decision = later.find((other) => other.dataset.type === 'APPROVAL_DECISION' && Number(other.dataset.replyTo) === at);
+      const expiredNote = later.find((other) => other.dataset.type === 'SYSTEM_LOG' && Number(other.dataset.replyTo) === at);
+      const expires = Number(card.dataset.expiresAt);
+      let state = null;
+      if (decision) state = decision.source === 'approve' ? 'approval.approved' : 'approval.denied';
+      else if (expiredNote || (Number.isFinite(expires) && Date.now() > expires)) state = 'approval.expired';
+      else if (later.some((other) => other.dataset.role === 'USER')) state = 'approval.superseded';
+      if (state) {
+        li.dataset.settled = state;
+        card.querySelector('.approval-buttons').remove();
+        card.querySelector('.approval-state').textContent = t(state);
+      } else if (Number.isFinite(expires)) {
+        next = Math.min(next, expires);
+      }
+    }
+    if (next < Infinity) {
+      this.expiryTimer = setTimeout(() => this.settleApprovals(), Math.max(0, next - Date.now()) + 50);
+    }
+  }
+
+  /** A decision the server refused (another tab decided, it expired): buttons back. */
+  reopenApproval(approvalId) {
+    const li = this.byKey.get(`c:${approvalId}`);
+    if (!li) return;
+    for (const button of li.querySelectorAll('.approval-buttons button')) button.disabled = false;
+    this.settleApprovals();
   }
 
   /** Take stored messages off the page: the server took their turn back (regenerate, edit). */
@@ -114,6 +160,8 @@ export class View {
     const shown = [...this.list.querySelectorAll('.msg[data-created-at]:not([hidden])')];
     const last = shown[shown.length - 1];
     const lastUser = shown.filter((li) => li.dataset.role === 'USER').pop();
+    // Only a message the user wrote can be edited (not a decision on a tool call).
+    const lastWritten = lastUser && lastUser.dataset.type === 'CONVERSATION' ? lastUser : null;
     // The last reply, else the note of a reply that failed before writing anything (a model
     // that was down or busy): both can be written again.
     const answers = (li) => lastUser && Number(li.dataset.replyTo || 0) >= Number(lastUser.dataset.createdAt);
@@ -125,10 +173,10 @@ export class View {
       button.title = t('button.regenerate.hint');
       lastReply.querySelector(':scope > .meta').append(button);
     }
-    if (this.hooks.canEdit() && lastUser && last) {
+    if (this.hooks.canEdit() && lastWritten && last) {
       const button = el('button', 'edit-last small-button', t('button.editLast'));
       button.type = 'button';
-      lastUser.querySelector(':scope > .meta').append(button);
+      lastWritten.querySelector(':scope > .meta').append(button);
     }
   }
 

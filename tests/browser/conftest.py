@@ -126,6 +126,12 @@ def server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def approval_server() -> Iterator[str]:
+    """A local stack whose calculate tool waits for the user's approval (for 5 s)."""
+    yield from _serve(200, AZUCHI_TOOLS_REQUIRE_APPROVAL="calculate", AZUCHI_APPROVAL_TIMEOUT_S="5")
+
+
+@pytest.fixture(scope="session")
 def slow_server() -> Iterator[str]:
     """A second local stack streaming slowly (20 tokens/s), so that Stop comes in time."""
     yield from _serve(20)

@@ -50,6 +50,12 @@ def conversation(page: Any, fake: FakeServer) -> None:
     fake.push(fake.store("AGENT", "The user wants a picnic plan.", "REASONING"))
     fake.reply(CONVERSATION_MD, model="azuchi-scripted", replyTo=fake.stored[0]["createdAt"])
     expect(page.locator(STORED_REPLY)).to_have_count(1)
+    approval = {"callId": "c1", "tool": "calculate", "arguments": {"expression": "6*7"}}
+    approval["expiresAt"] = 4_102_444_800_000  # 2100: it stays open while axe looks
+    fake.push(
+        fake.store("AGENT", 'calculate({"expression": "6*7"})', "APPROVAL", approval=approval)
+    )
+    expect(page.locator(".approval .approve-tool")).to_have_count(1)
     fake.push(
         fake.store(
             "SYSTEM", "The reply failed (MODEL_TIMEOUT): slow.", "SYSTEM_LOG", status="error"
