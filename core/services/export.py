@@ -59,7 +59,13 @@ def to_json(export: SessionExport) -> str:
 
 
 _SPEAKER = {Role.USER: "You", Role.AGENT: "Assistant", Role.SYSTEM: "System"}
-_KIND = {"PLAN": "plan", "AGENT_LOG": "tool step", "SYSTEM_LOG": "notice"}
+_KIND = {
+    "PLAN": "plan",
+    "AGENT_LOG": "tool step",
+    "SYSTEM_LOG": "notice",
+    "APPROVAL": "tool call to approve",
+    "APPROVAL_DECISION": "decision",
+}
 
 
 def to_markdown(export: SessionExport) -> str:
