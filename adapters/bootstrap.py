@@ -37,6 +37,7 @@ from adapters.registry import (
     new_manager,
 )
 from adapters.settings import Settings, SettingsError
+from adapters.tools.schema import schema_problem
 from core.clock import SystemClock
 from core.ports import (
     AgentMemory,
@@ -233,6 +234,7 @@ def build_app(
         title_model,
         limits,
         ctx.clock,
+        schema_problem,
     )
 
     launcher_name = settings.launcher or RUNTIME_LAUNCHERS[runtime][0]

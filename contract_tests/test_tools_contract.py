@@ -17,6 +17,7 @@ import pytest
 
 from adapters.bootstrap import App, build_app
 from adapters.settings import Settings
+from adapters.tools.schema import schema_problem
 from core.domain import (
     ModelEvent,
     ModelRequest,
@@ -173,7 +174,8 @@ async def test_a_call_its_schema_allows_answers_text(app: App, name: str, tmp_pa
 @pytest.mark.parametrize("name", sorted(REFUSED))
 async def test_a_call_its_schema_refuses_never_reaches_it(app: App, name: str) -> None:
     counted = Counted(app.tools[name])
-    agent = Agent(OneCall(ToolCall("x", name, REFUSED[name])), {name: counted}, 3)
+    call = ToolCall("x", name, REFUSED[name])
+    agent = Agent(OneCall(call), {name: counted}, 3, check_arguments=schema_problem)
     sink = Sink()
     await agent.run(ModelRequest("", (), "go"), sink, context(app), AgentOutcome())
     assert counted.runs == 0
@@ -188,7 +190,13 @@ async def test_a_gated_call_runs_only_once_approved(
 ) -> None:
     counted = Counted(app.tools[name])
     call = ToolCall("x", name, sample(name, tmp_path))
-    agent = Agent(OneCall(call), {name: counted}, 3, approval=frozenset({name}))
+    agent = Agent(
+        OneCall(call),
+        {name: counted},
+        3,
+        approval=frozenset({name}),
+        check_arguments=schema_problem,
+    )
     request = ModelRequest("", (), "go")
     outcome = await agent.run(request, Sink(), context(app), AgentOutcome())
     assert outcome.pause is not None and outcome.pause.call == call

@@ -5,7 +5,7 @@ Every adapter of a port passes that port's suite in ``contract_tests/``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
@@ -253,6 +253,11 @@ class Tool(Protocol):
     def spec(self) -> ToolSpec: ...
 
     async def run(self, arguments: dict[str, Any], context: ToolContext) -> str: ...
+
+
+# Why a tool's arguments fail its schema (a JSON schema), or None: the agent asks before it
+# runs a call or puts it to the user for approval (adapters/tools/schema.py).
+ArgumentCheck = Callable[[dict[str, Any], dict[str, Any]], str | None]
 
 
 class ToolContext(Protocol):

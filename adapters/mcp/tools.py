@@ -24,9 +24,9 @@ from mcp import ClientSession
 from adapters.mcp.client import failure_reason, open_session
 from adapters.mcp.config import McpServer
 from adapters.mcp.held import HeldSession
+from adapters.tools.schema import schema_problem
 from core.domain import ToolSpec
 from core.ports import ToolContext
-from core.services.agent import schema_problem
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from core.domain import (
     Usage,
     UsageReported,
 )
-from core.ports import ChatModel, Tool, ToolContext
+from core.ports import ArgumentCheck, ChatModel, Tool, ToolContext
 from core.text import scrub
 
 log = logging.getLogger(__name__)
@@ -119,8 +119,10 @@ class Agent:
         tool_timeout_s: float = 20.0,
         max_result_chars: int = 8_000,
         approval: frozenset[str] = frozenset(),
+        check_arguments: ArgumentCheck | None = None,
     ) -> None:
         self._approval = approval
+        self._check_arguments = check_arguments
         self._model = model
         self._tools = dict(tools)
         self._max_steps = max(1, max_steps)
@@ -260,7 +262,9 @@ class Agent:
         tool = self._tools.get(call.name)
         if tool is None:
             return f"Unknown tool {call.name!r}."
-        return schema_problem(tool.spec.parameters, call.arguments)
+        if self._check_arguments is None:
+            return None
+        return self._check_arguments(tool.spec.parameters, call.arguments)
 
     def _bounded(self, content: str) -> str:
         """A tool's answer, cut to its limit (it goes to the model and into an AGENT_LOG)."""
@@ -289,25 +293,6 @@ class ThinkingBlocks:
     def blocks(self) -> tuple[ReasoningBlock, ...]:
         tail = "".join(self._text)
         return (*self._blocks, *([ReasoningBlock(tail)] if tail else []))
-
-
-def schema_problem(schema: dict[str, Any], arguments: dict[str, Any]) -> str | None:
-    """Why ``arguments`` fail ``schema`` (a JSON schema), or None. The schema's ``$ref`` is
-    resolved only within itself: nothing is fetched."""
-    import jsonschema  # the reply worker's only (the small functions never call a tool)
-    from referencing import Registry
-
-    try:
-        validator = jsonschema.validators.validator_for(schema)(schema, registry=Registry())
-        error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
-    except jsonschema.exceptions.SchemaError as exc:
-        return f"the tool's schema cannot be checked: {exc.message}"
-    except Exception as exc:  # a $ref elsewhere (Unresolvable), a pattern that cannot compile
-        return f"the tool's schema cannot be checked: {exc}"
-    if error is None:
-        return None
-    where = "/".join(str(p) for p in error.absolute_path) or "arguments"
-    return f"arguments refused by the tool's schema ({where}): {error.message}"
 
 
 def describe_call(call: ToolCall) -> str:

@@ -59,6 +59,7 @@ from core.errors import (
 )
 from core.ports import (
     AgentMemory,
+    ArgumentCheck,
     ChatModel,
     ChatStore,
     Clock,
@@ -186,6 +187,7 @@ class ReplyService:
         title_model: ChatModel | None = None,
         limits: Limits | None = None,
         clock: Clock | None = None,
+        check_arguments: ArgumentCheck | None = None,
     ) -> None:
         self._clock = clock or SystemClock()
         self._limits = limits
@@ -204,6 +206,7 @@ class ReplyService:
             tool_timeout_s=config.tool_timeout_s,
             max_result_chars=config.max_tool_result_chars,
             approval=config.approval_tools,
+            check_arguments=check_arguments,
         )
 
     async def run_pending(self, session_id: str) -> int:

@@ -122,7 +122,13 @@ export class View {
       if (state) {
         li.dataset.settled = state;
         card.querySelector('.approval-buttons').remove();
+        const expiry = card.querySelector('.approval-expiry');
+        if (expiry) expiry.remove();
         card.querySelector('.approval-state').textContent = t(state);
+        // The request and the text before it no longer wait for anything.
+        for (const paused of this.list.querySelectorAll('.msg[data-status="awaiting_approval"]')) {
+          if (paused === li || (li.dataset.replyId && paused.dataset.replyId === li.dataset.replyId)) setStatus(paused, null);
+        }
       } else if (Number.isFinite(expires)) {
         next = Math.min(next, expires);
       }

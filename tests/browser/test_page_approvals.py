@@ -40,6 +40,7 @@ def test_approve_runs_the_tool_and_the_reply_goes_on(new_page: Any, approval_ser
     page, other = new_page(), new_page()
     open_chat(page, approval_server)
     card = ask(page)
+    expect(page.locator(CARD)).to_have_attribute("data-status", "awaiting_approval")
     open_chat(other, f"{approval_server}#/s/{session_of(page)}")
     expect(other.locator(CARD + " .approve-tool")).to_have_count(1)  # waiting in both tabs
     card.locator(".approve-tool").click()
@@ -51,9 +52,12 @@ def test_approve_runs_the_tool_and_the_reply_goes_on(new_page: Any, approval_ser
     for tab in (page, other):  # settled everywhere: no buttons left to press
         expect(tab.locator(CARD + " .approval-state")).to_have_text("You approved this tool call.")
         expect(tab.locator(CARD + " .approval-buttons")).to_have_count(0)
+        expect(tab.locator('#messages .msg[data-status="awaiting_approval"]')).to_have_count(0)
+        expect(tab.locator(CARD + " .approval-expiry")).to_have_count(0)
     page.reload()
     expect(page.locator(CARD + " .approval-state")).to_have_text("You approved this tool call.")
     expect(page.locator(CARD + " button")).to_have_count(0)
+    expect(page.locator('#messages .msg[data-status="awaiting_approval"]')).to_have_count(0)
 
 
 def test_deny_never_runs_the_tool(page: Any, approval_server: str) -> None:
