@@ -300,6 +300,9 @@ async def _serve_until(
             f"(ready in {ready_ms:.0f} ms from import{whole}){admin}",
             flush=True,
         )
+        gated = sorted(app.replies.approval_tools)
+        if gated:
+            print(f"azuchi: these tools wait for your approval: {', '.join(gated)}", flush=True)
         # Messages left unanswered by a crash (or a lock backend that was down) are
         # answered without anyone sending anything: now, and on every sweep after.
         sweeps = asyncio.create_task(_sweep(app))

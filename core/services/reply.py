@@ -209,6 +209,11 @@ class ReplyService:
             check_arguments=check_arguments,
         )
 
+    @property
+    def approval_tools(self) -> frozenset[str]:
+        """The tools whose calls wait for the user's approval."""
+        return self._config.approval_tools
+
     async def run_pending(self, session_id: str) -> int:
         """Answers every USER message of the session not yet answered; returns how many
         replies this call produced (0 when another replier holds the session). Waits for
@@ -600,19 +605,22 @@ class ReplyService:
         except BackendUnavailable as exc:
             log.warning("could not count the usage of a reply of %s: %s", session_id, exc)
 
-    def _cost(self, outcome: AgentOutcome) -> float | None:
+    def _cost(self, outcome: AgentOutcome, model: ChatModel | None = None) -> float | None:
         if self._prices is None:
             return None
-        return self._prices.reply_cost(self._model.model_id, outcome.usage)
+        return self._prices.reply_cost((model or self._model).model_id, outcome.usage)
 
     async def _history(self, session: Session, before: int | None = None) -> list[HistoryItem]:
         """The conversation before this turn: the agent's memory, else rebuilt from the
         store. ``before``: the createdAt of a paused turn's prompt (a decision goes on
-        from it), which the store already holds answered."""
-        try:
-            items = await self._memory.recent_history(session.session_id)
-        except BackendUnavailable:
-            items = []
+        from it): the store holds that turn answered already, and a memory may too (one
+        derived from the store), so the history is rebuilt from the store, without it."""
+        items: list[HistoryItem] = []
+        if before is None:
+            try:
+                items = await self._memory.recent_history(session.session_id)
+            except BackendUnavailable:
+                items = []
         if items or not session.answered_at:
             return items
         upto = session.answered_at if before is None else min(session.answered_at, before - 1)
@@ -665,7 +673,9 @@ class ReplyService:
 
     async def _title(self, session: Session, fanout: Fanout, user_text: str, reply: str) -> None:
         try:
-            title = await propose_title(self._title_model, user_text, reply)
+            title, usage = await propose_title(self._title_model, user_text, reply)
+            spent = AgentOutcome(usage=usage)
+            await self._count(session.session_id, spent, self._cost(spent, self._title_model))
             if title:
                 await self._store.set_session_title(session.session_id, title)
                 await fanout.send(title_frame(session.session_id, title))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from core.domain import ModelRequest, TextDelta
+from core.domain import ModelRequest, TextDelta, Usage, UsageReported
 from core.ports import ChatModel
 from core.protocol import Frame, session_frame
 
@@ -26,7 +26,9 @@ _MARKDOWN = re.compile(r"[*_`#>~\[\]]+")
 _QUOTES = "\"'“”‘’«»「」『』"
 
 
-async def propose_title(model: ChatModel, user_text: str, reply: str) -> str | None:
+async def propose_title(model: ChatModel, user_text: str, reply: str) -> tuple[str | None, Usage]:
+    """The title the model proposes (None when nothing usable), and what the call used:
+    it is a model call like a reply's, counted against the same limits."""
     request = ModelRequest(
         system=TITLE_PROMPT,
         history=(),
@@ -34,8 +36,14 @@ async def propose_title(model: ChatModel, user_text: str, reply: str) -> str | N
         purpose="title",
         max_output_tokens=24,
     )
-    parts = [event.text async for event in model.stream(request) if isinstance(event, TextDelta)]
-    return clean_title("".join(parts))
+    parts: list[str] = []
+    usage = Usage()
+    async for event in model.stream(request):
+        if isinstance(event, TextDelta):
+            parts.append(event.text)
+        elif isinstance(event, UsageReported):
+            usage = usage + event.usage
+    return clean_title("".join(parts)), usage
 
 
 def clean_title(raw: str) -> str | None:

@@ -367,3 +367,62 @@ async def test_a_paused_reply_survives_a_restart(tmp_path: Path) -> None:
             "AGENT_LOG",
             "CONVERSATION",
         ]
+
+
+class ArithmeticOnly(StepModel):
+    """Calls calculate only for a prompt with a ``*`` in it; answers anything else."""
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        if request.purpose != "title" and "*" not in request.prompt:
+            self.requests.append(request)
+            yield TextDelta(f"You said {request.prompt}")
+            yield StreamEnded("end_turn")
+            return
+        async for event in super().stream(request):
+            yield event
+
+
+@pytest.mark.parametrize("memory", ["inprocess", "sqlite"])
+async def test_the_resumed_turn_sees_the_conversation_before_it_once(
+    memory: str, tmp_path: Path
+) -> None:
+    env = {**GATED, "AZUCHI_AGENT_MEMORY": memory, "AZUCHI_SQLITE_PATH": str(tmp_path / "a.db")}
+    model = ArithmeticOnly([calc()], None)
+    async with running_app(fast_settings(**env), model=model) as app:
+        client = await Client.connect(app, "c1")
+        await client.say("hello")
+        await settle(app)
+        request = await paused(app, client)
+        await app.approvals.decide("c1", {"approvalId": request["createdAt"]}, True)
+        await settle(app)
+        resumed = model.requests[-1]
+        assert resumed.prompt == "what is 6*7?"
+        assert [(h.role, h.content) for h in resumed.history] == [
+            ("user", "hello"),
+            ("assistant", "You said hello"),
+        ]
+        # The next turn's history holds the paused turn whole, once.
+        await client.say("thanks")
+        await settle(app)
+        assert [(h.role, h.content) for h in model.requests[-1].history] == [
+            ("user", "hello"),
+            ("assistant", "You said hello"),
+            ("user", "what is 6*7?"),
+            ("assistant", "Let me work that out. \n\nResults: 6*7 = 42"),
+        ]
+
+
+async def test_a_history_rebuilt_from_the_store_holds_a_paused_turn_as_one_exchange() -> None:
+    model = ArithmeticOnly([calc()], None)
+    async with running_app(fast_settings(**GATED), model=model) as app:
+        client = await Client.connect(app, "c1")
+        request = await paused(app, client)
+        await app.approvals.decide("c1", {"approvalId": request["createdAt"]}, True)
+        await settle(app)
+        await app.agent_memory.forget(client.session_id)  # evicted, flushed, or taken back
+        await client.say("thanks")
+        await settle(app)
+        assert [(h.role, h.content) for h in model.requests[-1].history] == [
+            ("user", "what is 6*7?"),
+            ("assistant", "Let me work that out. \n\nResults: 6*7 = 42"),
+        ]

@@ -12,7 +12,15 @@ import pytest
 
 from adapters.inprocess.scripted_model import ScriptedChatModel, ScriptedSettings
 from adapters.settings import Settings
-from core.domain import MessageDraft, MessageType, Role
+from core.domain import (
+    MessageDraft,
+    MessageType,
+    Role,
+    StreamEnded,
+    TextDelta,
+    Usage,
+    UsageReported,
+)
 from core.services.limits import MICRO, LimitsConfig, Rate
 from tests.support import Client, fast_settings, running_app, settle
 from testsupport.profiles import UNLIMITED
@@ -141,3 +149,34 @@ async def test_on_lambda_the_owner_is_told_by_a_cloudwatch_metric(
     alarm = load_template()["Resources"]["SpendCapAlarm"]["Properties"]
     assert (alarm["Namespace"], alarm["MetricName"]) == ("azuchi", "SpendCapReached")
     assert [d["Name"] for d in alarm["Dimensions"]] == ["stage"]
+
+
+class CostlyTitles(ScriptedChatModel):
+    """The scripted model, whose title calls use 1,000 input tokens each."""
+
+    async def stream(self, request: Any) -> Any:  # type: ignore[override]
+        if request.purpose != "title":
+            async for event in super().stream(request):
+                yield event
+            return
+        yield TextDelta("Castles")
+        yield UsageReported(Usage(input_tokens=1000))
+        yield StreamEnded("end_turn")
+
+
+async def test_a_title_call_counts_against_the_sessions_tokens() -> None:
+    """A title is a model call too: its tokens are the session's, so a loop of new
+    sessions' first messages cannot spend past the day's cap on titles alone."""
+    model = CostlyTitles(ScriptedSettings(tokens_per_second=0, reply_tokens=20))
+    settings = fast_settings(
+        **{**UNLIMITED, "AZUCHI_LIMIT_SESSION_TOKENS_PER_DAY": "900", "AZUCHI_TITLES": "true"}
+    )
+    async with running_app(settings, model=model) as app:
+        client = await Client.connect(app, "c1")
+        await client.say("first")
+        await settle(app)
+        assert (await app.store.get_session(client.session_id)).title == "Castles"  # type: ignore[union-attr]
+        await pending_message(app, client.session_id, "second")
+        await app.replies.run_pending(client.session_id)
+        note = await client.wait_for(lambda f: "TOKEN_LIMIT_REACHED" in str(f.get("message")))
+        assert note["role"] == "SYSTEM"
