@@ -123,11 +123,12 @@ async def run_lean(
         "AZUCHI_COALESCE_MS": "5",
         # The limits' counters are not part of the three ports measured here (their own
         # table, docs/limits.md, bench/limits_bench.py): kept in process, and the message
-        # buckets off, as 200 turns at full speed would meet them. Their checks' reads of
-        # the session go through the store and are counted.
+        # buckets and the session's daily tokens off, as 200 turns in a minute would meet
+        # them. Their checks' reads of the session go through the store and are counted.
         "AZUCHI_LIMITS": "inprocess",
         "AZUCHI_LIMIT_CONNECTION_MESSAGES_PER_MINUTE": "0",
         "AZUCHI_LIMIT_SESSION_MESSAGES_PER_MINUTE": "0",
+        "AZUCHI_LIMIT_SESSION_TOKENS_PER_DAY": "0",
     }
     settings = Settings.from_env(env)
     await create_tables(settings)

@@ -10,7 +10,7 @@ taken out of the measured ones so that what remains is the storage's own.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from costmodel.inputs import Operations, Shape, Traffic
@@ -24,13 +24,14 @@ MB_PER_GB_MEMORY = 1024  # Lambda's GB-second counts memory in binary units
 # bench/dynamodb_bench.py at turn 200 with 300-token replies, AWS-true (a transaction at 2
 # units per item per KB: the guarded USER message 6, the final reply and its marks 8; the
 # reply's start 1), plus the 2 WCU of the one checkpoint a 6-second reply writes.
-REFERENCE_STORE_READS = 8.5
+REFERENCE_STORE_READS = 10.5  # get_session ×5 (the limits' check too), connections, Queries
 REFERENCE_STORE_WRITES = 17.0
 # A record taken with DynamoDB Local's own transaction figures undercounts each turn's
 # guarded USER message (Local says 4 for its three items; AWS bills 6).
 LOCAL_RATE_SHORTFALL_WCU = 2.0
 
 HISTORY_ENTRY_OVERHEAD = 25  # {"role": ..., "content": ...} around each text
+HISTORY_ITEM_OVERHEAD = 100  # dynamodb-items: sessionId, kind ("history#<µs>#<random>"), TTL
 # A message item's attributes besides its text (keys, role, type, ids, status, usage, TTL):
 # 170 bytes for a USER message, 280 for a reply (bench/dynamodb_bench.py's items).
 MESSAGE_ITEM_OVERHEAD = 225
@@ -139,6 +140,38 @@ def memory_turn_units(shape: Shape, traffic: Traffic, reply_bytes: float, turn: 
     )
 
 
+def items_memory_turn_units(
+    shape: Shape, traffic: Traffic, reply_bytes: float, turn: int
+) -> PortUnits:
+    """The previous DynamoDB memory (``AZUCHI_AGENT_MEMORY=dynamodb-items``,
+    adapters/dynamodb/agent_memory.py) at one turn: one item per append, so
+    ``recent_history`` is one Query of the newest appends that hold the cap, and the append
+    one PutItem of the turn's two entries after raising the session's fence item (a small
+    conditional UpdateItem, 1 WCU). Used to take a run's memory out of its measured units
+    when the run used that memory."""
+    entry = _entry_bytes(traffic, reply_bytes)
+    item = min(2, shape.history_items) * entry + HISTORY_ITEM_OVERHEAD
+    appends_read = min(turn - 1, math.ceil(shape.history_items / 2))
+    return PortUnits(
+        dynamo_reads=_rcu(appends_read * item) + 1,
+        dynamo_writes=_wcu(item) + 1 + 1,  # the append, the response id, the fence
+    )
+
+
+def _session_average(
+    units: Callable[[Shape, Traffic, float, int], PortUnits],
+    shape: Shape,
+    traffic: Traffic,
+    reply_bytes: float,
+) -> tuple[float, float]:
+    turns = _session_turns(traffic)
+    each = [units(shape, traffic, reply_bytes, t) for t in range(1, turns + 1)]
+    return (
+        sum(u.dynamo_reads for u in each) / turns,
+        sum(u.dynamo_writes for u in each) / turns,
+    )
+
+
 def state_units(
     shape: Shape, traffic: Traffic, reply_s: float, stops_per_turn: float, reply_bytes: float
 ) -> dict[str, PortUnits]:
@@ -209,7 +242,9 @@ def _store_units(
             f"+{LOCAL_RATE_SHORTFALL_WCU:g} WCU a turn for the guarded USER message (AWS bills "
             "2 units per item of a transaction)"
         )
-    on_dynamo = [p for p in ("lock", "memory") if ops.adapters.get(p) == "dynamodb"]
+    on_dynamo = [
+        p for p in ("lock", "memory") if ops.adapters.get(p) in ("dynamodb", "dynamodb-items")
+    ]
     for port in on_dynamo:
         reads -= ports[port].dynamo_reads
         writes -= ports[port].dynamo_writes
@@ -237,7 +272,11 @@ def run_units(ops: Operations, traffic: Traffic, shape: Shape) -> RunUnits:
         ops.functions["stop_generation"].invocations if "stop_generation" in ops.functions else 0
     )
     ports = state_units(shape, traffic, reply_s, stops / turns, reply_bytes)
-    reads, writes, store_notes = _store_units(ops, ports, turns)
+    measured = dict(ports)
+    if ops.adapters.get("memory") == "dynamodb-items":  # the run kept a copy of the history
+        r, w = _session_average(items_memory_turn_units, shape, traffic, reply_bytes)
+        measured["memory"] = PortUnits(dynamo_reads=r, dynamo_writes=w)
+    reads, writes, store_notes = _store_units(ops, measured, turns)
     return RunUnits(
         turns=turns,
         messages=(ops.inbound_messages + ops.outbound_messages) / turns,

@@ -262,3 +262,17 @@ def test_history_grows_with_the_session_until_it_is_capped() -> None:
     # spend more of their turns at that size
     messages = 21 * (2000 + 225)
     assert reads[0] == 4 and reads[0] < reads[1] < reads[2] <= math.ceil(messages / 4096) + 3
+
+
+def test_per_turn_counts_the_checkpoints_a_paced_reply_writes(traffic) -> None:
+    """``azuchi cost --per-turn``: a 300-token reply at 50 tokens/s streams 6 s and stores
+    its text once (at 5 s, ~1.2 KB: 2 WCU); a 120-token one (2.4 s) never. The lean profile's
+    memory reads the messages: 1 WCU a turn (the response id), no copy of the history."""
+    from costmodel.per_turn import STORE_UNITS, checkpoint_writes, turn_costs
+
+    assert checkpoint_writes(300, 4) == 2 and checkpoint_writes(120, 4) == 0
+    assert checkpoint_writes(600, 4) == 2 + 3  # at 5 s and at 10 s, the text so far
+    costs = {(c.profile, c.reply_tokens, c.turn): c for c in turn_costs(SHAPE, traffic)}
+    later_300 = STORE_UNITS[300]["later"][1]
+    assert costs[("redis", 300, 50)].writes == later_300 + 2
+    assert costs[("lean", 300, 50)].writes == later_300 + 2 + 2 + 1  # + lock + response id
