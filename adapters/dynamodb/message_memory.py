@@ -8,6 +8,7 @@ no copy: ``recent_history`` reads the newest messages, ``append_history`` stores
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,8 +30,9 @@ class DynamoMessageMemory:
     - ``recent_history``: the newest ``max_items`` CONVERSATION messages of USER and AGENT
       of the turns already answered, oldest first: one strongly consistent Query of the
       messages table, newest first, ``Limit max_items + 1`` (the pending prompt is the
-      newest message; a second page only when other messages, notes or thoughts, are
-      among them; at most ``3 × max_items`` messages read, as reply.py's rebuild). A turn
+      newest message; a further page only when other messages, notes or thoughts, are
+      among them, sized by how many the first needed per item; at most
+      ``3 × max_items`` messages read, as reply.py's rebuild). A turn
       is answered once its reply is stored, and ``finish_reply`` stores the reply and
       moves ``answeredAt`` in one write, so a question is never read without its answer:
       a USER message counts when it is not newer than the newest final reply's
@@ -115,7 +117,11 @@ class DynamoMessageMemory:
             if len(newest_first) >= most:
                 return history
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-            limit = min(most - len(newest_first), self._max_items)
+            # As many more as the messages read so far needed per item kept (thoughts and
+            # notes between the turns), for the items still missing.
+            per_item = len(newest_first) / max(1, len(history))
+            missing = self._max_items - len(history)
+            limit = max(1, min(most - len(newest_first), math.ceil(missing * per_item) + 1))
 
     async def get_previous_response_id(self, session_id: str) -> str | None:
         return await self._responses.get_previous_response_id(session_id)
