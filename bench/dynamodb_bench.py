@@ -1,6 +1,6 @@
 """What a chat turn costs on DynamoDB, next to two other designs, and how long each call takes.
 
-    .venv/bin/python bench/dynamodb_bench.py [--turns 200] [--reply-tokens 120,300]
+    .venv/bin/python bench/dynamodb_bench.py [--turns 200] [--reply-tokens 120,300] [--memory items]
 
 For each reply length, runs the whole app on the lean profile (storage, lock and agent
 memory on DynamoDB, the scripted model at full speed) for one conversation of ``--turns``
@@ -38,6 +38,7 @@ from adapters.bootstrap import build_app
 from adapters.dynamodb.agent_memory import DynamoAgentMemory
 from adapters.dynamodb.client import READS, DynamoConfig, LazyDynamoClient, MeteredClient
 from adapters.dynamodb.lock import DynamoSessionLock
+from adapters.dynamodb.message_memory import DynamoMessageMemory
 from adapters.dynamodb.store import DynamoChatStore
 from adapters.dynamodb.tables_cli import create_tables
 from adapters.inprocess.transport import Outbox
@@ -60,6 +61,7 @@ PRICE_RCU = 0.125 / 1e6
 REPORT_TURNS = (1, 2, 50, 200)
 TOKENS_PER_SECOND = 50  # a real model's pace, for the heartbeat and checkpoint line
 CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="")
+MEMORY: contextvars.ContextVar[str] = contextvars.ContextVar("memory", default="messages")
 
 
 def dollars(rcu: float, wcu: float) -> float:
@@ -119,6 +121,14 @@ async def run_lean(
         "AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "0",
         "AZUCHI_SCRIPTED_REPLY_TOKENS": str(reply_tokens),
         "AZUCHI_COALESCE_MS": "5",
+        # The limits' counters are not part of the three ports measured here (their own
+        # table, docs/limits.md, bench/limits_bench.py): kept in process, and the message
+        # buckets and the session's daily tokens off, as 200 turns in a minute would meet
+        # them. Their checks' reads of the session go through the store and are counted.
+        "AZUCHI_LIMITS": "inprocess",
+        "AZUCHI_LIMIT_CONNECTION_MESSAGES_PER_MINUTE": "0",
+        "AZUCHI_LIMIT_SESSION_MESSAGES_PER_MINUTE": "0",
+        "AZUCHI_LIMIT_SESSION_TOKENS_PER_DAY": "0",
     }
     settings = Settings.from_env(env)
     await create_tables(settings)
@@ -129,9 +139,15 @@ async def run_lean(
     }
     store = DynamoChatStore(meters["store"], config.tables)
     lock = DynamoSessionLock(meters["lock"], config.tables.locks)
-    memory = DynamoAgentMemory(
-        meters["memory"], config.tables.agent_memory, max_items=settings.history_items
-    )
+    memory: DynamoMessageMemory | DynamoAgentMemory
+    if MEMORY.get() == "items":  # the previous release's memory: a copy, one item per turn
+        memory = DynamoAgentMemory(
+            meters["memory"], config.tables.agent_memory, max_items=settings.history_items
+        )
+    else:
+        memory = DynamoMessageMemory(
+            meters["memory"], config.tables, max_items=settings.history_items
+        )
     app = build_app(
         settings,
         overrides={
@@ -268,6 +284,7 @@ def report(runs: list[Run], samples: dict[str, list[float]], endpoint: str, n: i
         f"at {endpoint}"
     )
     print(f"load average (1/5/15 min) at the end of the run: {load}")
+    print(f"lean agent memory: {MEMORY.get()} (--memory)")
     for result in runs:
         print(f"\n== {result.reply_tokens}-token replies ==")
         head = f"{'RCU / WCU per turn':34}" + "".join(f"{f'turn {t}':>14}" for t in turns)
@@ -382,10 +399,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--reply-tokens", default="120,300", help="comma-separated lengths")
+    parser.add_argument(
+        "--memory",
+        choices=("messages", "items"),
+        default="messages",
+        help="the lean profile's agent memory: read from the messages table (dynamodb, the "
+        "default) or the previous release's copy, one item per turn (dynamodb-items)",
+    )
     args = parser.parse_args()
     if args.turns < 2:
         parser.error("--turns must be at least 2")
     lengths = [int(x) for x in args.reply_tokens.split(",") if x.strip()]
+    MEMORY.set(args.memory)
     use_dummy_credentials()
     try:
         endpoint = dynamodb_local.shared_endpoint()

@@ -236,6 +236,7 @@ PROVIDERS: dict[tuple[str, str], BackendProvider] = {
     ("storage", "dynamodb"): DYNAMODB,
     ("lock", "dynamodb"): DYNAMODB,
     ("agent_memory", "dynamodb"): DYNAMODB,
+    ("agent_memory", "dynamodb-items"): DYNAMODB,
     ("limits", "dynamodb"): DYNAMODB,
     ("lock", "redis-cluster"): REDIS_CLUSTER,
     ("agent_memory", "redis-cluster"): REDIS_CLUSTER,
@@ -249,6 +250,13 @@ VARIANTS: dict[tuple[str, str], str] = {
 }
 
 
+# Agent memories that keep no copy of the history but read it from a store's messages: the
+# memory's name -> the storage adapter it reads. They cannot pass the agent-memory suites
+# (their append stores nothing; the history is what the store holds), so those suites
+# leave them out and test_agent_memory_derived.py runs them, with that store, instead.
+DERIVED_MEMORIES: dict[str, str] = {"dynamodb": "dynamodb"}
+
+
 @functools.cache
 def registered(port: str) -> Mapping[str, AdapterSpec]:
     """The adapters the plugin registry (entry points included) knows for ``port``."""
@@ -258,6 +266,8 @@ def registered(port: str) -> Mapping[str, AdapterSpec]:
 def adapter_names(port: str) -> list[str]:
     """The registered adapters of ``port`` and the variants of them the suites also run."""
     names = list(registered(port))
+    if port == "agent_memory":
+        names = [name for name in names if name not in DERIVED_MEMORIES]
     return names + [name for (p, name), base in VARIANTS.items() if p == port and base in names]
 
 
@@ -275,6 +285,11 @@ class AdapterUnderTest:
     def open(self, **knobs: object) -> Any:
         """An async context manager giving a fresh instance (see ``BackendProvider.open``)."""
         return self.provider.open(self.spec, **knobs)
+
+
+def derived_memory_names() -> list[str]:
+    """The registered agent memories that read their history from a store."""
+    return [name for name in registered("agent_memory") if name in DERIVED_MEMORIES]
 
 
 def adapter_under_test(port: str, name: str) -> AdapterUnderTest:

@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from contract_tests.backends import PROVIDERS, AdapterUnderTest, adapter_names, adapter_under_test
+from contract_tests.backends import (
+    DERIVED_MEMORIES,
+    PROVIDERS,
+    AdapterUnderTest,
+    adapter_names,
+    adapter_under_test,
+    derived_memory_names,
+)
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +58,19 @@ agent_memory_adapter = _adapter_fixture("agent_memory")
 limits_adapter = _adapter_fixture("limits")
 model_adapter = _adapter_fixture("model")
 transport_adapter = _adapter_fixture("transport")
+
+
+@pytest.fixture(params=derived_memory_names())
+def derived_memory_adapter(
+    request: pytest.FixtureRequest,
+) -> tuple[AdapterUnderTest, AdapterUnderTest]:
+    """An agent memory that reads its history from a store, and that store."""
+    memory = adapter_under_test("agent_memory", request.param)
+    store = adapter_under_test("storage", DERIVED_MEMORIES[request.param])
+    reason = divergence_reason(request, request.param)
+    if reason is not None:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    return memory, store
 
 
 @pytest.fixture

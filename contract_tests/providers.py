@@ -28,6 +28,7 @@ KNOB_ENV = {
     "response_id_ttl_s": "AZUCHI_RESPONSE_ID_TTL_S",
     "message_ttl_days": "AZUCHI_MESSAGE_TTL_DAYS",
     "connection_ttl_hours": "AZUCHI_CONNECTION_TTL_HOURS",
+    "storage": "AZUCHI_STORAGE",  # the store a memory derived from the messages reads
 }
 
 

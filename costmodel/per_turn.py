@@ -5,7 +5,8 @@ question a long conversation asks: does turn 200 cost what turn 2 did? Per profi
 1, 2, 50 and 200, for 120- and 300-token replies at a model's pace of 50 tokens/s:
 
 - storage (sessions, connections, messages): the units ``bench/dynamodb_bench.py`` measured
-  (AWS-true: a transaction at 2 units per item), the same at every turn after the first;
+  (AWS-true: a transaction at 2 units per item), the same at every turn after the first,
+  plus the checkpoints of the partial text a reply at that pace writes;
 - the lock and agent memory: modelled from their adapters (``costmodel.units``), at that
   turn of the session (the history grows until it holds its cap).
 
@@ -15,6 +16,7 @@ ElastiCache, priced per ECPU, shown apart).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from costmodel.inputs import Shape, Traffic
@@ -23,12 +25,28 @@ from costmodel.units import lock_units, memory_turn_units
 TURNS = (1, 2, 50, 200)
 REPLY_TOKENS = (120, 300)
 TOKENS_PER_SECOND = 50.0  # a real model's pace: how long the lock is held
+CHECKPOINT_S = 5.0  # AZUCHI_CHECKPOINT_SECONDS' default: a streaming reply's text is stored
+CHECKPOINT_ITEM_OVERHEAD = 200  # the checkpoint item's keys, ids, fence and TTL
 
-# bench/dynamodb_bench.py, storage RCU / WCU per turn (turn 1 writes the title; turn 1's
-# read of the newest key finds an empty session), AWS-true, by reply tokens.
+
+def checkpoint_writes(tokens: int, bytes_per_token: float) -> float:
+    """The checkpoints a reply of ``tokens`` at 50 tokens/s writes (core/services/
+    checkpoint.py): one each ``CHECKPOINT_S`` while it streams, each the text so far, a
+    plain PutItem (1 WCU per KB). A 300-token reply (6 s) writes one; 120 tokens none."""
+    seconds, at, units = tokens / TOKENS_PER_SECOND, CHECKPOINT_S, 0.0
+    while at < seconds:
+        size = at * TOKENS_PER_SECOND * bytes_per_token + CHECKPOINT_ITEM_OVERHEAD
+        units += max(1, math.ceil(size / 1024))
+        at += CHECKPOINT_S
+    return units
+
+
+# bench/dynamodb_bench.py (run of 2026-12-04), storage RCU / WCU per turn (turn 1 writes
+# the title; turn 1's read of the newest key finds an empty session), AWS-true (the USER
+# message's transaction 6, the final reply's 6 or 8), by reply tokens.
 STORE_UNITS: dict[int, dict[str, tuple[float, float]]] = {
-    120: {"first": (7.5, 9.0), "later": (8.5, 8.0)},
-    300: {"first": (7.5, 10.0), "later": (8.5, 9.0)},
+    120: {"first": (9.5, 14.0), "later": (10.5, 13.0)},
+    300: {"first": (9.5, 16.0), "later": (10.5, 15.0)},
 }
 
 
@@ -54,6 +72,7 @@ def turn_costs(shape: Shape, traffic: Traffic) -> list[TurnCost]:
         lock = lock_units(shape, reply_s, 0.0)
         for turn in TURNS:
             store_reads, store_writes = STORE_UNITS[tokens]["first" if turn == 1 else "later"]
+            store_writes += checkpoint_writes(tokens, traffic.bytes_per_token)
             memory = memory_turn_units(shape, traffic, reply_bytes, turn)
             costs.append(
                 TurnCost(

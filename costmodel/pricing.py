@@ -159,11 +159,10 @@ def price_profile(
     stored = (traffic.user_message_bytes + units.reply_bytes + MESSAGE_OVERHEAD_BYTES) * (
         shape.message_ttl_days / DAYS_PER_MONTH
     ) + traffic.connections_per_turn * CONNECTION_ITEM_BYTES / DAYS_PER_MONTH
-    remembered = (history_bytes(shape, traffic, units.reply_bytes) + RESPONSE_ID_BYTES) * (
-        min(1.0, shape.memory_ttl_days / DAYS_PER_MONTH) / traffic.turns_per_session
-    )
-    if not redis:
-        stored += remembered
+    kept = min(1.0, shape.memory_ttl_days / DAYS_PER_MONTH) / traffic.turns_per_session
+    remembered = (history_bytes(shape, traffic, units.reply_bytes) + RESPONSE_ID_BYTES) * kept
+    if not redis:  # the lean memory keeps no history of its own: only the response id
+        stored += RESPONSE_ID_BYTES * kept
     sessions = traffic.sessions_per_month * traffic.sessions_kept_months
     storage = prices.aws_price("dynamodb_on_demand", "storage_per_gb_month")
     items.append(

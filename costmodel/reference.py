@@ -49,6 +49,7 @@ REFERENCE_RUN: dict[str, Any] = {
             "cache_read_tokens": 0,
             "cache_write_tokens": 0,
         },
-        "adapters": {"storage": "dynamodb", "lock": "dynamodb", "memory": "dynamodb"},
+        # made before the memory read the messages table: it kept a copy (dynamodb-items)
+        "adapters": {"storage": "dynamodb", "lock": "dynamodb", "memory": "dynamodb-items"},
     }
 }

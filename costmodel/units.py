@@ -10,7 +10,7 @@ taken out of the measured ones so that what remains is the storage's own.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from costmodel.inputs import Operations, Shape, Traffic
@@ -24,14 +24,17 @@ MB_PER_GB_MEMORY = 1024  # Lambda's GB-second counts memory in binary units
 # bench/dynamodb_bench.py at turn 200 with 300-token replies, AWS-true (a transaction at 2
 # units per item per KB: the guarded USER message 6, the final reply and its marks 8; the
 # reply's start 1), plus the 2 WCU of the one checkpoint a 6-second reply writes.
-REFERENCE_STORE_READS = 8.5
+REFERENCE_STORE_READS = 10.5  # get_session ×5 (the limits' check too), connections, Queries
 REFERENCE_STORE_WRITES = 17.0
 # A record taken with DynamoDB Local's own transaction figures undercounts each turn's
 # guarded USER message (Local says 4 for its three items; AWS bills 6).
 LOCAL_RATE_SHORTFALL_WCU = 2.0
 
-HISTORY_ITEM_OVERHEAD = 100  # sessionId, kind ("history#<µs>#<random>"), expireAt
 HISTORY_ENTRY_OVERHEAD = 25  # {"role": ..., "content": ...} around each text
+HISTORY_ITEM_OVERHEAD = 100  # dynamodb-items: sessionId, kind ("history#<µs>#<random>"), TTL
+# A message item's attributes besides its text (keys, role, type, ids, status, usage, TTL):
+# 170 bytes for a USER message, 280 for a reply (bench/dynamodb_bench.py's items).
+MESSAGE_ITEM_OVERHEAD = 225
 
 # A connect or disconnect the run did not count (a client-side run sees none): a few
 # DynamoDB calls, about 40 ms on a warm 128 MB arm64 function.
@@ -110,26 +113,62 @@ def lock_units(shape: Shape, reply_s: float, stops_per_turn: float) -> PortUnits
 
 
 def memory_turn_units(shape: Shape, traffic: Traffic, reply_bytes: float, turn: int) -> PortUnits:
-    """Agent memory at one turn of a session (adapters/dynamodb/agent_memory.py,
+    """Agent memory at one turn of a session (adapters/dynamodb/message_memory.py,
     adapters/redis/): the history read, the previous response id read, the turn's append,
     the response id written (counted every turn, an upper bound: only chaining models set
-    it). On DynamoDB the history is one item per append: ``recent_history`` is one Query,
-    strongly consistent, of the newest appends that hold the cap (one unit per 4 KB of
-    them together), and the append one PutItem of the turn's two entries after raising the
-    session's fence item (a small conditional UpdateItem, 1 WCU: the reply's writes are
-    fenced)."""
+    it). On DynamoDB the memory keeps no copy: ``recent_history`` is one strongly
+    consistent Query of the newest messages of the messages table that hold the cap (the
+    pending prompt and up to ``history_items`` user messages and replies, whole items: one
+    unit per 4 KB of them together); the append stores nothing, and it and the response
+    id's put each read the session's fence first (a GetItem of the small session item, 1
+    RCU: the reply's writes are fenced)."""
     entry = _entry_bytes(traffic, reply_bytes)
     appended = min(2, shape.history_items) * entry
-    item = appended + HISTORY_ITEM_OVERHEAD
-    appends_read = min(turn - 1, math.ceil(shape.history_items / 2))
+    messages_read = min(2 * (turn - 1), shape.history_items)
+    read = (messages_read * (entry - HISTORY_ENTRY_OVERHEAD + MESSAGE_ITEM_OVERHEAD)) + (
+        traffic.user_message_bytes + MESSAGE_ITEM_OVERHEAD  # the pending prompt
+    )
     before = min(2 * (turn - 1), shape.history_items) * entry
     return PortUnits(
-        dynamo_reads=_rcu(appends_read * item) + 1,
-        dynamo_writes=_wcu(item) + 1 + 1,  # the append, the response id, the fence
+        # the Query, the response id, the two fence reads
+        dynamo_reads=_rcu(read) + 1 + 2,
+        dynamo_writes=1,  # the response id
         redis_commands=4,
         # LRANGE moves the list; GET and SET the id; the append script runs 2 RPUSH + LTRIM
         # + EXPIRE + LLEN and moves the two new entries.
         redis_ecpu=max(1.0, before / 1024) + 1 + 1 + max(5.0, appended / 1024),
+    )
+
+
+def items_memory_turn_units(
+    shape: Shape, traffic: Traffic, reply_bytes: float, turn: int
+) -> PortUnits:
+    """The previous DynamoDB memory (``AZUCHI_AGENT_MEMORY=dynamodb-items``,
+    adapters/dynamodb/agent_memory.py) at one turn: one item per append, so
+    ``recent_history`` is one Query of the newest appends that hold the cap, and the append
+    one PutItem of the turn's two entries after raising the session's fence item (a small
+    conditional UpdateItem, 1 WCU). Used to take a run's memory out of its measured units
+    when the run used that memory."""
+    entry = _entry_bytes(traffic, reply_bytes)
+    item = min(2, shape.history_items) * entry + HISTORY_ITEM_OVERHEAD
+    appends_read = min(turn - 1, math.ceil(shape.history_items / 2))
+    return PortUnits(
+        dynamo_reads=_rcu(appends_read * item) + 1,
+        dynamo_writes=_wcu(item) + 1 + 1,  # the append, the response id, the fence
+    )
+
+
+def _session_average(
+    units: Callable[[Shape, Traffic, float, int], PortUnits],
+    shape: Shape,
+    traffic: Traffic,
+    reply_bytes: float,
+) -> tuple[float, float]:
+    turns = _session_turns(traffic)
+    each = [units(shape, traffic, reply_bytes, t) for t in range(1, turns + 1)]
+    return (
+        sum(u.dynamo_reads for u in each) / turns,
+        sum(u.dynamo_writes for u in each) / turns,
     )
 
 
@@ -153,11 +192,12 @@ def state_units(
 
 
 def history_bytes(shape: Shape, traffic: Traffic, reply_bytes: float) -> float:
-    """What a session leaves in agent memory after its last turn: on DynamoDB every
-    append until TTL deletes it (the cap is applied when reading); in Redis the capped list
-    (the smaller, priced the same way: an upper bound for Redis)."""
-    item = min(2, shape.history_items) * _entry_bytes(traffic, reply_bytes) + HISTORY_ITEM_OVERHEAD
-    return _session_turns(traffic) * item
+    """What a session leaves in Redis's agent memory after its last turn: the capped list.
+    (The lean profile's DynamoDB memory keeps only the response id: its history is the
+    messages, stored and priced as storage.)"""
+    return min(2 * _session_turns(traffic), shape.history_items) * _entry_bytes(
+        traffic, reply_bytes
+    )
 
 
 def _functions(ops: Operations, turns: float) -> tuple[dict[str, Function], list[str]]:
@@ -202,7 +242,9 @@ def _store_units(
             f"+{LOCAL_RATE_SHORTFALL_WCU:g} WCU a turn for the guarded USER message (AWS bills "
             "2 units per item of a transaction)"
         )
-    on_dynamo = [p for p in ("lock", "memory") if ops.adapters.get(p) == "dynamodb"]
+    on_dynamo = [
+        p for p in ("lock", "memory") if ops.adapters.get(p) in ("dynamodb", "dynamodb-items")
+    ]
     for port in on_dynamo:
         reads -= ports[port].dynamo_reads
         writes -= ports[port].dynamo_writes
@@ -230,7 +272,11 @@ def run_units(ops: Operations, traffic: Traffic, shape: Shape) -> RunUnits:
         ops.functions["stop_generation"].invocations if "stop_generation" in ops.functions else 0
     )
     ports = state_units(shape, traffic, reply_s, stops / turns, reply_bytes)
-    reads, writes, store_notes = _store_units(ops, ports, turns)
+    measured = dict(ports)
+    if ops.adapters.get("memory") == "dynamodb-items":  # the run kept a copy of the history
+        r, w = _session_average(items_memory_turn_units, shape, traffic, reply_bytes)
+        measured["memory"] = PortUnits(dynamo_reads=r, dynamo_writes=w)
+    reads, writes, store_notes = _store_units(ops, measured, turns)
     return RunUnits(
         turns=turns,
         messages=(ops.inbound_messages + ops.outbound_messages) / turns,

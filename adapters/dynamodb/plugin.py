@@ -63,6 +63,27 @@ def _lock(ctx: BuildContext) -> Any:
 
 
 def _agent_memory(ctx: BuildContext) -> Any:
+    """The lean profile's memory: a view of the messages table (message_memory.py), so it
+    needs the DynamoDB store; ``dynamodb-items`` keeps a copy of the history instead."""
+    from adapters.dynamodb.message_memory import DynamoMessageMemory
+
+    if ctx.settings.storage != "dynamodb":
+        raise ValueError(
+            "AZUCHI_AGENT_MEMORY=dynamodb reads the history from DynamoDB's messages table, "
+            f"so it needs AZUCHI_STORAGE=dynamodb (it is {ctx.settings.storage!r}); "
+            "use AZUCHI_AGENT_MEMORY=dynamodb-items to keep a copy of it instead"
+        )
+    client, config = _client(ctx)
+    return DynamoMessageMemory(
+        client,
+        config.tables,
+        max_items=ctx.settings.history_items,
+        response_id_ttl_s=ctx.settings.response_id_ttl_s,
+        retry=config.retry,
+    )
+
+
+def _agent_memory_items(ctx: BuildContext) -> Any:
     from adapters.dynamodb.agent_memory import DynamoAgentMemory
 
     client, config = _client(ctx)
@@ -87,6 +108,11 @@ def azuchi_adapters() -> list[AdapterSpec]:
     return [
         AdapterSpec("storage", "dynamodb", _store, "DynamoDB tables (AZUCHI_DYNAMODB_ENDPOINT)"),
         AdapterSpec("lock", "dynamodb", _lock, "DynamoDB conditional-write leases (lean)"),
-        AdapterSpec("agent_memory", "dynamodb", _agent_memory, "DynamoDB capped history (lean)"),
+        AdapterSpec(
+            "agent_memory", "dynamodb", _agent_memory, "DynamoDB, read from the messages (lean)"
+        ),
+        AdapterSpec(
+            "agent_memory", "dynamodb-items", _agent_memory_items, "DynamoDB, one item per turn"
+        ),
         AdapterSpec("limits", "dynamodb", _limits, "DynamoDB limit counters (TTL)"),
     ]

@@ -124,13 +124,14 @@ def test_lean_adds_what_the_dynamodb_lock_and_memory_do_per_turn(traffic) -> Non
     lean, redis = bill("lean", traffic), bill("redis", traffic)
     # Lock: acquire + release = 2 writes; its 2 heartbeats (a 2 s reply, 1 s heartbeat) fall
     # while more than half the 30 s lease is left, so they read the lease (2 reads).
-    # Memory on turn 1: the history Query finds nothing (1 unit) + the response id = 2
-    # reads; the append (2 entries of (100 + 100) / 2 + 25 bytes, under 1 KB) + the
-    # response id + the fence item raised before the append = 3 writes.
+    # Memory on turn 1 (it is read from the messages table): the history Query finds only
+    # the pending prompt (1 unit) + the response id + the session's fence read before the
+    # append and before the response id's put = 4 reads; the append stores nothing, the
+    # response id is 1 write.
     rru = price("dynamodb_on_demand", "per_million_read_units") / 1e6
     wru = price("dynamodb_on_demand", "per_million_write_units") / 1e6
-    assert line(lean, "DynamoDB reads").per_1000_turns == pytest.approx(1000 * (20 + 2 + 2) * rru)
-    assert line(lean, "DynamoDB writes").per_1000_turns == pytest.approx(1000 * (30 + 2 + 3) * wru)
+    assert line(lean, "DynamoDB reads").per_1000_turns == pytest.approx(1000 * (20 + 2 + 4) * rru)
+    assert line(lean, "DynamoDB writes").per_1000_turns == pytest.approx(1000 * (30 + 2 + 1) * wru)
     assert not any(i.label.startswith(("ElastiCache", "VPC")) for i in lean.items)
     assert line(redis, "ElastiCache ECPU").per_1000_turns > 0
 
@@ -141,14 +142,14 @@ def test_a_run_with_the_lock_and_memory_on_dynamodb_leaves_the_storage_its_own_u
     record = copy.deepcopy(RECORD)
     record["operations"]["adapters"] = {"lock": "dynamodb", "memory": "dynamodb"}
     record["operations"]["dynamodb"] = {
-        "read_units": 24_000,
-        "write_units": 35_000,  # storage 30 + lock 2 + memory 3 a turn
+        "read_units": 26_000,  # storage 20 + lock 2 + memory 4 a turn
+        "write_units": 33_000,  # storage 30 + lock 2 + memory 1 a turn
         "transactions_at_aws_rate": True,
     }
     lean, redis = bill("lean", traffic, record), bill("redis", traffic, record)
     rru = price("dynamodb_on_demand", "per_million_read_units") / 1e6
     wru = price("dynamodb_on_demand", "per_million_write_units") / 1e6
-    assert line(lean, "DynamoDB reads").per_1000_turns == pytest.approx(1000 * 24 * rru)
+    assert line(lean, "DynamoDB reads").per_1000_turns == pytest.approx(1000 * 26 * rru)
     assert line(redis, "DynamoDB reads").per_1000_turns == pytest.approx(1000 * 20 * rru)
     assert line(redis, "DynamoDB writes").per_1000_turns == pytest.approx(1000 * 30 * wru)
 
@@ -255,8 +256,23 @@ def test_history_grows_with_the_session_until_it_is_capped() -> None:
         state_units(SHAPE, Traffic(turns_per_session=t, **base), 0, 0, 2000)["memory"].dynamo_reads
         for t in (1, 10, 100)
     ]
-    # entries of 2 KB: a full history of 20 is the newest 10 appends, ~41 KB, 11 units a
-    # Query (+1 for the response id); turn 1's Query finds nothing (1); longer sessions
+    # messages of 2 KB: a full history of 20 is the newest 20 messages and the pending
+    # prompt, ~46 KB with their other attributes, 12 units a Query (+1 for the response id,
+    # +2 for the fence reads); turn 1's Query finds the prompt alone (1); longer sessions
     # spend more of their turns at that size
-    appends = 10 * (2 * 2025 + 100)
-    assert reads[0] == 2 and reads[0] < reads[1] < reads[2] <= math.ceil(appends / 4096) + 1
+    messages = 21 * (2000 + 225)
+    assert reads[0] == 4 and reads[0] < reads[1] < reads[2] <= math.ceil(messages / 4096) + 3
+
+
+def test_per_turn_counts_the_checkpoints_a_paced_reply_writes(traffic) -> None:
+    """``azuchi cost --per-turn``: a 300-token reply at 50 tokens/s streams 6 s and stores
+    its text once (at 5 s, ~1.2 KB: 2 WCU); a 120-token one (2.4 s) never. The lean profile's
+    memory reads the messages: 1 WCU a turn (the response id), no copy of the history."""
+    from costmodel.per_turn import STORE_UNITS, checkpoint_writes, turn_costs
+
+    assert checkpoint_writes(300, 4) == 2 and checkpoint_writes(120, 4) == 0
+    assert checkpoint_writes(600, 4) == 2 + 3  # at 5 s and at 10 s, the text so far
+    costs = {(c.profile, c.reply_tokens, c.turn): c for c in turn_costs(SHAPE, traffic)}
+    later_300 = STORE_UNITS[300]["later"][1]
+    assert costs[("redis", 300, 50)].writes == later_300 + 2
+    assert costs[("lean", 300, 50)].writes == later_300 + 2 + 2 + 1  # + lock + response id

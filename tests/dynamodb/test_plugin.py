@@ -25,3 +25,20 @@ def test_registering_the_plugin_imports_no_aws_sdk() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_lean_memory_needs_the_dynamodb_store() -> None:
+    """AZUCHI_AGENT_MEMORY=dynamodb reads the history from DynamoDB's messages table: with
+    another store it would read an empty table, so it is refused at once, saying why."""
+    import pytest
+
+    from adapters.inprocess.transport import ConnectionHub
+    from adapters.registry import BuildContext
+    from adapters.settings import Settings
+    from core.clock import SystemClock
+
+    spec = adapters_for(plugin_manager(load_entry_points=False), "agent_memory")["dynamodb"]
+    settings = Settings.from_env({"AZUCHI_STORAGE": "sqlite", "AZUCHI_AGENT_MEMORY": "dynamodb"})
+    ctx = BuildContext(settings=settings, clock=SystemClock(), hub=ConnectionHub())
+    with pytest.raises(ValueError, match=r"needs AZUCHI_STORAGE=dynamodb.*dynamodb-items"):
+        spec.factory(ctx)

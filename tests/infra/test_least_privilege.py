@@ -110,10 +110,10 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
     dynamo_env: dict[str, str],  # noqa: F811
 ) -> None:
     from adapters.bootstrap import build_app
-    from adapters.dynamodb.agent_memory import DynamoAgentMemory
     from adapters.dynamodb.client import DynamoConfig
     from adapters.dynamodb.limits import DynamoLimitCounters
     from adapters.dynamodb.lock import DynamoSessionLock
+    from adapters.dynamodb.message_memory import DynamoMessageMemory
     from adapters.dynamodb.store import DynamoChatStore
     from adapters.inprocess.launcher import InlineReplyLauncher
     from adapters.settings import Settings
@@ -158,8 +158,8 @@ async def test_each_policy_grants_exactly_the_tables_its_code_path_uses(
             "storage": DynamoChatStore(recorder, tables),
             "lock": DynamoSessionLock(recorder, tables.locks),
             "limits": DynamoLimitCounters(recorder, tables.limits),
-            "agent_memory": DynamoAgentMemory(
-                recorder, tables.agent_memory, max_items=20, response_id_ttl_s=86_400
+            "agent_memory": DynamoMessageMemory(
+                recorder, tables, max_items=20, response_id_ttl_s=86_400
             ),
         },
     )
