@@ -19,6 +19,19 @@ def estimate_tokens(text: str) -> int:
     return max(1, -(-len(text) // CHARS_PER_TOKEN))
 
 
+def alternating(items: Sequence[HistoryItem]) -> list[HistoryItem]:
+    """The items with consecutive ones of one role joined (a turn paused for an approval is
+    stored in parts: its text before and after the pause). Model APIs such as Bedrock's
+    Converse refuse two user or two assistant messages in a row."""
+    merged: list[HistoryItem] = []
+    for item in items:
+        if merged and merged[-1].role == item.role:
+            merged[-1] = HistoryItem(item.role, merged[-1].content + "\n\n" + item.content)
+        else:
+            merged.append(item)
+    return merged
+
+
 def bound_history(
     items: Sequence[HistoryItem], max_items: int, token_budget: int
 ) -> list[HistoryItem]:

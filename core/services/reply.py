@@ -82,7 +82,7 @@ from core.services.approvals import (
 from core.services.checkpoint import Checkpointer
 from core.services.coalesce import DeltaStream
 from core.services.fanout import Fanout
-from core.services.history import bound_history, drop_oldest, history_budget
+from core.services.history import alternating, bound_history, drop_oldest, history_budget
 from core.services.interrupted import close_interrupted
 from core.services.lease import LeaseKeeper, acquire_retrying
 from core.services.limits import Limits
@@ -622,27 +622,23 @@ class ReplyService:
             except BackendUnavailable:
                 items = []
         if items or not session.answered_at:
-            return items
+            return alternating(items)
         upto = session.answered_at if before is None else min(session.answered_at, before - 1)
         # Agent memory lost (evicted, flushed, or down): rebuild it from the durable store
         # (``bound_history`` keeps the newest ``history_items`` of these).
         stored = await self._store.last_messages(session.session_id, self._config.history_items * 3)
         too_long = {m.reply_to for m in stored if m.stop_reason == StopReason.CONTEXT_WINDOW}
-        rebuilt: list[HistoryItem] = []
-        for m in stored:
-            if (
-                m.message_type == MessageType.CONVERSATION
+        return alternating(
+            [
+                HistoryItem("user" if m.role is Role.USER else "assistant", m.message)
+                for m in stored
+                if m.message_type == MessageType.CONVERSATION
                 and m.role in (Role.USER, Role.AGENT)
                 and _turn_of(m) <= upto
                 and _turn_of(m) not in too_long
                 and m.message
-            ):
-                role = "user" if m.role is Role.USER else "assistant"
-                if rebuilt and rebuilt[-1].role == role == "assistant":  # a paused turn's parts
-                    rebuilt[-1] = HistoryItem(role, rebuilt[-1].content + "\n\n" + m.message)
-                else:
-                    rebuilt.append(HistoryItem(role, m.message))
-        return rebuilt
+            ]
+        )
 
     async def _previous_response_id(self, session_id: str) -> str | None:
         try:
