@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import pytest
 
 from adapters.apigateway.transport import ApiGatewayOptions, ApiGatewayTransport, aioboto3_client
@@ -166,6 +167,22 @@ async def test_the_lite_client_keeps_its_connection_alive(wire) -> None:
         await client.get_item(TableName="t", Key={"pk": {"S": "a"}})
     await client.aclose()
     assert wire.connections - before == 1
+
+
+async def test_a_connection_the_service_closed_while_idle_is_not_an_error(wire) -> None:
+    """A warm Lambda's kept-alive connection may have been closed by the service in the
+    meantime: the next call opens a new one instead of failing."""
+    wire.script(Answer(200, b"{}", JSON, hang_up=True), Answer(200, b"{}", JSON))
+    before = wire.connections
+    client = LazyDynamoClient(DynamoConfig(endpoint=wire.url), kind="lite")
+    await client.get_item(TableName="t", Key={"pk": {"S": "a"}})
+    await anyio.sleep(0.1)  # the server's close reaches the idle socket
+    assert (await client.get_item(TableName="t", Key={"pk": {"S": "a"}}))["ResponseMetadata"][
+        "HTTPStatusCode"
+    ] == 200
+    await client.aclose()
+    assert wire.connections - before == 2
+    assert len(wire.requests) == 2  # nothing was sent twice
 
 
 # --- API Gateway's management API ----------------------------------------------------------

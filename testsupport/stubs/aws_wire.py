@@ -17,6 +17,7 @@ class Answer:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    hang_up: bool = False  # close the connection after answering, without saying so
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ def serving_wire() -> Iterator[WireStub]:
             self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
             self.wfile.write(answer.body)
+            if answer.hang_up:
+                self.close_connection = True
 
         do_GET = do_POST = do_DELETE = _answer
 
