@@ -6,7 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import platform
+import sys
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Literal
@@ -16,7 +16,7 @@ from adapters.aws.lite.http import HttpPool, HttpResponse, tls_context
 from adapters.aws.lite.sigv4 import Credentials, host_header, sign
 
 Protocol = Literal["json", "rest-json"]
-USER_AGENT = f"azuchi-lite/1 Python/{platform.python_version()}"
+USER_AGENT = "azuchi-lite/1 Python/{}.{}.{}".format(*sys.version_info[:3])
 
 
 def service_endpoint(
