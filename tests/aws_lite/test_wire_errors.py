@@ -290,3 +290,24 @@ def _no_sleep_retrying(real: Any) -> Any:
         return await real(attempt, policy, retryable, no_sleep)
 
     return retrying
+
+
+async def test_get_connection_answers_alike(wire) -> None:
+    body = {
+        "connectedAt": "2026-12-04T01:02:03.456Z",
+        "lastActiveAt": "2026-12-04T01:05:00Z",
+        "identity": {"sourceIp": "203.0.113.9", "userAgent": "Mozilla/5.0"},
+    }
+    answers = {}
+    for kind in KINDS:
+        wire.script(Answer(200, json.dumps(body).encode(), {"Content-Type": "application/json"}))
+        options = ApiGatewayOptions(endpoint=f"{wire.url}/prod")
+        opener = lite_management(options) if kind == "lite" else aioboto3_client(options)
+        async with opener(options.endpoint or "") as client:
+            answer = await client.get_connection(ConnectionId="abc=")
+        answer.pop("ResponseMetadata")
+        (request,) = wire.requests
+        assert (request.method, request.path) == ("GET", "/prod/@connections/abc%3D")
+        answers[kind] = answer
+    assert answers["lite"] == answers["sdk"]
+    assert answers["lite"]["Identity"]["SourceIp"] == "203.0.113.9"

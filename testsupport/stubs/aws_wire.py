@@ -4,6 +4,7 @@ delay), and records each request, for testing both AWS clients' error handling a
 from __future__ import annotations
 
 import http.server
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -46,7 +47,8 @@ class WireStub:
 
 
 @contextmanager
-def serving_wire() -> Iterator[WireStub]:
+def serving_wire(tls: ssl.SSLContext | None = None) -> Iterator[WireStub]:
+    """The stub on a free port of 127.0.0.1; HTTPS with ``tls`` (a server context)."""
     stub = WireStub()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -82,6 +84,9 @@ def serving_wire() -> Iterator[WireStub]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     stub.url = f"http://127.0.0.1:{server.server_address[1]}"
+    if tls is not None:  # by name: the certificate is localhost's
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        stub.url = f"https://localhost:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
