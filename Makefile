@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck unit bench bench-local-model clean package infra-lint local-model mutation
+.PHONY: run test contract-lite lint typecheck unit bench bench-local-model clean package infra-lint local-model mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ typecheck: $(VENV)/.dev
 test: lint typecheck $(VENV)/.local-model
 	$(BIN)/python -m pytest -m "not browser"
 	$(BIN)/python -m pytest -m browser tests/browser
+	$(MAKE) contract-lite
+
+# The DynamoDB and API Gateway contract suites again, on the standard-library AWS client
+# the small Lambda functions use (adapters/aws/lite) instead of aioboto3.
+contract-lite: $(VENV)/.dev
+	AZUCHI_AWS_CLIENT=lite $(BIN)/python -m pytest contract_tests -q -k "dynamodb or apigateway"
 
 unit: $(VENV)/.dev
 	$(BIN)/python -m pytest tests/unit tests/handlers contract_tests -q

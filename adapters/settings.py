@@ -22,6 +22,7 @@ class SettingsError(ValueError):
 # restart keeps their chats. The in-process adapters (``inprocess``) are for tests and
 # experiments; the AWS template names its own.
 DURABLE_DEFAULT = "sqlite"
+AWS_CLIENTS = ("sdk", "lite")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,9 @@ class Settings:
     model: str = "scripted"
     transport: str = "inprocess"
     launcher: str | None = None  # None: the runtime's own (background locally, inline on Lambda)
+    # AZUCHI_AWS_CLIENT: the AWS adapters' client, aioboto3 ("sdk") or the standard-library
+    # one ("lite", adapters/aws/lite); each Lambda function's default is in handlers.functions.
+    aws_client: str = "sdk"
     stage: str = "local"
     chat: ChatConfig = field(default_factory=ChatConfig)
     scripted: ScriptedSettings = field(default_factory=ScriptedSettings)
@@ -89,6 +93,11 @@ class Settings:
             fail_after_tokens=None if fail_after < 0 else fail_after,
         )
         lock = read.adapter("AZUCHI_LOCK", DURABLE_DEFAULT)
+        aws_client = read.name("AZUCHI_AWS_CLIENT", "sdk")
+        if aws_client not in AWS_CLIENTS:
+            raise SettingsError(
+                f"AZUCHI_AWS_CLIENT={aws_client!r} is not one of {', '.join(AWS_CLIENTS)}"
+            )
         return cls(
             storage=read.adapter("AZUCHI_STORAGE", DURABLE_DEFAULT),
             lock=lock,
@@ -100,6 +109,7 @@ class Settings:
             model=read.name("AZUCHI_MODEL", "scripted"),
             transport=read.adapter("AZUCHI_TRANSPORT", "inprocess"),
             launcher=read.name("AZUCHI_REPLY_LAUNCHER", "") or None,
+            aws_client=aws_client,
             stage=env.get("AZUCHI_STAGE") or "local",
             chat=chat,
             scripted=scripted,

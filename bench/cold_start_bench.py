@@ -438,6 +438,10 @@ def main() -> None:
             "ReplyWorkerFunction": "azuchi-bench-reply_worker",
             "AWS::Region": "us-east-1",
         }
+        # Every other parameter the environment refers to: its template default.
+        for key, spec in (load_template().get("Parameters") or {}).items():
+            if "Default" in spec:
+                names.setdefault(key, str(spec["Default"]))
         base = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",

@@ -181,7 +181,12 @@ class DynamoProvider(BackendProvider):
             endpoint = dynamodb_local.shared_endpoint()
         except dynamodb_local.LocalUnavailable as exc:
             backend_missing(f"DynamoDB Local unavailable: {exc}")
-        return dynamodb_local.fresh_tables(endpoint, "contract")
+        env = dynamodb_local.fresh_tables(endpoint, "contract")
+        # AZUCHI_AWS_CLIENT=lite runs these suites on the standard-library client
+        # (adapters/aws/lite) instead of aioboto3: `make contract-lite`.
+        if client := os.environ.get("AZUCHI_AWS_CLIENT", "").strip():
+            env["AZUCHI_AWS_CLIENT"] = client
+        return env
 
     def shutdown(self) -> None:
         if self._env is None:

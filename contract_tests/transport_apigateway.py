@@ -9,6 +9,7 @@ Registered in ``backends.PROVIDERS`` as ``("transport", "apigateway")``.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -106,7 +107,11 @@ class ApiGatewayTransportProvider(TransportProvider):
 
             # The SDK signs every request; the emulator, like DynamoDB Local, checks nothing.
             self._restore = use_dummy_credentials()
-        return {"AWS_REGION": "us-east-1"}
+        env = {"AWS_REGION": "us-east-1"}
+        # AZUCHI_AWS_CLIENT=lite: the suite on the standard-library client (adapters/aws/lite).
+        if client := os.environ.get("AZUCHI_AWS_CLIENT", "").strip():
+            env["AZUCHI_AWS_CLIENT"] = client
+        return env
 
     def shutdown(self) -> None:
         if self._restore is not None:

@@ -27,6 +27,7 @@ PORTS = frozenset({"storage", "lock", "memory", "limits", "model", "transport", 
 # queue the worker's failed asynchronous invocations land in (its on-failure destination),
 # or API Gateway asking the Lambda authorizer of $connect (sign-in on; docs/auth.md).
 Trigger = Literal["websocket", "rest", "launcher", "failure-queue", "authorizer"]
+AwsClient = Literal["sdk", "lite"]
 UNROUTED: frozenset[str] = frozenset({"launcher", "failure-queue", "authorizer"})
 
 LAMBDA_MEMORY_MB = (128, 10_240)  # what Lambda accepts, in MB
@@ -78,6 +79,15 @@ class LambdaFunction:
     def talks_to_model(self) -> bool:
         """Only such a function gets the model's SDK (openai) and the model's rights."""
         return "model" in self.ports
+
+    @property
+    def aws_client(self) -> AwsClient:
+        """The client of its AWS adapters (DynamoDB, @connections, Invoke): the SDK
+        (aioboto3, which Bedrock needs anyway) where a model is called, else the
+        standard-library ``lite`` client (adapters/aws/lite), whose folder then ships no
+        botocore, aiobotocore or aiohttp: about two thirds of a small function's init
+        (README, "Cold starts"). ``AZUCHI_AWS_CLIENT`` in the environment overrides it."""
+        return "sdk" if self.talks_to_model else "lite"
 
 
 def _fn(

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from adapters.bootstrap import App, build_app
+from adapters.settings import Settings
 from handlers.build_facts import BuildFacts
 from handlers.events import Event, Handle, Response
 from handlers.functions import BY_NAME
@@ -52,10 +53,21 @@ def in_lambda(env: Any = None) -> bool:
     return bool((os.environ if env is None else env).get("AWS_LAMBDA_FUNCTION_NAME"))
 
 
-def lambda_app() -> App:
+def lambda_settings(function: str | None, env: Any = None) -> Settings:
+    """The settings of ``function`` (a name of handlers.functions): the environment's, with
+    the AWS client that function is declared with (``LambdaFunction.aws_client``) unless
+    ``AZUCHI_AWS_CLIENT`` is set."""
+    env = dict(os.environ if env is None else env)
+    declared = BY_NAME.get(function) if function is not None else None
+    if declared is not None and not (env.get("AZUCHI_AWS_CLIENT") or "").strip():
+        env["AZUCHI_AWS_CLIENT"] = declared.aws_client
+    return Settings.from_env(env)
+
+
+def lambda_app(function: str | None = None) -> App:
     global _app
     if _app is None:
-        app = build_app(runtime="lambda")
+        app = build_app(lambda_settings(function), runtime="lambda")
         _run(app.__aenter__())
         _app = app
     return _app
@@ -68,7 +80,7 @@ def init(function: str) -> App:
     facts = BuildFacts.read()
     if facts is not None:
         facts.check(os.environ, talks_to_model=BY_NAME[function].talks_to_model)
-    app = lambda_app()
+    app = lambda_app(function)
     # The DynamoDB client serves storage, and every function uses storage.
     _run(app.warm({WARM_PORTS[port] for port in BY_NAME[function].ports}))
     return app
@@ -90,12 +102,14 @@ def lambda_entry(handle: Handle) -> Callable[[Event, Any], Response]:
     """The Lambda ``handler`` of a handler module's ``handle``; inside Lambda, the module's
     import (the init phase) builds the app."""
 
+    function = handle.__module__.removeprefix("handlers.")
+
     def handler(event: Event, context: Any = None) -> Response:
-        app = lambda_app()
+        app = lambda_app(function)
         app.transport.bind_event(event)
         return _run(handle(event, app))  # type: ignore[no-any-return]
 
     handler.__doc__ = handle.__doc__
     if in_lambda():
-        init(handle.__module__.removeprefix("handlers."))
+        init(function)
     return handler

@@ -21,9 +21,13 @@ the PATH, pyenv's, or ``--bytecode-python``) and refuses without one. Each folde
 records what it was built for (``azuchi-build.json``, ``handlers.build_facts``), which the
 function checks against the stack's parameters at init.
 
-Pins are the versions installed here, so Lambda runs what the tests ran. botocore ships
-even though the runtime has one, because aiobotocore pins it; its service models are cut to
-the four services azuchi calls (most of botocore's size).
+Pins are the versions installed here, so Lambda runs what the tests ran. Only the functions
+whose AWS client is the SDK (``LambdaFunction.aws_client``: the reply worker, which calls
+Bedrock) ship aioboto3, and with it aiobotocore, botocore and aiohttp; the others use the
+standard-library lite client (adapters/aws/lite) and ship none of them (``--aws-client sdk``
+puts the SDK in every folder, for ``AZUCHI_AWS_CLIENT=sdk``). botocore ships even though
+the runtime has one, because aiobotocore pins it; its service models are cut to the four
+services azuchi calls (most of botocore's size).
 """
 
 from __future__ import annotations
@@ -46,7 +50,9 @@ from handlers.functions import BY_NAME, FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "template.yaml"  # beside it only in a checkout
-BASE_REQUIREMENTS = ("anyio", "pluggy", "aioboto3", "pyyaml")
+BASE_REQUIREMENTS = ("anyio", "pluggy", "pyyaml")
+SDK_REQUIREMENTS = ("aioboto3",)  # where the function's AWS client is the SDK
+AWS_CLIENT_CHOICES = ("declared", "sdk")
 PROFILE_REQUIREMENTS = {"lean": (), "redis": ("redis",)}
 MODEL_REQUIREMENTS = {"bedrock": (), "openai": ("openai",), "openai-chat": ("openai",)}
 AUTH_REQUIREMENTS = ("PyJWT", "cryptography", "cffi", "pycparser")  # the authorizer only
@@ -109,6 +115,13 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         default="lambda",
         help="lambda: arm64 wheels for Python 3.13; local: this interpreter (tests)",
     )
+    parser.add_argument(
+        "--aws-client",
+        choices=AWS_CLIENT_CHOICES,
+        default="declared",
+        help="declared: aioboto3 only in the folders of functions whose AWS client is the "
+        "SDK (handlers.functions); sdk: in every folder (AZUCHI_AWS_CLIENT=sdk)",
+    )
     parser.add_argument("--pip-cache", type=Path, default=ROOT / ".cache" / "pip")
     parser.add_argument(
         "--bytecode-python",
@@ -140,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
             platform=args.platform,
             pip_cache=args.pip_cache,
             bytecode_python=args.bytecode_python,
+            aws_client=args.aws_client,
         )
     except ValueError as error:
         print(f"azuchi package: {error}", file=sys.stderr)
@@ -158,9 +172,15 @@ def run(args: argparse.Namespace) -> int:
 # --- functions -----------------------------------------------------------------------------
 
 
-def requirements(function: str, profile: str, model: str) -> list[str]:
+def requirements(
+    function: str, profile: str, model: str, aws_client: str = "declared"
+) -> list[str]:
     """The pinned third-party requirements of one function's folder."""
+    if aws_client not in AWS_CLIENT_CHOICES:
+        raise ValueError(f"--aws-client {aws_client!r}: one of {', '.join(AWS_CLIENT_CHOICES)}")
     names = [*BASE_REQUIREMENTS, *PROFILE_REQUIREMENTS[profile]]
+    if aws_client == "sdk" or BY_NAME[function].aws_client == "sdk":
+        names += SDK_REQUIREMENTS
     if BY_NAME[function].talks_to_model:
         names += MODEL_REQUIREMENTS[model]
     if BY_NAME[function].verifies_tokens:
@@ -176,13 +196,14 @@ def build_functions(
     platform: str,
     pip_cache: Path,
     bytecode_python: str | None = None,
+    aws_client: str = "declared",
 ) -> list[Artefact]:
     python = bytecode_interpreter(platform, bytecode_python)
     out.mkdir(parents=True, exist_ok=True)
     deps_root = out / ".deps"
     artefacts = []
     for function in (f.name for f in FUNCTIONS):
-        reqs = requirements(function, profile, model)
+        reqs = requirements(function, profile, model, aws_client)
         deps = install(reqs, deps_root, platform=platform, pip_cache=pip_cache, python=python)
         folder = out / function
         if folder.exists():

@@ -1,7 +1,7 @@
 """Registers the API Gateway transport (``AZUCHI_TRANSPORT=apigateway``).
 
-The factory imports the adapter (and with it aioboto3), so a process that never picks
-this transport never loads the AWS SDK for it.
+The factory imports the adapter; its client is aioboto3's or the lite one
+(``AZUCHI_AWS_CLIENT``), and aioboto3 loads only when an SDK client opens.
 """
 
 from __future__ import annotations
@@ -15,9 +15,13 @@ if TYPE_CHECKING:
 
 
 def _transport(ctx: BuildContext) -> ApiGatewayTransport:
-    from adapters.apigateway.transport import ApiGatewayOptions, ApiGatewayTransport
+    from adapters.apigateway.transport import ApiGatewayOptions, ApiGatewayTransport, lite_client
+    from adapters.aws.clients import require_sdk
 
-    transport = ApiGatewayTransport(ApiGatewayOptions.from_env(ctx.settings.env))
+    options = ApiGatewayOptions.from_env(ctx.settings.env)
+    require_sdk(ctx.settings.aws_client, "the apigateway transport")
+    opener = lite_client(options) if ctx.settings.aws_client == "lite" else None
+    transport = ApiGatewayTransport(options, open_client=opener)
     ctx.resources.on_close(transport.aclose)
     ctx.resources.on_warm("transport", transport.warm)
     return transport

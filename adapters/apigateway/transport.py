@@ -1,4 +1,5 @@
-"""The transport port on API Gateway's management API, through aioboto3.
+"""The transport port on API Gateway's management API, through aioboto3 or the lite client
+(``adapters.aws.lite.apigateway``; ``AZUCHI_AWS_CLIENT``), which answer and fail alike.
 
     management API answer                 becomes
     ├── 200 / 204                         delivered / closed
@@ -20,19 +21,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.apigateway.endpoint import endpoint_from_event
 from adapters.aws.clients import LazyClient, shared_session
-from adapters.aws.retry import RetryPolicy, error_code, throttled
+from adapters.aws.errors import client_errors, failed_errors
+from adapters.aws.retry import RetryPolicy, error_code, is_client_error, throttled
 from adapters.backoff import RetriesExhausted, retrying
 from adapters.settings import EnvReader
 from core.config import MAX_FRAME_BYTES
 from core.errors import ConnectionGone, PayloadTooLarge, TransportError
+
+if TYPE_CHECKING:
+    from botocore.config import Config
 
 # Opens a management API client for an endpoint URL (aioboto3's, or a test's stub).
 OpenClient = Callable[[str], AbstractAsyncContextManager[Any]]
@@ -63,6 +66,8 @@ class ApiGatewayOptions:
         )
 
     def botocore_config(self) -> Config:
+        from botocore.config import Config
+
         return Config(
             retries={"total_max_attempts": 1, "mode": "standard"},
             connect_timeout=self.connect_timeout_s,
@@ -80,6 +85,21 @@ def aioboto3_client(options: ApiGatewayOptions) -> OpenClient:
             config=options.botocore_config(),
         )
         return client
+
+    return open_client
+
+
+def lite_client(options: ApiGatewayOptions) -> OpenClient:
+    def open_client(endpoint: str) -> AbstractAsyncContextManager[Any]:
+        from adapters.aws.lite.apigateway import LiteManagementClient
+
+        return LiteManagementClient(
+            endpoint,
+            options.region,
+            connect_timeout_s=options.connect_timeout_s,
+            read_timeout_s=options.read_timeout_s,
+            max_connections=options.max_pool_connections,
+        )
 
     return open_client
 
@@ -154,14 +174,14 @@ class ApiGatewayTransport:
             await retrying(attempt, self.options.retry, _throttled, self._sleep)
         except RetriesExhausted as exhausted:
             last = exhausted.last
-            code = error_code(last) if isinstance(last, ClientError) else "throttled"
+            code = error_code(last) if is_client_error(last) else "throttled"
             raise TransportError(
                 f"API Gateway kept throttling requests to {what} connection {connection_id}: "
                 f"{code} after {exhausted.attempts} attempts."
             ) from last
-        except ClientError as exc:
+        except client_errors() as exc:
             raise _mapped(exc, what, connection_id, endpoint or "?") from exc
-        except (BotoCoreError, OSError) as exc:
+        except failed_errors() as exc:
             raise TransportError(
                 f"Could not {what} connection {connection_id}: API Gateway's management "
                 f"API at {endpoint} did not answer ({type(exc).__name__}: {exc})."
@@ -183,10 +203,10 @@ class ApiGatewayTransport:
 
 def _throttled(exc: BaseException) -> bool:
     # Only throttling is retried: a post that timed out may have been delivered already.
-    return isinstance(exc, ClientError) and throttled(exc)
+    return is_client_error(exc) and throttled(exc)
 
 
-def _mapped(exc: ClientError, what: str, connection_id: str, endpoint: str) -> Exception:
+def _mapped(exc: Any, what: str, connection_id: str, endpoint: str) -> Exception:
     code = error_code(exc)
     message = exc.response.get("Error", {}).get("Message", "")
     if code == "GoneException":

@@ -15,11 +15,9 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-
 from adapters.aws.clients import LazyClient, shared_session
-from adapters.aws.retry import RetryPolicy, error_code, transient
+from adapters.aws.errors import client_errors, failed_errors
+from adapters.aws.retry import RetryPolicy, error_code, error_message, is_client_error, transient
 from adapters.backoff import RetriesExhausted, retrying
 from core.errors import BackendUnavailable
 
@@ -42,6 +40,7 @@ class LambdaInvokeLauncher:
         connect_timeout_s: float = 2.0,
         read_timeout_s: float = 5.0,
         session: Any = None,
+        client: str = "sdk",
     ) -> None:
         self.function_name = function_name
         self._endpoint_url = endpoint_url
@@ -49,22 +48,22 @@ class LambdaInvokeLauncher:
         # Throttling, 5xx and connection errors are retried on azuchi's one schedule
         # (botocore's own retries off): a repeated Event invocation is harmless (module doc).
         self._retry = RetryPolicy(max_attempts=max_attempts, base_delay_s=0.05, max_delay_s=1.0)
-        self._config = Config(
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            connect_timeout=connect_timeout_s,
-            read_timeout=read_timeout_s,
-        )
+        self._timeouts = (connect_timeout_s, read_timeout_s)
+        self._client_kind = client  # "sdk" (aioboto3) or "lite" (adapters.aws.lite)
         self._session = session
         self._lazy = LazyClient()
 
     @classmethod
-    def from_env(cls, function_name: str, env: Mapping[str, str]) -> LambdaInvokeLauncher:
+    def from_env(
+        cls, function_name: str, env: Mapping[str, str], client: str = "sdk"
+    ) -> LambdaInvokeLauncher:
         """``AWS_ENDPOINT_URL_LAMBDA`` (the SDK's own variable; a stub or emulator) and
         ``AWS_REGION`` / ``AWS_DEFAULT_REGION``, read from the settings' environment."""
         return cls(
             function_name,
             endpoint_url=env.get("AWS_ENDPOINT_URL_LAMBDA") or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            client=client,
         )
 
     async def launch(self, session_id: str) -> None:
@@ -80,18 +79,18 @@ class LambdaInvokeLauncher:
             answer = await retrying(attempt, self._retry, transient)
         except RetriesExhausted as exhausted:
             last = exhausted.last
-            why = error_code(last) if isinstance(last, ClientError) else type(last).__name__
+            why = error_code(last) if is_client_error(last) else type(last).__name__
             raise BackendUnavailable(
                 f"The reply could not be started: AWS Lambda could not be reached to invoke "
                 f"{self.function_name} ({why}, {exhausted.attempts} attempts). {SAVED}"
             ) from last
-        except ClientError as exc:
-            message = exc.response.get("Error", {}).get("Message", "")
+        except client_errors() as exc:
+            message = error_message(exc)
             raise BackendUnavailable(
                 f"The reply could not be started: AWS Lambda refused to invoke "
                 f"{self.function_name} ({error_code(exc)}: {message}). {SAVED}"
             ) from exc
-        except (BotoCoreError, OSError) as exc:
+        except failed_errors() as exc:
             raise BackendUnavailable(
                 f"The reply could not be started: AWS Lambda could not be reached to invoke "
                 f"{self.function_name} ({type(exc).__name__}). {SAVED}"
@@ -111,9 +110,23 @@ class LambdaInvokeLauncher:
         await self._lazy.aclose()
 
     def _open(self) -> AbstractAsyncContextManager[Any]:
+        connect_s, read_s = self._timeouts
+        if self._client_kind == "lite":
+            from adapters.aws.lite.awslambda import LiteLambdaClient
+
+            return LiteLambdaClient(
+                self._endpoint_url, self._region, connect_timeout_s=connect_s, read_timeout_s=read_s
+            )
+        from botocore.config import Config
+
+        config = Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            connect_timeout=connect_s,
+            read_timeout=read_s,
+        )
         session = self._session or shared_session()
         opened: AbstractAsyncContextManager[Any] = session.client(
-            "lambda", endpoint_url=self._endpoint_url, region_name=self._region, config=self._config
+            "lambda", endpoint_url=self._endpoint_url, region_name=self._region, config=config
         )
         return opened
 

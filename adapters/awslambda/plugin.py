@@ -1,6 +1,6 @@
 """Registers the reply launcher of the AWS deployment (``AZUCHI_REPLY_LAUNCHER=lambda``):
-an asynchronous invocation of the reply worker. The factory imports aioboto3, so nothing
-else loads it."""
+an asynchronous invocation of the reply worker, through aioboto3 or the lite client
+(``AZUCHI_AWS_CLIENT``); aioboto3 loads only when an SDK client opens."""
 
 from __future__ import annotations
 
@@ -20,9 +20,11 @@ def _launcher(ctx: BuildContext) -> LambdaInvokeLauncher:
             "AZUCHI_REPLY_LAUNCHER=lambda needs AZUCHI_REPLY_FUNCTION: the name or ARN "
             "of the reply worker function (handlers.reply_worker.handler)"
         )
+    from adapters.aws.clients import require_sdk
     from adapters.awslambda.launcher import LambdaInvokeLauncher
 
-    launcher = LambdaInvokeLauncher.from_env(function, ctx.settings.env)
+    require_sdk(ctx.settings.aws_client, "the lambda launcher")
+    launcher = LambdaInvokeLauncher.from_env(function, ctx.settings.env, ctx.settings.aws_client)
     ctx.resources.on_close(launcher.aclose)
     ctx.resources.on_warm("launcher", launcher.warm)
     return launcher

@@ -1,4 +1,5 @@
-"""DynamoDB clients: settings, a lazily opened aioboto3 client, and a capacity meter.
+"""DynamoDB clients: settings, a lazily opened client (aioboto3's or the lite one), and a
+capacity meter.
 
 Adapters take any object with the DynamoDB client's coroutine methods (``put_item`` ...):
 a real aioboto3 client, a stub in tests, a ``MeteredClient``, or the ``LazyDynamoClient``
@@ -13,14 +14,15 @@ import os
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
-
-from botocore.config import Config
+from typing import TYPE_CHECKING, Any
 
 from adapters.aws.clients import LazyClient, shared_session
 from adapters.backoff import RetryPolicy
 from adapters.dynamodb.items import item_size
 from adapters.dynamodb.tables import DEFAULT_PREFIX, TableNames
+
+if TYPE_CHECKING:
+    from botocore.config import Config
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,8 @@ class DynamoConfig:
         )
 
     def botocore_config(self) -> Config:
+        from botocore.config import Config
+
         # botocore's retries are off: errors.Caller retries, bounded and testable.
         return Config(
             retries={"total_max_attempts": 1, "mode": "standard"},
@@ -60,15 +64,27 @@ class DynamoConfig:
 
 
 class LazyDynamoClient:
-    """An aioboto3 DynamoDB client opened on first use and closed by ``aclose``. Operations
-    are looked up by name: ``await lazy.put_item(...)``."""
+    """A DynamoDB client opened on first use and closed by ``aclose``: aioboto3's, or with
+    ``kind="lite"`` the standard-library one (``adapters.aws.lite.dynamodb``; same calls,
+    same answers). Operations are looked up by name: ``await lazy.put_item(...)``."""
 
-    def __init__(self, config: DynamoConfig, session: Any = None) -> None:
+    def __init__(self, config: DynamoConfig, session: Any = None, kind: str = "sdk") -> None:
         self.config = config
+        self.kind = kind
         self._session = session
         self._lazy = LazyClient()
 
     def _open(self) -> AbstractAsyncContextManager[Any]:
+        if self.kind == "lite":
+            from adapters.aws.lite.dynamodb import LiteDynamoClient
+
+            return LiteDynamoClient(
+                self.config.endpoint,
+                self.config.region,
+                connect_timeout_s=self.config.connect_timeout_s,
+                read_timeout_s=self.config.read_timeout_s,
+                max_connections=self.config.max_pool_connections,
+            )
         session = self._session or shared_session()
         opened: AbstractAsyncContextManager[Any] = session.client(
             "dynamodb",

@@ -1,6 +1,6 @@
 """DynamoDB's errors, mapped once, at the adapters' edge.
 
-    botocore exception                              becomes
+    error (botocore's, or the lite client's alike)  becomes
     ├── throttling (ProvisionedThroughputExceeded,  retried: bounded attempts, exponential
     │   ThrottlingException, RequestLimitExceeded),  backoff with full jitter; then
     │   5xx, transaction conflicts, connection       core.errors.BackendUnavailable
@@ -26,11 +26,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-from botocore.exceptions import BotoCoreError, ClientError
 
+from adapters.aws.errors import client_errors, sdk_errors
 from adapters.aws.retry import RetryPolicy as RetryPolicy
 from adapters.aws.retry import error_code as error_code
-from adapters.aws.retry import transient
+from adapters.aws.retry import is_client_error, transient
 from adapters.backoff import RetriesExhausted, retrying
 from core.errors import BackendUnavailable, ValueNotStorable
 
@@ -95,14 +95,14 @@ class Caller:
                 f"DynamoDB is unavailable: {operation} still failed after "
                 f"{exhausted.attempts} attempts ({_describe(exhausted.last)})."
             ) from exhausted.last
-        except ClientError as exc:
+        except client_errors() as exc:
             raise _mapped(operation, params, exc) from exc
-        except BotoCoreError as exc:  # no credentials, bad parameters: retrying won't help
+        except sdk_errors() as exc:  # no credentials, bad parameters: retrying won't help
             raise BackendUnavailable(f"DynamoDB {operation} failed: {exc}") from exc
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, ClientError) and error_code(exc) == "TransactionCanceledException":
+    if is_client_error(exc) and error_code(exc) == "TransactionCanceledException":
         reasons = _reasons(exc)
         return (
             any(r in RETRYABLE_REASONS for r in reasons) and "ConditionalCheckFailed" not in reasons
@@ -110,11 +110,11 @@ def _retryable(exc: BaseException) -> bool:
     return transient(exc, THROTTLING_CODES)
 
 
-def _reasons(exc: ClientError) -> list[str]:
+def _reasons(exc: Any) -> list[str]:
     return [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons") or []]
 
 
-def _mapped(operation: str, params: dict[str, Any], exc: ClientError) -> Exception:
+def _mapped(operation: str, params: dict[str, Any], exc: Any) -> Exception:
     code = error_code(exc)
     if code == "ConditionalCheckFailedException":
         return ConditionFailed(exc.response.get("Item"))
@@ -133,6 +133,6 @@ def _mapped(operation: str, params: dict[str, Any], exc: ClientError) -> Excepti
 
 
 def _describe(exc: BaseException | None) -> str:
-    if isinstance(exc, ClientError):
+    if is_client_error(exc):
         return error_code(exc) or str(exc)
     return f"{type(exc).__name__}: {exc}" if exc else "no attempt made"

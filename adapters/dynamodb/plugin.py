@@ -1,7 +1,8 @@
 """Registers the DynamoDB adapters (storage; lock and agent memory of the lean profile).
 
-Importing this module imports no AWS SDK: the factories do, so a missing aioboto3 is an
-error only when a setting picks ``dynamodb``.
+Importing this module imports no AWS SDK: the client does when it opens, so a missing
+aioboto3 is an error only when a setting picks ``dynamodb`` with ``AZUCHI_AWS_CLIENT=sdk``
+(the lite client needs none).
 """
 
 from __future__ import annotations
@@ -24,14 +25,12 @@ def _client(ctx: BuildContext) -> tuple[Any, DynamoConfig]:
 
 
 def _open_client(ctx: BuildContext) -> tuple[Any, DynamoConfig]:
-    try:
-        from adapters.dynamodb.client import DynamoConfig, LazyDynamoClient, MeteredClient
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError(
-            f"the dynamodb adapters need aioboto3 ({exc}); install it: pip install 'aioboto3>=13'"
-        ) from exc
+    from adapters.aws.clients import require_sdk
+    from adapters.dynamodb.client import DynamoConfig, LazyDynamoClient, MeteredClient
+
+    require_sdk(ctx.settings.aws_client, "the dynamodb adapters")
     config = DynamoConfig.from_env(ctx.settings.env)
-    client = LazyDynamoClient(config)
+    client = LazyDynamoClient(config, kind=ctx.settings.aws_client)
     ctx.resources.on_close(client.aclose)
     ctx.resources.on_warm("storage", client.client)
     if EnvReader(ctx.settings.env).bool("AZUCHI_DYNAMODB_METER", False):

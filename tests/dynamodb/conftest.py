@@ -5,6 +5,7 @@ when ``CI=true`` (DESIGN §8)."""
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -30,8 +31,12 @@ def dynamodb_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def dynamo_env(dynamodb_endpoint: str) -> dict[str, str]:
-    """Settings for the DynamoDB adapters, on freshly created tables of this run."""
-    return fresh_tables(dynamodb_endpoint, "test")
+    """Settings for the DynamoDB adapters, on freshly created tables of this run (on the lite
+    client with ``AZUCHI_AWS_CLIENT=lite`` in the environment)."""
+    env = fresh_tables(dynamodb_endpoint, "test")
+    if client := os.environ.get("AZUCHI_AWS_CLIENT", "").strip():
+        env["AZUCHI_AWS_CLIENT"] = client
+    return env
 
 
 @pytest.fixture
@@ -45,6 +50,6 @@ def config(dynamo_env: dict[str, str]):  # type: ignore[no-untyped-def]
 async def client(config) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
     from adapters.dynamodb.client import LazyDynamoClient
 
-    lazy = LazyDynamoClient(config)
+    lazy = LazyDynamoClient(config, kind=os.environ.get("AZUCHI_AWS_CLIENT", "").strip() or "sdk")
     yield lazy
     await lazy.aclose()

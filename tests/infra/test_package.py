@@ -97,7 +97,8 @@ def test_every_module_ships_its_bytecode_unchecked(built: tuple[Path, str]) -> N
     for function in FUNCTIONS:
         folder = out / function
         sources = list(folder.rglob("*.py"))
-        assert len(sources) > 300, function  # the SDKs are in
+        # the SDKs are in where the function's AWS client is the SDK (the worker)
+        assert len(sources) > (300 if BY_NAME[function].aws_client == "sdk" else 100), function
         missing = [
             s for s in sources if not (s.parent / "__pycache__" / f"{s.stem}.{tag}.pyc").is_file()
         ]
@@ -168,7 +169,99 @@ def test_every_excluded_path_is_local_only_code_that_exists() -> None:
 def test_lean_functions_need_no_redis() -> None:
     lean = package.requirements("put_message", "lean", "bedrock")
     assert not any(r.startswith(("redis==", "openai==")) for r in lean)
-    assert any(r.startswith("aioboto3==") for r in lean)
+
+
+def test_only_functions_declared_with_the_sdk_get_aioboto3() -> None:
+    for function in FUNCTIONS:
+        reqs = package.requirements(function, "lean", "bedrock")
+        sdk = BY_NAME[function].aws_client == "sdk"
+        assert any(r.startswith("aioboto3==") for r in reqs) == sdk, function
+        forced = package.requirements(function, "lean", "bedrock", aws_client="sdk")
+        assert any(r.startswith("aioboto3==") for r in forced), function
+    assert BY_NAME["reply_worker"].aws_client == "sdk"  # Bedrock needs the SDK
+    small = ["connect", "disconnect", "default", "stop_generation", "rename_session"]
+    small += ["reply_failures", "delete_session", "get_messages", "put_message"]
+    assert all(BY_NAME[f].aws_client == "lite" for f in small)
+
+
+PYTHON_ISOLATED = [sys.executable, "-I", "-S", "-B", "-c"]
+SDK_MODULES = ("botocore", "aiobotocore", "aiohttp", "aioboto3", "boto3")
+
+# Lambda's init with the lean profile's AWS adapters on the lite client: the app built and
+# its clients opened (no call made), then the SDK's modules that got imported.
+LITE_INIT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import importlib
+module = importlib.import_module(sys.argv[2])
+import handlers.lambda_runtime as rt
+assert rt._app is not None
+loaded = {m.split(".")[0] for m in sys.modules}
+print(rt._app.settings.aws_client, sorted(loaded & set(sys.argv[3:])))
+"""
+
+
+def _aws_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": "azuchi-test",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "AK",
+        "AWS_SECRET_ACCESS_KEY": "SK",
+        "AWS_SESSION_TOKEN": "T",
+        "AZUCHI_PROFILE": "redis",
+        "AZUCHI_STORAGE": "dynamodb",
+        "AZUCHI_LIMITS": "dynamodb",
+        "AZUCHI_LOCK": "inprocess",
+        "AZUCHI_AGENT_MEMORY": "inprocess",
+        "AZUCHI_TRANSPORT": "apigateway",
+        "AZUCHI_APIGW_ENDPOINT": "https://abc.execute-api.us-east-1.amazonaws.com/prod",
+        "AZUCHI_REPLY_LAUNCHER": "lambda",
+        "AZUCHI_REPLY_FUNCTION": "azuchi-test-worker",
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    "function", [f for f in FUNCTIONS if BY_NAME[f].aws_client == "lite" and BY_NAME[f].ports]
+)
+def test_a_small_function_ships_and_imports_no_aws_sdk(
+    built: tuple[Path, str], function: str, tmp_path: Path
+) -> None:
+    """Its folder holds no botocore, aiobotocore or aiohttp, and its init (app built, clients
+    opened, as inside Lambda) imports none: they were two thirds of its cold start."""
+    out, _ = built
+    folder = out / function
+    for name in SDK_MODULES:
+        assert not (folder / name).exists(), f"{function} ships {name}"
+    result = subprocess.run(
+        [*PYTHON_ISOLATED, LITE_INIT, str(folder), f"handlers.{function}", *SDK_MODULES],
+        capture_output=True,
+        text=True,
+        env=_aws_env(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["lite", "[]"]
+
+
+def test_the_worker_keeps_the_sdk(built: tuple[Path, str]) -> None:
+    out, _ = built
+    for name in ("botocore", "aiobotocore", "aiohttp", "aioboto3"):
+        assert (out / "reply_worker" / name).is_dir(), name
+
+
+def test_forcing_the_sdk_on_a_lite_folder_refuses_at_init_saying_how(
+    built: tuple[Path, str], tmp_path: Path
+) -> None:
+    out, _ = built
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", INIT, str(out / "connect"), "handlers.connect"],
+        capture_output=True,
+        text=True,
+        env=_aws_env(tmp_path, AZUCHI_AWS_CLIENT="sdk"),
+    )
+    assert result.returncode != 0
+    assert "AZUCHI_AWS_CLIENT=sdk" in result.stderr and "--aws-client sdk" in result.stderr
 
 
 def _args(**values: object) -> argparse.Namespace:
