@@ -100,7 +100,7 @@ infra-lint: $(INFRA_VENV)/.stamp $(VENV)/.dev
 PROFILE ?= lean
 MODEL   ?= bedrock
 package: $(VENV)/.runtime
-	$(BIN)/azuchi package --profile $(PROFILE) --model $(MODEL)
+	$(BIN)/azuchi package --profile $(PROFILE) --model $(MODEL) $(if $(MCP_CONFIG),--mcp-config $(MCP_CONFIG))
 
 # Mutation testing (tooling/mutation/): cosmic-ray, pinned, in a venv of its own. Mutates
 # core/ and the adapters' critical modules in a scratch copy, runs each module's tests per

@@ -36,6 +36,7 @@ class BuildFacts:
     azuchi_version: str
     python: str  # the X.Y the bytecode was compiled for
     platform: str  # lambda (manylinux arm64 wheels) or local (this machine's)
+    mcp: bool = False  # the worker ships the mcp SDK and a servers file (--mcp-config)
 
     def write(self, folder: Path) -> Path:
         path = folder / FILENAME
@@ -60,6 +61,18 @@ class BuildFacts:
                 f"{self.profile}) but the stack's Profile parameter is {profile!r} "
                 "(AZUCHI_PROFILE)"
             )
+        mcp = bool((env.get("AZUCHI_MCP_CONFIG") or "").strip())
+        if talks_to_model and mcp and not self.mcp:
+            found.append(
+                "it was built without MCP servers (azuchi package --mcp-config FILE) but the "
+                "stack's McpServers parameter is 'packaged' (AZUCHI_MCP_CONFIG)"
+            )
+        if talks_to_model and self.mcp and not mcp:
+            found.append(
+                "it was built with MCP servers (azuchi package --mcp-config) but the stack's "
+                "McpServers parameter is 'none' (no AZUCHI_MCP_CONFIG): deploy with "
+                "McpServers=packaged, or build without --mcp-config"
+            )
         model = (env.get("AZUCHI_MODEL") or "").strip().lower()
         if talks_to_model and model and model != self.model:
             found.append(
@@ -71,11 +84,12 @@ class BuildFacts:
     def check(self, env: Mapping[str, str], *, talks_to_model: bool) -> None:
         """Raises ``BuildMismatch`` naming the build and the stack when they disagree."""
         found = self.mismatches(env, talks_to_model=talks_to_model)
+        wants_mcp = talks_to_model and bool((env.get("AZUCHI_MCP_CONFIG") or "").strip())
         if found:
             raise BuildMismatch(
                 f"The {self.function} artefact (azuchi {self.azuchi_version}) does not match "
                 f"this stack: {'; and '.join(found)}. Rebuild with "
                 f"`make package PROFILE={env.get('AZUCHI_PROFILE') or self.profile} "
-                f"MODEL={(env.get('AZUCHI_MODEL') if talks_to_model else None) or self.model}` "
-                "and deploy again."
+                f"MODEL={(env.get('AZUCHI_MODEL') if talks_to_model else None) or self.model}"
+                f"{' MCP_CONFIG=<servers file>' if wants_mcp else ''}` and deploy again."
             )

@@ -56,6 +56,8 @@ AWS_CLIENT_CHOICES = ("declared", "sdk")
 PROFILE_REQUIREMENTS = {"lean": (), "redis": ("redis",)}
 MODEL_REQUIREMENTS = {"bedrock": (), "openai": ("openai",), "openai-chat": ("openai",)}
 AUTH_REQUIREMENTS = ("PyJWT", "cryptography", "cffi", "pycparser")  # the authorizer only
+MCP_REQUIREMENTS = ("mcp",)  # the worker, with --mcp-config: its client and what it pulls in
+MCP_FILE = "mcp-servers.json"  # the servers file in the worker's folder (AZUCHI_MCP_CONFIG)
 BOTOCORE_SERVICES = ("dynamodb", "apigatewaymanagementapi", "lambda", "bedrock-runtime")
 
 CODE_PACKAGES = ("core", "adapters", "handlers")
@@ -122,6 +124,13 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="declared: aioboto3 only in the folders of functions whose AWS client is the "
         "SDK (handlers.functions); sdk: in every folder (AZUCHI_AWS_CLIENT=sdk)",
     )
+    parser.add_argument(
+        "--mcp-config",
+        type=Path,
+        help="an MCP servers file (docs/mcp.md; streamable HTTP servers only): checked, "
+        f"shipped in the reply worker's folder as {MCP_FILE} with the mcp SDK; deploy with "
+        "the stack's McpServers=packaged",
+    )
     parser.add_argument("--pip-cache", type=Path, default=ROOT / ".cache" / "pip")
     parser.add_argument(
         "--bytecode-python",
@@ -154,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
             pip_cache=args.pip_cache,
             bytecode_python=args.bytecode_python,
             aws_client=args.aws_client,
+            mcp_config=args.mcp_config,
         )
     except ValueError as error:
         print(f"azuchi package: {error}", file=sys.stderr)
@@ -173,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def requirements(
-    function: str, profile: str, model: str, aws_client: str = "declared"
+    function: str, profile: str, model: str, aws_client: str = "declared", mcp: bool = False
 ) -> list[str]:
     """The pinned third-party requirements of one function's folder."""
     if aws_client not in AWS_CLIENT_CHOICES:
@@ -183,6 +193,8 @@ def requirements(
         names += SDK_REQUIREMENTS
     if BY_NAME[function].talks_to_model:
         names += MODEL_REQUIREMENTS[model]
+        if mcp:
+            names += MCP_REQUIREMENTS
     if BY_NAME[function].verifies_tokens:
         names += AUTH_REQUIREMENTS
     return [f"{name}=={metadata.version(name)}" for name in names]
@@ -197,13 +209,18 @@ def build_functions(
     pip_cache: Path,
     bytecode_python: str | None = None,
     aws_client: str = "declared",
+    mcp_config: Path | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> list[Artefact]:
+    """One folder per function of the template (``only``: these functions, for tests)."""
+    servers = mcp_servers_json(mcp_config) if mcp_config is not None else None
     python = bytecode_interpreter(platform, bytecode_python)
     out.mkdir(parents=True, exist_ok=True)
     deps_root = out / ".deps"
     artefacts = []
-    for function in (f.name for f in FUNCTIONS):
-        reqs = requirements(function, profile, model, aws_client)
+    for function in (f.name for f in FUNCTIONS if only is None or f.name in only):
+        with_mcp = servers is not None and BY_NAME[function].talks_to_model
+        reqs = requirements(function, profile, model, aws_client, with_mcp)
         deps = install(reqs, deps_root, platform=platform, pip_cache=pip_cache, python=python)
         folder = out / function
         if folder.exists():
@@ -212,6 +229,8 @@ def build_functions(
         copy_code(folder)
         compile_bytecode(python, folder, [folder / p for p in CODE_PACKAGES], platform)
         write_sam_makefile(folder)
+        if with_mcp and servers is not None:
+            (folder / MCP_FILE).write_text(servers, encoding="utf-8")
         BuildFacts(
             function=function,
             profile=profile,
@@ -219,9 +238,35 @@ def build_functions(
             azuchi_version=metadata.version("azuchi"),
             python=python.version,
             platform=platform,
+            mcp=with_mcp,
         ).write(folder)
         artefacts.append(Artefact(function, folder, _tree_size(folder), _zipped_size(folder)))
     return artefacts
+
+
+def mcp_servers_json(path: Path) -> str:
+    """The servers file as the worker reads it (JSON), after the checks azuchi makes at
+    start-up on Lambda (streamable HTTP only: no subprocess there). ``${VAR}`` references
+    stay as they are: the worker's environment fills them in at init."""
+    import json
+    import re
+
+    from adapters.mcp.config import McpConfigError, load_servers
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"--mcp-config {path}: {exc.strerror}") from None
+    names = re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text)
+    placeholders = {name: "set-at-init" for name in names}
+    try:
+        load_servers(str(path), placeholders, on_lambda=True)
+    except McpConfigError as exc:
+        raise ValueError(f"--mcp-config: {exc}") from None
+    import yaml
+
+    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
 
 # `sam build` with the template's ``Metadata: BuildMethod: makefile`` runs

@@ -43,7 +43,8 @@ def azuchi_tools(settings: Settings, resources: Resources) -> list[Tool]:
     except ImportError:
         raise McpConfigError(
             "AZUCHI_MCP_CONFIG is set but the mcp package is not installed here "
-            "(the Lambda packages do not ship it yet)"
+            "(pip install mcp; on Lambda, build the worker with "
+            "`make package MCP_CONFIG=servers.json`)"
         ) from None
     listings = list_all(servers, ttl)
     tools = offered_tools(listings)
