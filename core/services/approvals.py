@@ -67,6 +67,10 @@ class PausedTurn:
     text: str  # the reply's text before the pause (every part of the turn's)
     expires_at: int  # epoch ms
 
+    def fits(self) -> bool:
+        """Whether the state may be stored (at most ``MAX_DETAIL_BYTES`` of UTF-8)."""
+        return len(self.to_json().encode("utf-8")) <= MAX_DETAIL_BYTES
+
     def to_json(self) -> str:
         return json.dumps(
             {

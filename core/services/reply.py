@@ -476,9 +476,7 @@ class ReplyService:
             "\n\n".join(t for t in (paused.text if paused else "", text) if t),
             expires,
         )
-        if len(state.to_json().encode("utf-8")) > MAX_DETAIL_BYTES:
-            return None
-        return state
+        return state if state.fits() else None
 
     async def _pause(
         self,
