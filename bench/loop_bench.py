@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from load_tests.harness import LoadConfig  # noqa: E402
-from load_tests.local import SERVE, ScriptedLoad, serving  # noqa: E402
+from load_tests.local import LIMITS_OFF, SERVE, ScriptedLoad, serving  # noqa: E402
 from load_tests.run import run_load  # noqa: E402
 from testsupport.ports import free_port  # noqa: E402
 
@@ -56,7 +56,10 @@ def load_average() -> str:
 
 def azuchi_command(load: ScriptedLoad) -> tuple[list[str], dict[str, str]]:
     serve = [sys.executable, *SERVE]  # with the admin listener: the run reads its stats
-    env = {"AZUCHI_MODEL": "scripted", "AZUCHI_LOG_LEVEL": "WARNING", **load.env()}
+    # The per-client limits off, as `azuchi load --local` runs: every simulated user shares
+    # one address, and the relay refuses nothing.
+    env = {k: "0" for k in LIMITS_OFF if k not in os.environ}
+    env.update({"AZUCHI_MODEL": "scripted", "AZUCHI_LOG_LEVEL": "WARNING", **load.env()})
     for port in ("STORAGE", "LOCK", "AGENT_MEMORY", "TRANSPORT"):
         env[f"AZUCHI_{port}"] = "inprocess"
     return serve, env
