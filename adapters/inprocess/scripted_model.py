@@ -157,23 +157,22 @@ class ScriptedChatModel:
 
 
 def _sleeper() -> Callable[[float], Awaitable[None]]:
-    """A sleep until a moment of the loop's clock. On asyncio a future woken by a timer at
-    that moment (what ``asyncio.sleep`` does, without ``anyio.sleep``'s backend look-up on
-    every call: this runs once per token of every reply); elsewhere ``anyio.sleep_until``."""
+    """A sleep until a moment of the loop's clock. On asyncio the future itself, woken by
+    a timer at that moment (what ``asyncio.sleep`` does, without ``anyio.sleep``'s backend
+    look-up and a coroutine of its own on every call: this runs once per token of every
+    reply; a stream cancelled meanwhile leaves its timer to resolve nothing);
+    elsewhere ``anyio.sleep_until``."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return anyio.sleep_until
 
-    async def sleep_until(deadline: float) -> None:
+    def wake_at(deadline: float) -> asyncio.Future[None]:
         waiter = loop.create_future()
-        timer = loop.call_at(deadline, _resolve, waiter)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
+        loop.call_at(deadline, _resolve, waiter)
+        return waiter
 
-    return sleep_until
+    return wake_at
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
