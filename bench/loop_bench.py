@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/loop_bench.py [--sessions 200,400,800] [--duration 30]
         [--tokens-per-second 50] [--reply-tokens 300] [--coalesce-ms 250]
-        [--profile DIR] [--json PATH]
+        [--profile DIR] [--gc] [--token-relay] [--json PATH]
 
 For each session count, one after the other in one run: ``azuchi serve`` (one process, the
 in-process adapters, the scripted model at the given pace) and then ``bench/minimal_relay.py``
@@ -14,8 +14,10 @@ CPU time, not wall time, because the machine is shared and its load moves wall f
 Prints, with the load average, CPU per delta and the ratio to the relay, replies completed,
 lost and duplicated (azuchi's checked against its store), the inter-delta gap's p50/p99,
 the client's own loop lag (a saturated load generator shows there), and the targets.
-``--profile DIR`` samples azuchi's process with py-spy (``pip install py-spy``) during each
-run and prints the functions where its time went (DIR keeps the raw stacks).
+``--gc`` runs azuchi under ``bench/gc_serve.py`` and prints the share of its CPU the
+cyclic garbage collector took (``gc.callbacks``). ``--profile DIR`` samples azuchi's
+process with py-spy (``pip install py-spy``) during each run and prints the functions
+where its time went (DIR keeps the raw stacks).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -37,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from load_tests.harness import LoadConfig  # noqa: E402
-from load_tests.local import SERVE, ScriptedLoad, serving  # noqa: E402
+from load_tests.local import LIMITS_OFF, SERVE, ScriptedLoad, serving  # noqa: E402
 from load_tests.run import run_load  # noqa: E402
 from testsupport.ports import free_port  # noqa: E402
 
@@ -54,9 +57,16 @@ def load_average() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def azuchi_command(load: ScriptedLoad) -> tuple[list[str], dict[str, str]]:
+def azuchi_command(
+    load: ScriptedLoad, gc_stats: Path | None = None
+) -> tuple[list[str], dict[str, str]]:
     serve = [sys.executable, *SERVE]  # with the admin listener: the run reads its stats
-    env = {"AZUCHI_MODEL": "scripted", "AZUCHI_LOG_LEVEL": "WARNING", **load.env()}
+    if gc_stats is not None:  # the same server, its collections timed (bench/gc_serve.py)
+        serve = [sys.executable, str(ROOT / "bench" / "gc_serve.py"), str(gc_stats), *SERVE[2:]]
+    # The per-client limits off, as `azuchi load --local` runs: every simulated user shares
+    # one address, and the relay refuses nothing.
+    env = {k: "0" for k in LIMITS_OFF if k not in os.environ}
+    env.update({"AZUCHI_MODEL": "scripted", "AZUCHI_LOG_LEVEL": "WARNING", **load.env()})
     for port in ("STORAGE", "LOCK", "AGENT_MEMORY", "TRANSPORT"):
         env[f"AZUCHI_{port}"] = "inprocess"
     return serve, env
@@ -87,6 +97,14 @@ async def measure(
             )  # fmt: skip
         start = cpu_seconds(process.pid)
         used: list[float] = []
+        collected: list[dict[str, Any]] = []
+        gc_file = env.get("AZUCHI_BENCH_GC_STATS")
+
+        def after_live() -> None:
+            used.append(cpu_seconds(process.pid) - start)
+            if gc_file and Path(gc_file).exists():
+                collected.append(json.loads(Path(gc_file).read_text()))
+
         verify = name == "azuchi"
         run = await run_load(
             LoadConfig(
@@ -101,7 +119,7 @@ async def measure(
                 progress_s=0,
             ),
             out=None,
-            after_live=lambda: used.append(cpu_seconds(process.pid) - start),
+            after_live=after_live,
         )
         if spy is not None:
             spy.send_signal(2)  # py-spy writes its output on SIGINT
@@ -124,6 +142,7 @@ async def measure(
         "ttfd_ms": summary["ttfd_ms"],
         "client_loop_lag_ms": summary["client_loop_lag_ms"],
         "load_average": load_average(),
+        "gc": collected[0] if collected else None,
     }
 
 
@@ -200,7 +219,12 @@ async def bench(args: argparse.Namespace) -> list[dict[str, Any]]:
         if args.token_relay:
             runs += (("token-relay", token_relay_command),)
         for name, build in runs:
-            command, env = build(load)
+            if name == "azuchi" and args.gc:
+                stats = Path(tempfile.mkdtemp(prefix="loop-bench-gc-")) / "gc.json"
+                command, env = azuchi_command(load, stats)
+                env["AZUCHI_BENCH_GC_STATS"] = str(stats)
+            else:
+                command, env = build(load)
             print(f"loop: {name}, {sessions} sessions, load {load_average()}", file=sys.stderr)
             rows.append(await measure(name, command, env, config, args.profile))
     return rows
@@ -229,6 +253,13 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             f"{gap.get('p50', 0):.0f}/{gap.get('p99', 0):.0f}", f"{lag.get('p99', 0):.0f}",
             row["load_average"],
         ))  # fmt: skip
+    for row in (r for r in rows if r.get("gc")):
+        gc = row["gc"]
+        print(
+            f"  {row['sessions']} sessions: azuchi's garbage collector {gc['gc_s']:.2f} s of "
+            f"{gc['cpu_s']:.1f} s CPU ({gc['gc_s'] / gc['cpu_s']:.1%}; collections by "
+            f"generation {gc['collections']}, thresholds {gc['thresholds']})"
+        )
     model = args.model_ms
     print(
         f"the scripted model alone (per-token stream, {min(args.sessions)} at once, no "
@@ -286,6 +317,9 @@ def main() -> None:
         help="also run the relay taking the text one token at a time (a per-token stream)",
     )
     parser.add_argument("--profile", type=Path, help="sample azuchi with py-spy; raw stacks here")
+    parser.add_argument(
+        "--gc", action="store_true", help="time azuchi's garbage collections (gc.callbacks)"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     args.sessions = [int(x) for x in args.sessions.split(",") if x.strip()]

@@ -20,10 +20,30 @@ _NOT_OBJECT = 'That frame is not a JSON object; send {"action": <route>, ...}.'
 
 # One encoder for every frame: json.dumps with non-default options builds a new one per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# And its C encoder built once too: JSONEncoder.encode builds one (and a dict of the
+# containers it is inside, against cycles) on every call; frames are trees azuchi builds,
+# never cyclic. The same options, so the same bytes (tests/unit/test_protocol_encode.py).
+_C_ENCODER = (
+    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None,  # no cycle check
+        _ENCODER.default,
+        json.encoder.encode_basestring,  # ensure_ascii=False's string encoder
+        None,  # no indent
+        ":",
+        ",",
+        False,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan
+    )
+    if getattr(json.encoder, "c_make_encoder", None) is not None
+    else None
+)
 
 
 def encode(frame: Frame) -> str:
-    return _ENCODER.encode(frame)
+    if _C_ENCODER is None:  # a Python without the _json accelerator
+        return _ENCODER.encode(frame)
+    return "".join(_C_ENCODER(frame, 0))
 
 
 def encoded_size(frame: Frame) -> int:

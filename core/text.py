@@ -18,6 +18,8 @@ from core.errors import TextNotEncodable
 
 def encodable(text: str) -> bool:
     """True when ``text`` encodes as UTF-8 (it holds no lone surrogate)."""
+    if text.isascii():  # a flag of the string, read without encoding it (every token asks)
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

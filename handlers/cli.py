@@ -40,6 +40,7 @@ from adapters.auth.settings import AuthSettings  # noqa: E402
 from adapters.bootstrap import App, build_app  # noqa: E402
 from adapters.local_gateway import serving  # noqa: E402
 from adapters.local_gateway.authorizer import Authorize  # noqa: E402
+from adapters.local_gateway.collector import tune_for_serving  # noqa: E402
 from adapters.local_gateway.options import GatewayOptions  # noqa: E402
 from adapters.registry import UnknownAdapter  # noqa: E402
 from adapters.settings import Settings, SettingsError  # noqa: E402
@@ -266,7 +267,7 @@ async def _run(
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
     # the app's clients close with the server
-    await _serve_until(stop, app, host, port, options, authorize)
+    await _serve_until(stop, app, host, port, options, authorize, tune_gc=True)
 
 
 async def _serve_until(
@@ -276,6 +277,8 @@ async def _serve_until(
     port: int,
     options: GatewayOptions | None = None,
     authorize: Authorize | None = None,
+    *,
+    tune_gc: bool = False,
 ) -> None:
     async with serving(
         app,
@@ -287,6 +290,8 @@ async def _serve_until(
         options=options,
         authorize=authorize,
     ) as gateway:
+        if tune_gc:  # this process only serves from now on: fewer, cheaper collections
+            tune_for_serving()
         ready_ms = (time.perf_counter() - _IMPORTED_AT) * 1000
         age_ms = _process_age_ms()
         whole = f", {age_ms:.0f} ms since the process started" if age_ms is not None else ""

@@ -4,8 +4,9 @@ model provider."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import anyio
@@ -67,22 +68,25 @@ class ScriptedChatModel:
     def model_id(self) -> str:
         return "azuchi-scripted"
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        # The text's generator is handed out itself, not re-yielded through another one:
+        # every token would pay for both.
         self._responses += 1
         response_id = f"scripted-{self._responses}"
         if request.purpose == "title":
-            async for event in self._emit(_title_for(request.prompt), request, response_id):
-                yield event
-            return
+            return self._emit(_title_for(request.prompt), request, response_id)
         calls = self._tool_calls(request)
         if calls:
-            for call in calls:
-                yield ToolCallRequested(call)
-            yield UsageReported(Usage(input_tokens=_count(request), output_tokens=len(calls) * 8))
-            yield StreamEnded("tool_use", response_id)
-            return
-        async for event in self._emit(self._reply_text(request), request, response_id):
-            yield event
+            return self._call_tools(calls, request, response_id)
+        return self._emit(self._reply_text(request), request, response_id)
+
+    async def _call_tools(
+        self, calls: list[ToolCall], request: ModelRequest, response_id: str
+    ) -> AsyncIterator[ModelEvent]:
+        for call in calls:
+            yield ToolCallRequested(call)
+        yield UsageReported(Usage(input_tokens=_count(request), output_tokens=len(calls) * 8))
+        yield StreamEnded("tool_use", response_id)
 
     async def _emit(
         self, text: str, request: ModelRequest, response_id: str
@@ -102,6 +106,7 @@ class ScriptedChatModel:
             tokens, stop = tokens[: request.max_output_tokens], "max_tokens"
         interval = 1 / settings.tokens_per_second if settings.tokens_per_second > 0 else 0
         now = loop_clock()
+        sleep_until = _sleeper()
         start = now()
         for index, token in enumerate(tokens):
             if fail_at is not None and index >= fail_at:
@@ -113,9 +118,9 @@ class ScriptedChatModel:
                 # Token i is due at start + i × interval, as a provider's clock produces it: a
                 # consumer woken late gets what is due at once (a network stream buffers it),
                 # so the pace never drifts below the set rate on a busy loop.
-                delay = start + index * interval - now()
-                if delay > 0:
-                    await anyio.sleep(delay)
+                due = start + index * interval
+                if due > now():
+                    await sleep_until(due)
             yield TextDelta(token)
         yield UsageReported(Usage(input_tokens=_count(request), output_tokens=len(tokens)))
         yield StreamEnded(stop, response_id)
@@ -149,6 +154,30 @@ class ScriptedChatModel:
             words.append(filler[index % len(filler)])
             index += 1
         return " ".join(words)
+
+
+def _sleeper() -> Callable[[float], Awaitable[None]]:
+    """A sleep until a moment of the loop's clock. On asyncio the future itself, woken by
+    a timer at that moment (what ``asyncio.sleep`` does, without ``anyio.sleep``'s backend
+    look-up and a coroutine of its own on every call: this runs once per token of every
+    reply; a stream cancelled meanwhile leaves its timer to resolve nothing);
+    elsewhere ``anyio.sleep_until``."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return anyio.sleep_until
+
+    def wake_at(deadline: float) -> asyncio.Future[None]:
+        waiter = loop.create_future()
+        loop.call_at(deadline, _resolve, waiter)
+        return waiter
+
+    return wake_at
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _title_for(prompt: str) -> str:

@@ -76,6 +76,10 @@ class ClientConnection:
         self._flushed.set()
         self._writer: asyncio.Task[None] | None = None
         self._broken = False  # a write failed: the peer is gone
+        # The send timeout: the writer notes when the frame it writes is due out, and one
+        # timer per connection (not one per frame) checks it (``_check_write``).
+        self._write_deadline: float | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
 
     @property
     def connection_id(self) -> str:
@@ -111,6 +115,7 @@ class ClientConnection:
         self.touch()
 
     async def _write_loop(self) -> None:
+        loop = self._loop
         try:
             while True:
                 if not self._outgoing:
@@ -119,16 +124,17 @@ class ClientConnection:
                     await self._waiting.wait()
                     continue
                 kind, payload = self._outgoing[0]
+                self._write_deadline = loop.time() + self._send_timeout_s
+                if self._watchdog is None:
+                    self._watchdog = loop.call_at(self._write_deadline, self._check_write)
                 try:
-                    async with asyncio.timeout(self._send_timeout_s):
-                        await self.ws.send_frame(payload, kind)
-                except TimeoutError:
-                    self._give_up(SEND_TIMEOUT)
-                    return
+                    await self.ws.send_frame(payload, kind)
                 except Exception as exc:  # whatever aiohttp raises for a peer that left
                     log.info("connection %s: write failed: %s", self.connection_id, exc)
                     self._broken = True
                     return
+                finally:
+                    self._write_deadline = None
                 self._outgoing.popleft()
                 self._queued_bytes -= len(payload)
                 if self._on_send is not None:
@@ -137,6 +143,26 @@ class ClientConnection:
             self._outgoing.clear()
             self._queued_bytes = 0
             self._flushed.set()
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
+
+    def _check_write(self) -> None:
+        """The send timeout's timer: a frame still being written past its deadline (the
+        peer's TCP window stayed shut) stops the writer and closes the connection; one
+        written since leaves the timer to the frame being written now, if any. A timer per
+        frame would be armed and cancelled a thousand times a second at 250 sessions, each
+        left in the loop's timer heap until its 10 s ran out."""
+        self._watchdog = None
+        deadline = self._write_deadline
+        if deadline is None:
+            return  # the next frame arms it again
+        if self._loop.time() < deadline:
+            self._watchdog = self._loop.call_at(deadline, self._check_write)
+            return
+        if self._writer is not None:
+            self._writer.cancel()
+        self._give_up(SEND_TIMEOUT)
 
     def _give_up(self, reason: str) -> None:
         """Closes a connection that does not read, without waiting for it (the caller may

@@ -8,6 +8,7 @@ Gateway's (16 characters of base64, such as ``L0SM9cOFvHcCIhw=``).
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import secrets
 import string
@@ -41,7 +42,13 @@ def now_ms() -> int:
 
 def request_time(epoch_ms: int) -> str:
     """API Gateway's ``requestTime``: ``06/Oct/2021:16:17:07 +0000``."""
-    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+    return _request_second(epoch_ms // 1000)
+
+
+@functools.lru_cache(maxsize=4)
+def _request_second(epoch_s: int) -> str:
+    # Formatted once per second, not once per event: every frame a client sends is one.
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
 
 
 def iso8601(epoch_ms: int) -> str:

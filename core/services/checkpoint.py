@@ -50,7 +50,9 @@ class Checkpointer:
         self.writes = 0
 
     def on_text(self, delta: str) -> None:
-        self._unsaved_bytes += len(delta.encode("utf-8", "surrogatepass"))
+        # Told once per token: an ASCII token's length is its size, without encoding it.
+        size = len(delta) if delta.isascii() else len(delta.encode("utf-8", "surrogatepass"))
+        self._unsaved_bytes += size
         if self._max_bytes and self._unsaved_bytes >= self._max_bytes:
             self._wake.set()
 

@@ -7,6 +7,7 @@ fake clock; this loop only sleeps until its deadlines and sends what it hands ou
 
 from __future__ import annotations
 
+import asyncio
 import math
 from types import TracebackType
 from typing import Protocol
@@ -27,6 +28,60 @@ class FrameSink(Protocol):
     """Where delta frames go (``core.services.fanout.Fanout`` in the reply service)."""
 
     async def send(self, frame: Frame) -> None: ...
+
+
+class Alarm:
+    """Sleeps until a deadline or until ``ring()``, whichever comes first, and raises
+    nothing either way. A ring while nobody sleeps is kept for the next sleep.
+
+    The driver sleeps once per frame, and most sleeps end at their deadline: on asyncio
+    that is one future and one timer, where ``anyio.move_on_at`` around an ``Event``
+    would cancel the task at every deadline (a ``CancelledError`` raised through the
+    driver and caught by its scope). Elsewhere it falls back to exactly that."""
+
+    def __init__(self) -> None:
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        self._rung = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._event: anyio.Event | None = None
+
+    def ring(self) -> None:
+        self._rung = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if self._event is not None:
+            self._event.set()
+
+    async def sleep_until(self, deadline: float) -> None:
+        """``deadline`` on the loop's clock (``math.inf``: until rung)."""
+        if self._rung:
+            self._rung = False
+            return
+        loop = self._loop
+        if loop is None:
+            self._event = anyio.Event()
+            with anyio.move_on_at(deadline):
+                await self._event.wait()
+            self._event = None
+        else:
+            waiter = self._waiter = loop.create_future()
+            timer = None if deadline == math.inf else loop.call_at(deadline, _resolve, waiter)
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+                if timer is not None:
+                    timer.cancel()
+        self._rung = False
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class DeltaStream:
@@ -50,9 +105,11 @@ class DeltaStream:
         self._coalescer = Coalescer(window_ms / 1000, max_frame_bytes - envelope)
         self._seq = 0
         self._now = loop_clock()
-        self._wake = anyio.Event()
-        self._idle = False  # the driver waits for a first push (no window is closed)
+        self._alarm = Alarm()
+        self._idle = False  # the driver waits for a push (no window is closed)
         self._closing = False
+        self._driving = False  # the driver starts with the first text: most replies stream
+        # no REASONING, and a stream that is never pushed to costs no task
         self._tg: anyio.abc.TaskGroup | None = None
 
     @property
@@ -60,15 +117,22 @@ class DeltaStream:
         return self._seq
 
     def push(self, text: str) -> None:
-        self._coalescer.push(text, self._now())
-        if self._idle and self._coalescer.next_deadline is not None:
+        coalescer = self._coalescer
+        coalescer.push(text, self._now())
+        if not self._driving:
+            if coalescer.next_deadline is not None and self._tg is not None:
+                self._driving = True
+                self._tg.start_soon(self._run)  # the first delta is due at once
+        elif self._idle and coalescer.next_deadline is not None:
             self._idle = False
-            self._wake.set()  # a first delta after a quiet spell is due at once
+            self._alarm.ring()  # a first delta after a quiet spell is due at once
 
     async def __aenter__(self) -> DeltaStream:
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
-        self._tg.start_soon(self._run)
+        if self._coalescer.next_deadline is not None:  # pushed to before it was entered
+            self._driving = True
+            self._tg.start_soon(self._run)
         return self
 
     async def __aexit__(
@@ -78,7 +142,7 @@ class DeltaStream:
         tb: TracebackType | None,
     ) -> bool | None:
         self._closing = True
-        self._wake.set()
+        self._alarm.ring()
         assert self._tg is not None
         return await self._tg.__aexit__(exc_type, exc, tb)
 
@@ -95,11 +159,8 @@ class DeltaStream:
             until = deadline if deadline is not None else self._coalescer.window_opens
             if until is None or until <= now:
                 until, self._idle = math.inf, True
-            with anyio.move_on_at(until):  # or the close
-                await self._wake.wait()
+            await self._alarm.sleep_until(until)  # or the close
             self._idle = False
-            if self._wake.is_set():
-                self._wake = anyio.Event()
         await self._send(self._coalescer.flush())
 
     async def _send(self, chunks: list[str]) -> None:

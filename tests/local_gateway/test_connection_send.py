@@ -82,3 +82,32 @@ async def test_frames_sent_before_a_close_go_out_first() -> None:
     await conn.close()
     assert ws.sent == [b"a", b"b", b"c"] and ws.close_codes == [1000]
     assert not aborted
+
+
+class SlowSocket(StuckSocket):
+    """A peer that reads, slowly: each frame takes most of the send timeout."""
+
+    def __init__(self, per_frame_s: float) -> None:
+        super().__init__(stuck=False)
+        self.per_frame_s = per_frame_s
+
+    async def send_frame(self, payload: bytes, kind: WSMsgType) -> None:
+        await asyncio.sleep(self.per_frame_s)
+        self.sent.append(payload)
+
+
+async def test_a_slow_reader_is_kept_when_each_frame_goes_out_within_the_timeout() -> None:
+    """The send timeout is per frame: a burst that takes longer than it in all, each of its
+    frames written within it, is delivered whole and the connection stays open."""
+    ws, aborted = SlowSocket(per_frame_s=0.03), []
+    conn = connection(ws, aborted)  # send timeout 0.05 s
+    frames = [f"frame {i}" for i in range(8)]  # about 0.24 s of writing
+    for text in frames:
+        await conn.send(text)
+    await _until(lambda: len(ws.sent) == len(frames))
+    await asyncio.sleep(0.1)  # past the timeout once more: nothing is being written
+    assert ws.sent == [t.encode() for t in frames]
+    assert conn.open and conn.close_code is None and not aborted
+    await conn.send("later")  # the next frame arms the timeout again
+    await _until(lambda: len(ws.sent) == len(frames) + 1)
+    assert conn.open

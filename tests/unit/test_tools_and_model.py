@@ -63,19 +63,16 @@ async def test_scripted_model_keeps_its_rate_on_a_loop_that_wakes_it_late(monkey
     """At 50 tokens/s a 300-token reply takes 6 s of the model's clock even when every wake-up
     comes 40 ms late (a busy event loop): tokens due meanwhile arrive together, never later
     (load runs compare replies completed; a model slowed by its consumer skews them)."""
-    import types
-
     import adapters.inprocess.scripted_model as scripted
 
     clock = [100.0]
     wakeups: list[float] = []
 
-    async def late_sleep(delay: float) -> None:
-        clock[0] += delay + 0.04
+    async def late_sleep_until(deadline: float) -> None:
+        clock[0] = max(clock[0], deadline) + 0.04
         wakeups.append(clock[0])
 
-    fake = types.SimpleNamespace(sleep=late_sleep, lowlevel=scripted.anyio.lowlevel)
-    monkeypatch.setattr(scripted, "anyio", fake)
+    monkeypatch.setattr(scripted, "_sleeper", lambda: late_sleep_until)
     monkeypatch.setattr(scripted, "loop_clock", lambda: lambda: clock[0])
     model = ScriptedChatModel(ScriptedSettings(tokens_per_second=50, reply_tokens=300))
     text = await _text(model, "hello")
