@@ -71,6 +71,7 @@ def test_the_stored_run_reads_back_exactly() -> None:
     "spoil",
     [
         lambda d: d.update(v=2),
+        lambda d: d.update(v=0),
         lambda d: d.pop("rounds"),
         lambda d: d["call"].update(arguments=["not", "an", "object"]),
         lambda d: d.update(step=None),
@@ -97,19 +98,21 @@ def test_only_an_approval_with_a_detail_is_a_request() -> None:
     assert paused_turn(_request(good)) is not None
     assert paused_turn(_request(None)) is None
     assert paused_turn(_request(good, MessageType.AGENT_LOG)) is None
+    assert paused_turn(_request(good, MessageType.CONVERSATION)) is None
     assert paused_turn(_request("{not json")) is None
 
 
 def test_the_stored_size_limit_is_exact() -> None:
-    """A state of exactly MAX_DETAIL_BYTES is stored; one byte more is not."""
+    """A state of exactly 256 KiB (the documented limit) is stored; one byte more is not."""
     import dataclasses
 
+    assert MAX_DETAIL_BYTES == 256 * 1024  # docs/protocol.md says 256 KB
     base = a_turn({"expression": ""})
-    room = MAX_DETAIL_BYTES - len(base.to_json().encode("utf-8"))
+    room = 256 * 1024 - len(base.to_json().encode("utf-8"))
     per_char = 3  # the arguments are in the request's public part, its call and its step
     turn = a_turn({"expression": "1" * (room // per_char)})
     exact = dataclasses.replace(turn, prompt=turn.prompt + "x" * (room % per_char))
-    assert len(exact.to_json().encode("utf-8")) == MAX_DETAIL_BYTES
+    assert len(exact.to_json().encode("utf-8")) == 256 * 1024
     assert exact.fits()
     assert not dataclasses.replace(exact, prompt=exact.prompt + "x").fits()
 
@@ -244,8 +247,13 @@ class RacedStore(InProcessChatStore):
         return await super().append_message(draft)
 
 
-@pytest.mark.parametrize(("rival", "refused"), [("deny", True), ("approve", False)])
-async def test_a_decision_racing_another_is_stored_once(rival: str, refused: bool) -> None:
+@pytest.mark.parametrize(
+    ("rival", "ours", "refused"),
+    [("deny", True, True), ("approve", False, True), ("approve", True, False)],
+)
+async def test_a_decision_racing_another_is_stored_once(
+    rival: str, ours: bool, refused: bool
+) -> None:
     store = RacedStore()
     async with running_app(
         fast_settings(**GATED), model=StepModel([calc()], None), storage=store
@@ -256,10 +264,10 @@ async def test_a_decision_racing_another_is_stored_once(rival: str, refused: boo
         frame = {"approvalId": request["createdAt"]}
         if refused:
             with pytest.raises(ApprovalRefused) as error:
-                await app.approvals.decide("c1", frame, True)
+                await app.approvals.decide("c1", frame, ours)
             assert error.value.code == "APPROVAL_DECIDED"
         else:
-            await app.approvals.decide("c1", frame, True)  # the same decision: its echo
+            await app.approvals.decide("c1", frame, ours)  # the same decision: its echo
         stored = await app.store.last_messages(client.session_id, 20)
         decisions = [m for m in stored if m.message_type == MessageType.APPROVAL_DECISION]
         assert [d.message for d in decisions] == [rival]
@@ -282,3 +290,119 @@ async def test_the_expiry_note_is_told_with_the_first_refusal() -> None:
         for tab in (client, other):
             (note,) = messages(tab, "SYSTEM_LOG")
             assert note["replyTo"] == request["createdAt"] and note["status"] == "error"
+
+
+class FrozenClock:
+    """Every message in the same millisecond: the store gives them consecutive keys."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.at = time.time_ns() // 1_000_000
+
+    def now_ms(self) -> int:
+        return self.at
+
+
+class TickingClock:
+    """Ten milliseconds pass at every reading: consecutive messages get keys 10 apart."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.at = time.time_ns() // 1_000_000
+
+    def now_ms(self) -> int:
+        self.at += 10
+        return self.at
+
+
+async def test_an_approval_id_just_below_a_request_with_nothing_there_is_not_it() -> None:
+    from adapters.bootstrap import build_app
+
+    overrides = {"model": StepModel([calc()], None)}
+    async with build_app(fast_settings(**GATED), clock=TickingClock(), overrides=overrides) as app:
+        client = await Client.connect(app, "c1")
+        request = await paused(app, client)
+        text = messages(client, "CONVERSATION")[-1]
+        assert request["createdAt"] - text["createdAt"] > 2
+        for approval_id in (request["createdAt"] - 1, request["createdAt"] - 2):
+            with pytest.raises(ApprovalRefused) as refused:
+                await app.approvals.decide("c1", {"approvalId": approval_id}, True)
+            assert refused.value.code == "APPROVAL_NOT_FOUND"
+
+
+async def test_the_request_is_found_by_its_own_key_among_adjacent_ones() -> None:
+    from adapters.bootstrap import build_app
+
+    overrides = {"model": StepModel([calc()], None)}
+    async with build_app(fast_settings(**GATED), clock=FrozenClock(), overrides=overrides) as app:
+        client = await Client.connect(app, "c1")
+        request = await paused(app, client)
+        text = messages(client, "CONVERSATION")[-1]
+        assert request["createdAt"] == text["createdAt"] + 1  # keys side by side
+        await app.approvals.decide("c1", {"approvalId": int(str(request["createdAt"]))}, True)
+        await settle(app)
+        assert messages(client, "CONVERSATION")[-1]["message"] == "Results: 6*7 = 42"
+
+
+async def test_an_expired_request_superseded_later_is_superseded_not_decided() -> None:
+    clock = MovableClock()
+    from adapters.bootstrap import build_app
+
+    settings = fast_settings(**GATED, AZUCHI_APPROVAL_TIMEOUT_S="1")
+    overrides = {"model": StepModel([calc()], None)}
+    async with build_app(settings, clock=clock, overrides=overrides) as app:
+        client = await Client.connect(app, "c1")
+        request = await paused(app, client)
+        clock.offset_ms = 2_000
+        with pytest.raises(ApprovalRefused):  # expired: the note names the request
+            await app.approvals.decide("c1", {"approvalId": request["createdAt"]}, True)
+        await client.say("what is the time?")
+        await settle(app)
+        with pytest.raises(ApprovalRefused) as refused:
+            await app.approvals.decide("c1", {"approvalId": request["createdAt"]}, False)
+        assert refused.value.code == "APPROVAL_SUPERSEDED"
+
+
+async def test_a_superseded_request_is_not_decided_by_a_later_requests_decision() -> None:
+    model = StepModel([calc()], None)
+    async with running_app(fast_settings(**GATED), model=model) as app:
+        client = await Client.connect(app, "c1")
+        first = await paused(app, client)
+        await client.say("what is 2*3?")  # pauses again, for its own call
+        await settle(app)
+        second = messages(client, "APPROVAL")[-1]
+        assert second["createdAt"] != first["createdAt"]
+        await app.approvals.decide("c1", {"approvalId": second["createdAt"]}, True)
+        await settle(app)
+        with pytest.raises(ApprovalRefused) as refused:
+            await app.approvals.decide("c1", {"approvalId": first["createdAt"]}, True)
+        assert refused.value.code == "APPROVAL_SUPERSEDED"
+
+
+@pytest.mark.parametrize("decision", ["approve", "deny"])
+async def test_decisions_read_back_from_a_real_store_are_told_apart(
+    decision: str, tmp_path: Any
+) -> None:
+    """On SQLite (strings and keys read back as new objects), as on every durable store."""
+    env = {
+        **GATED,
+        "AZUCHI_STORAGE": "sqlite",
+        "AZUCHI_LOCK": "sqlite",
+        "AZUCHI_AGENT_MEMORY": "sqlite",
+        "AZUCHI_SQLITE_PATH": str(tmp_path / "a.db"),
+    }
+    async with running_app(fast_settings(**env), model=StepModel([calc()], None)) as app:
+        client = await Client.connect(app, "c1")
+        request = await paused(app, client)
+        approve = decision == "approve"
+        await app.approvals.decide("c1", {"approvalId": int(str(request["createdAt"]))}, approve)
+        await settle(app)
+        await app.approvals.decide("c1", {"approvalId": int(str(request["createdAt"]))}, approve)
+        with pytest.raises(ApprovalRefused) as refused:
+            frame = {"approvalId": int(str(request["createdAt"]))}
+            await app.approvals.decide("c1", frame, not approve)
+        assert refused.value.code == "APPROVAL_DECIDED"
+        assert f"{'approved' if approve else 'denied'} already" in refused.value.message
+        assert [m["message"] for m in messages(client, "APPROVAL_DECISION")] == [decision] * 2
