@@ -239,7 +239,7 @@ class RacedStore(InProcessChatStore):
                     draft.session_id,
                     Role.USER,
                     MessageType.APPROVAL_DECISION,
-                    rival,
+                    "".join(rival),  # read back as a new string, as a durable store does
                     client_message_id=draft.client_message_id,
                     reply_to=draft.reply_to,
                 )
