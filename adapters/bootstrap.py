@@ -36,7 +36,7 @@ from adapters.registry import (
     find_adapter,
     new_manager,
 )
-from adapters.settings import Settings, SettingsError
+from adapters.settings import EnvReader, Settings, SettingsError
 from adapters.tools.schema import schema_problem
 from core.clock import SystemClock
 from core.ports import (
@@ -181,7 +181,7 @@ def build_app(
         raise ValueError(f"unknown runtime {runtime!r}")
     resources = Resources()
     ctx = BuildContext(settings, clock or SystemClock(), hub or ConnectionHub(), resources)
-    manager = plugin_manager()
+    manager = plugin_manager(_entry_points_wanted(settings, runtime))
     overrides = overrides or {}
 
     try:
@@ -268,6 +268,14 @@ def build_app(
         turns,
         approvals,
     )
+
+
+def _entry_points_wanted(settings: Settings, runtime: str) -> bool:
+    """Whether third-party plugins are looked for (the ``azuchi.plugins`` entry points):
+    always under ``serve``; on Lambda only when ``AZUCHI_PLUGIN_ENTRY_POINTS`` says so,
+    since a packaged folder holds azuchi's plugins alone and the scan of every installed
+    distribution's metadata (importlib.metadata) is a cost at every cold start."""
+    return EnvReader(settings.env).bool("AZUCHI_PLUGIN_ENTRY_POINTS", runtime != "lambda")
 
 
 def _approval_tools(settings: Settings, tools: dict[str, Tool]) -> frozenset[str]:

@@ -196,7 +196,7 @@ async def running_edges() -> AsyncIterator[Edges]:
 def resolve(value: Any, names: dict[str, str]) -> Any:
     """A template value under the lean profile with bedrock (None for AWS::NoValue)."""
     conditions = {"LeanProfile": True, "RedisProfile": False, "HasOpenAIKey": False}
-    conditions |= {"HasOpenAIBaseUrl": False, "BedrockModel": True}
+    conditions |= {"HasOpenAIBaseUrl": False, "BedrockModel": True, "McpPackaged": False}
     if not isinstance(value, CfnTag):
         return value
     if value.name == "If":

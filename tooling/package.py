@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from adapters.pricing.table import COMPILED, compile_built_in
 from handlers.build_facts import BuildFacts
 from handlers.functions import BY_NAME, FUNCTIONS
 
@@ -412,6 +413,10 @@ def copy_code(folder: Path) -> None:
             destination = folder / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination)
+    # The price table parsed once here, so that no function parses YAML at init.
+    compiled = folder / "adapters" / "pricing" / COMPILED.name
+    if compiled.parent.is_dir():
+        compile_built_in(compiled)
 
 
 def _link_tree(source: Path, destination: Path) -> None:

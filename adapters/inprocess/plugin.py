@@ -7,24 +7,35 @@
 
 from __future__ import annotations
 
-from adapters.inprocess.agent_memory import InProcessAgentMemory
-from adapters.inprocess.launcher import BackgroundReplyLauncher, InlineReplyLauncher
-from adapters.inprocess.limits import InProcessLimitCounters
-from adapters.inprocess.lock import InProcessSessionLock
-from adapters.inprocess.scripted_model import ScriptedChatModel
-from adapters.inprocess.store import InProcessChatStore
-from adapters.inprocess.transport import InProcessTransport
+from typing import TYPE_CHECKING
+
 from adapters.registry import AdapterSpec, BuildContext, RunReply, hookimpl
+
+if TYPE_CHECKING:
+    from adapters.inprocess.agent_memory import InProcessAgentMemory
+    from adapters.inprocess.launcher import BackgroundReplyLauncher, InlineReplyLauncher
+    from adapters.inprocess.limits import InProcessLimitCounters
+    from adapters.inprocess.lock import InProcessSessionLock
+    from adapters.inprocess.scripted_model import ScriptedChatModel
+    from adapters.inprocess.store import InProcessChatStore
+    from adapters.inprocess.transport import InProcessTransport
+
+# Each factory imports its adapter's module when it is called: registering this plugin
+# costs no import of the adapters the settings do not select (a Lambda's init).
 
 NAME = "inprocess"
 
 
 def _store(ctx: BuildContext) -> InProcessChatStore:
+    from adapters.inprocess.store import InProcessChatStore
+
     s = ctx.settings
     return InProcessChatStore(ctx.clock, s.message_ttl_s, s.connection_ttl_s)
 
 
 def _agent_memory(ctx: BuildContext) -> InProcessAgentMemory:
+    from adapters.inprocess.agent_memory import InProcessAgentMemory
+
     return InProcessAgentMemory(ctx.settings.history_items, ctx.settings.response_id_ttl_s)
 
 
@@ -35,30 +46,60 @@ def _run_reply(ctx: BuildContext) -> RunReply:
 
 
 def _background(ctx: BuildContext) -> BackgroundReplyLauncher:
+    from adapters.inprocess.launcher import BackgroundReplyLauncher
+
     launcher = BackgroundReplyLauncher(_run_reply(ctx))
     ctx.resources.while_open(launcher.running())
     return launcher
+
+
+def _lock(ctx: BuildContext) -> InProcessSessionLock:
+    from adapters.inprocess.lock import InProcessSessionLock
+
+    return InProcessSessionLock()
+
+
+def _limits(ctx: BuildContext) -> InProcessLimitCounters:
+    from adapters.inprocess.limits import InProcessLimitCounters
+
+    return InProcessLimitCounters()
+
+
+def _scripted(ctx: BuildContext) -> ScriptedChatModel:
+    from adapters.inprocess.scripted_model import ScriptedChatModel
+
+    return ScriptedChatModel(ctx.settings.scripted)
+
+
+def _transport(ctx: BuildContext) -> InProcessTransport:
+    from adapters.inprocess.transport import InProcessTransport
+
+    return InProcessTransport(ctx.hub)
+
+
+def _inline(ctx: BuildContext) -> InlineReplyLauncher:
+    from adapters.inprocess.launcher import InlineReplyLauncher
+
+    return InlineReplyLauncher(_run_reply(ctx))
 
 
 @hookimpl
 def azuchi_adapters() -> list[AdapterSpec]:
     return [
         AdapterSpec("storage", NAME, _store, "in-process dicts; gone when the process ends"),
-        AdapterSpec("lock", NAME, lambda ctx: InProcessSessionLock(), "in-process leases"),
+        AdapterSpec("lock", NAME, _lock, "in-process leases"),
         AdapterSpec("agent_memory", NAME, _agent_memory, "in-process capped history"),
-        AdapterSpec(
-            "limits", NAME, lambda ctx: InProcessLimitCounters(), "in-process limit counters"
-        ),
+        AdapterSpec("limits", NAME, _limits, "in-process limit counters"),
         AdapterSpec(
             "model",
             "scripted",
-            lambda ctx: ScriptedChatModel(ctx.settings.scripted),
+            _scripted,
             "offline deterministic model",
         ),
         AdapterSpec(
             "transport",
             NAME,
-            lambda ctx: InProcessTransport(ctx.hub),
+            _transport,
             "frames straight to this process's sockets",
         ),
         AdapterSpec(
@@ -70,7 +111,7 @@ def azuchi_adapters() -> list[AdapterSpec]:
         AdapterSpec(
             "launcher",
             "inline",
-            lambda ctx: InlineReplyLauncher(_run_reply(ctx)),
+            _inline,
             "the reply runs before the caller returns (Lambda without a worker)",
         ),
     ]

@@ -13,16 +13,14 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import anyio
-
-from adapters.mcp.config import McpConfigError, McpServer, load_servers
 from adapters.registry import Resources, hookimpl
 from adapters.settings import EnvReader, Settings
 from core.ports import Tool
 
-if TYPE_CHECKING:  # the SDK is imported only when a servers file is set
+if TYPE_CHECKING:  # the SDK (and anyio, the config reader) only when a servers file is set
     import mcp.types as mt
 
+    from adapters.mcp.config import McpServer
     from adapters.mcp.tools import McpTool, ServerTools
 
 Listing = tuple["ServerTools", list["mt.Tool"]]
@@ -35,6 +33,8 @@ def azuchi_tools(settings: Settings, resources: Resources) -> list[Tool]:
     path = (settings.env.get("AZUCHI_MCP_CONFIG") or "").strip()
     if not path:
         return []
+    from adapters.mcp.config import McpConfigError, load_servers
+
     ttl = EnvReader(settings.env).float("AZUCHI_MCP_TOOLS_TTL_S", 300.0, low=0)
     on_lambda = bool(settings.env.get("AWS_LAMBDA_FUNCTION_NAME"))
     servers = load_servers(path, settings.env, on_lambda=on_lambda)
@@ -58,6 +58,8 @@ def azuchi_tools(settings: Settings, resources: Resources) -> list[Tool]:
 
 
 def offered_tools(listings: Sequence[Listing]) -> list[McpTool]:
+    from adapters.mcp.config import McpConfigError
+
     offered: dict[str, McpTool] = {}
     for server_tools, listing in listings:
         for tool in server_tools.tools(listing):
@@ -75,6 +77,8 @@ def offered_tools(listings: Sequence[Listing]) -> list[McpTool]:
 def list_all(servers: Sequence[McpServer], ttl_s: float) -> list[Listing]:
     """Every reachable server's listing. Runs on its own event loop in a thread: the app
     is built by synchronous code, which may itself run on an event loop."""
+    import anyio
+
     from adapters.mcp.client import failure_reason, open_session
     from adapters.mcp.tools import ServerTools, list_tools
 

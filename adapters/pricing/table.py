@@ -6,16 +6,19 @@ does not list fall back to the built-in table, and a model set to ``null`` has n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from core.domain import Usage
 
 BUILT_IN = Path(__file__).with_name("prices.yaml")
+# The built-in table already parsed, written beside it by the packager (``azuchi package``):
+# a Lambda's init reads it with json instead of importing and running the YAML parser. It
+# names the digest of the YAML it was made from and is used only while that still matches.
+COMPILED = BUILT_IN.with_name("prices.json")
 PER_MILLION = 1_000_000
 
 
@@ -83,7 +86,7 @@ class PriceTable:
 
 def load_price_table(override: str | Path | None = None) -> PriceTable:
     """The built-in table, with ``override`` (a file path) laid over it."""
-    data = _read(BUILT_IN)
+    data = _read_built_in()
     if override:
         extra = _read(Path(override))
         for key, value in extra.items():
@@ -102,7 +105,35 @@ def load_price_table(override: str | Path | None = None) -> PriceTable:
     return _parse(data, str(override or BUILT_IN))
 
 
+def _read_built_in() -> dict[str, Any]:
+    try:
+        compiled = json.loads(COMPILED.read_text(encoding="utf-8"))
+        source = BUILT_IN.read_bytes()
+    except (OSError, ValueError):
+        return _read(BUILT_IN)
+    if not isinstance(compiled, dict) or compiled.get("sha256") != _digest(source):
+        return _read(BUILT_IN)
+    table: dict[str, Any] = compiled["table"]
+    return table
+
+
+def compile_built_in(destination: Path) -> Path:
+    """Writes the built-in table, parsed, to ``destination`` (a ``prices.json``)."""
+    table = _read(BUILT_IN)
+    text = json.dumps({"sha256": _digest(BUILT_IN.read_bytes()), "table": table})
+    destination.write_text(text, encoding="utf-8")
+    return destination
+
+
+def _digest(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
 def _read(path: Path) -> dict[str, Any]:
+    import yaml  # only where a table is parsed: not at a packaged function's init
+
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 from adapters.tools.arithmetic import MAX_EXPRESSION, calculate, check
-from adapters.tools.worker import off_loop
 from core.domain import MessageType, Role, ToolSpec
 from core.ports import ToolContext
 
@@ -41,6 +40,10 @@ class CalculateTool:
         expression = arguments.get("expression")
         check(expression)  # refuses a huge result here, before a worker is asked
         assert isinstance(expression, str)
+        # Imported here: anyio's process pool (subprocess, pickle) is a cost only the model's
+        # function pays, on the first calculation, not every function's init.
+        from adapters.tools.worker import off_loop
+
         return await off_loop(calculate, expression)
 
 

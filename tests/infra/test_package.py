@@ -244,6 +244,45 @@ def test_a_small_function_ships_and_imports_no_aws_sdk(
     assert result.stdout.split() == ["lite", "[]"]
 
 
+# What no small function's init needs (README, "Cold starts"): the YAML parser (the price
+# table ships parsed), SQLite, the entry-point scan over every installed distribution,
+# anyio's process pool (the calculator tool's), the in-process adapters it does not select.
+UNNEEDED_AT_INIT = (
+    "yaml",
+    "sqlite3",
+    "importlib.metadata",
+    "anyio.to_process",
+    "adapters.sqlite.database",
+    "adapters.inprocess.store",
+)
+MODULES_AT_INIT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import importlib
+importlib.import_module(sys.argv[2])
+import handlers.lambda_runtime as rt
+assert rt._app is not None
+print(sorted(set(sys.argv[3:]) & set(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("function", ["connect", "disconnect", "default", "reply_failures"])
+def test_a_small_function_imports_only_the_adapters_its_settings_select(
+    built: tuple[Path, str], function: str, tmp_path: Path
+) -> None:
+    out, _ = built
+    folder = out / function
+    assert (folder / "adapters" / "pricing" / "prices.json").is_file()
+    result = subprocess.run(
+        [*PYTHON_ISOLATED, MODULES_AT_INIT, str(folder), f"handlers.{function}", *UNNEEDED_AT_INIT],
+        capture_output=True,
+        text=True,
+        env=_aws_env(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
+
+
 def test_the_worker_keeps_the_sdk(built: tuple[Path, str]) -> None:
     out, _ = built
     for name in ("botocore", "aiobotocore", "aiohttp", "aioboto3"):

@@ -15,6 +15,23 @@ from tests.support import Client, fast_settings, running_app, settle
 pytestmark = pytest.mark.anyio
 
 
+def test_the_packaged_parsed_table_is_read_only_while_it_matches_the_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A packaged function reads the table parsed at build time (no YAML parser at init);
+    a parsed copy of another YAML than the one beside it is never used."""
+    from adapters.pricing import table
+
+    compiled = table.compile_built_in(tmp_path / "prices.json")
+    monkeypatch.setattr(table, "COMPILED", compiled)
+    assert load_price_table() == table._parse(table._read(table.BUILT_IN), "x")
+    stale = compiled.read_text().replace('"input": 3.0,', '"input": 99.0,', 1)
+    compiled.write_text(stale)
+    assert load_price_table().model("anthropic.claude-sonnet-4-6").input == 99.0  # type: ignore[union-attr]
+    compiled.write_text(stale.replace('"sha256": "', '"sha256": "0', 1))
+    assert load_price_table().model("anthropic.claude-sonnet-4-6").input == 3.0  # type: ignore[union-attr]
+
+
 def test_the_built_in_table_is_dated_and_prices_inference_profiles_and_snapshots() -> None:
     table = load_price_table()
     sonnet = table.model("anthropic.claude-sonnet-4-6")

@@ -159,5 +159,14 @@ def test_a_third_party_adapter_joins_through_the_entry_point_group(
         assert "fake" in adapters_for(plugin_manager(), "storage")
         app = build_app(Settings.from_env({**IN_PROCESS, "AZUCHI_STORAGE": "fake"}))
         assert type(app.store).__name__ == "FakeStore"
+        # On Lambda a packaged folder holds azuchi's plugins alone: the scan of every
+        # installed distribution is made only when the setting asks for it.
+        with pytest.raises(UnknownAdapter, match="AZUCHI_STORAGE='fake'"):
+            build_app(Settings.from_env({**IN_PROCESS, "AZUCHI_STORAGE": "fake"}), runtime="lambda")
+        asked = {**IN_PROCESS, "AZUCHI_STORAGE": "fake", "AZUCHI_PLUGIN_ENTRY_POINTS": "true"}
+        app = build_app(Settings.from_env(asked), runtime="lambda")
+        assert type(app.store).__name__ == "FakeStore"
+        with pytest.raises(SettingsError, match="AZUCHI_PLUGIN_ENTRY_POINTS='maybe'"):
+            build_app(Settings.from_env({**IN_PROCESS, "AZUCHI_PLUGIN_ENTRY_POINTS": "maybe"}))
     finally:
         sys.modules.pop("azuchi_fake_store", None)
