@@ -89,3 +89,58 @@ def test_a_paused_reply_survives_sigkill_on_dynamodb(dynamo_env: dict[str, str])
         "AZUCHI_AGENT_MEMORY": "dynamodb",
     }
     _check(_crash_while_paused(env))
+
+
+async def _approve_and_see_it_start(port: int, request: dict[str, Any]) -> None:
+    url = f"ws://127.0.0.1:{port}/local?sessionId={request['sessionId']}"
+    async with websockets.connect(url) as ws:
+        await ws.send(json.dumps({"action": "approveTool", "approvalId": request["approvalId"]}))
+        await _frames_until(ws, "delta")  # the resumed reply streams: kill it now
+
+
+async def _recovered(port: int, session_id: str) -> list[dict[str, Any]]:
+    url = f"ws://127.0.0.1:{port}/local?sessionId={session_id}"
+    async with websockets.connect(url) as ws, asyncio.timeout(60):
+        while True:  # the client sends nothing but getMessages, as a page does
+            await ws.send(json.dumps({"action": "getMessages"}))
+            history = (await _frames_until(ws, "history"))[-1]["messages"]
+            decision = next(m for m in history if m["messageType"] == "APPROVAL_DECISION")
+            after = [m for m in history if m["createdAt"] > decision["createdAt"]]
+            if any(m["role"] == "AGENT" and m.get("status") == "complete" for m in after):
+                return history
+            await asyncio.sleep(0.5)
+
+
+def test_a_resumed_reply_cut_by_sigkill_is_answered_again(tmp_path: Path) -> None:
+    """The decision is stored before the tool runs: a crash during the resumed reply leaves
+    it pending, and the restarted server answers it (the tool runs again, as any step cut
+    by a crash does)."""
+    env = {
+        **GATED,
+        "AZUCHI_STORAGE": "sqlite",
+        "AZUCHI_LOCK": "sqlite",
+        "AZUCHI_AGENT_MEMORY": "sqlite",
+        "AZUCHI_SQLITE_PATH": str(tmp_path / "azuchi.db"),
+        "AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "10",
+    }
+    port = free_port()
+    server = start_serve(env, port)
+    try:
+        request = asyncio.run(_pause(port))
+        asyncio.run(_approve_and_see_it_start(port, request))
+        server.send_signal(signal.SIGKILL)
+        server.wait(15)
+    finally:
+        stop(server)
+    restarted = start_serve({**env, "AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "0"}, port)
+    try:
+        history = asyncio.run(_recovered(port, request["sessionId"]))
+    finally:
+        stop(restarted)
+    kinds = [(m["role"], m["messageType"], m.get("status")) for m in history]
+    assert kinds.count(("USER", "APPROVAL_DECISION", None)) == 1, kinds
+    assert ("SYSTEM", "SYSTEM_LOG", "interrupted") in kinds, kinds  # the cut reply, closed
+    results = [m["message"] for m in history if m["message"].startswith("← calculate")]
+    assert results == ["← calculate: 12 * 7 = 84"] * 2  # run again by the new reply
+    final = [m for m in history if m["role"] == "AGENT" and m.get("status") == "complete"]
+    assert "84" in final[-1]["message"]
