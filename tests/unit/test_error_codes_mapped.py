@@ -45,3 +45,15 @@ def test_both_languages_have_the_same_keys() -> None:
         assert block
         keys[language] = set(re.findall(r"^\s*'([^']+)':", block.group(1), re.M))
     assert keys["en"] == keys["ja"], keys["en"] ^ keys["ja"]
+
+
+def test_no_key_is_written_twice_in_a_table() -> None:
+    """A repeated key is silently overridden by its last value in a JS object literal, so
+    the sentence people read is not the one a reader of the file would take for it."""
+    text = STRINGS.read_text()
+    for language in ("en", "ja"):
+        block = re.search(rf"^const {language} = \{{(.*?)^\}};", text, re.S | re.M)
+        assert block
+        keys = re.findall(r"^  '([^']+)':", block.group(1), re.M)
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        assert not repeated, f"strings.js ({language}) repeats {repeated}"
