@@ -75,6 +75,9 @@ ORDER = (
     "rename_session",
     "generate_reply",
     "reply_worker",
+    "regenerate",
+    "list_sessions",
+    "authorize",
     "reply_failures",
     "delete_session",
     "disconnect",
@@ -197,6 +200,7 @@ def resolve(value: Any, names: dict[str, str]) -> Any:
     """A template value under the lean profile with bedrock (None for AWS::NoValue)."""
     conditions = {"LeanProfile": True, "RedisProfile": False, "HasOpenAIKey": False}
     conditions |= {"HasOpenAIBaseUrl": False, "BedrockModel": True, "McpPackaged": False}
+    conditions |= {"CognitoSignIn": False, "SignInOn": True}  # sign-in by an OIDC issuer
     if not isinstance(value, CfnTag):
         return value
     if value.name == "If":
@@ -237,8 +241,14 @@ class Figures:
     quota: str = ""
 
 
-def events(connection: str, new_connection: str, session_id: str) -> dict[str, Any]:
-    def socket(cid: str) -> SocketInfo:
+SIGNED_IN = "Bench2Conn2Cc="  # a signed-in user's connection (listSessions)
+BENCH_USER = "bench-user"
+
+
+def events(
+    connection: str, new_connection: str, session_id: str, token: str = ""
+) -> dict[str, Any]:
+    def socket(cid: str, user: str | None = None) -> SocketInfo:
         return SocketInfo(
             cid,
             int(time.time() * 1000),
@@ -247,10 +257,23 @@ def events(connection: str, new_connection: str, session_id: str) -> dict[str, A
             f"{API_ID}.execute-api.us-east-1.amazonaws.com",
             STAGE,
             API_ID,
+            authorizer={"principalId": user, "userId": user} if user else None,
         )
 
     def frame(body: dict[str, Any], route: str) -> Any:
         return message_event(socket(connection), route, json.dumps(body))
+
+    connect = connect_event(
+        socket(new_connection), [("Host", f"{API_ID}.execute-api.us-east-1.amazonaws.com")], []
+    )
+    authorize = {
+        "type": "REQUEST",
+        "methodArn": f"arn:aws:execute-api:us-east-1:123456789012:{API_ID}/{STAGE}/$connect",
+        "stageVariables": {},
+        **connect,
+        "queryStringParameters": {"access_token": token},
+        "multiValueQueryStringParameters": {"access_token": [token]},
+    }
 
     path = GENERATE_ROUTE.split(" ", 1)[1].replace("{sessionId}", session_id)
     rest = RestRequest(
@@ -279,6 +302,11 @@ def events(connection: str, new_connection: str, session_id: str) -> dict[str, A
         "rename_session": frame({"action": "renameSession", "title": "Bench"}, "renameSession"),
         "generate_reply": rest_proxy_event(rest),
         "reply_worker": {"sessionId": session_id},
+        "regenerate": frame({"action": "regenerate"}, "regenerate"),
+        "list_sessions": message_event(
+            socket(SIGNED_IN, BENCH_USER), "listSessions", json.dumps({"action": "listSessions"})
+        ),
+        "authorize": authorize,
         # the worker's failed invocation, from its on-failure queue (the session is pending
         # again: putMessage stored a message after the worker's run)
         "reply_failures": failed_invocation(session_id),
@@ -298,6 +326,7 @@ def connected_session(env: dict[str, str], connection: str) -> str:
         settings = Settings.from_env({**env, "AZUCHI_TRANSPORT": "inprocess"})
         async with build_app(settings, runtime="lambda") as app:
             await app.chat.connect(connection, None)
+            await app.chat.connect(SIGNED_IN, None, user_id=BENCH_USER)
             stored = await app.store.get_connection(connection)
             assert stored is not None
             return stored.session_id
@@ -427,7 +456,9 @@ def main() -> None:
     except LocalUnavailable as error:
         sys.exit(f"cold_start_bench: DynamoDB Local is needed: {error}")
     tables = fresh_tables(endpoint, "coldstart")
-    with StubOnThread(running_edges) as edges:
+    from testsupport.issuer import TestIssuer
+
+    with StubOnThread(running_edges) as edges, TestIssuer(audience="azuchi-bench") as issuer:
         names = {
             "Stage": STAGE,
             "TablePrefix": tables["AZUCHI_TABLE_PREFIX"],
@@ -464,13 +495,15 @@ def main() -> None:
             }
             for name in ORDER
         }
+        env_of["authorize"] |= issuer.env()  # the stack's AuthIssuer / AuthAudience
+        token = issuer.mint(BENCH_USER)
         session_id = connected_session(env_of["connect"], connection)
         wanted = [n for n in ORDER if n in args.functions.split(",")]
         rows = []
         for name in wanted:
             samples = []
             for _ in range(args.runs):
-                event = events(connection, new_connection, session_id)[name]
+                event = events(connection, new_connection, session_id, token)[name]
                 function = BY_NAME[name]
                 folder = args.artefacts / name
                 samples.append(
