@@ -15,6 +15,7 @@ import websockets
 
 from testsupport.crash import start_serve, stop
 from testsupport.ports import free_port
+from testsupport.profiles import sqlite_profile
 
 GATED = {"AZUCHI_TOOLS_REQUIRE_APPROVAL": "calculate", "AZUCHI_TITLES": "false"}
 
@@ -72,12 +73,7 @@ def _check(frames: list[dict[str, Any]]) -> None:
 
 
 def test_a_paused_reply_survives_sigkill_on_sqlite(tmp_path: Path) -> None:
-    env = {
-        "AZUCHI_STORAGE": "sqlite",
-        "AZUCHI_LOCK": "sqlite",
-        "AZUCHI_AGENT_MEMORY": "sqlite",
-        "AZUCHI_SQLITE_PATH": str(tmp_path / "azuchi.db"),
-    }
+    env = sqlite_profile(tmp_path / "azuchi.db")
     _check(_crash_while_paused(env))
 
 
@@ -117,10 +113,7 @@ def test_a_resumed_reply_cut_by_sigkill_is_answered_again(tmp_path: Path) -> Non
     by a crash does)."""
     env = {
         **GATED,
-        "AZUCHI_STORAGE": "sqlite",
-        "AZUCHI_LOCK": "sqlite",
-        "AZUCHI_AGENT_MEMORY": "sqlite",
-        "AZUCHI_SQLITE_PATH": str(tmp_path / "azuchi.db"),
+        **sqlite_profile(tmp_path / "azuchi.db"),
         "AZUCHI_SCRIPTED_TOKENS_PER_SECOND": "10",
     }
     port = free_port()

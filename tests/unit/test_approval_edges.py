@@ -32,6 +32,7 @@ from core.services.approvals import (
 from core.services.chat import MAX_CURSOR
 from tests.support import Client, fast_settings, running_app, settle
 from tests.unit.test_approvals import GATED, MovableClock, StepModel, calc, messages, paused
+from testsupport.profiles import sqlite_profile
 
 pytestmark = pytest.mark.anyio
 
@@ -386,13 +387,7 @@ async def test_decisions_read_back_from_a_real_store_are_told_apart(
     decision: str, tmp_path: Any
 ) -> None:
     """On SQLite (strings and keys read back as new objects), as on every durable store."""
-    env = {
-        **GATED,
-        "AZUCHI_STORAGE": "sqlite",
-        "AZUCHI_LOCK": "sqlite",
-        "AZUCHI_AGENT_MEMORY": "sqlite",
-        "AZUCHI_SQLITE_PATH": str(tmp_path / "a.db"),
-    }
+    env = {**GATED, **sqlite_profile(tmp_path / "a.db")}
     async with running_app(fast_settings(**env), model=StepModel([calc()], None)) as app:
         client = await Client.connect(app, "c1")
         request = await paused(app, client)
@@ -406,3 +401,27 @@ async def test_decisions_read_back_from_a_real_store_are_told_apart(
         assert refused.value.code == "APPROVAL_DECIDED"
         assert f"{'approved' if approve else 'denied'} already" in refused.value.message
         assert [m["message"] for m in messages(client, "APPROVAL_DECISION")] == [decision] * 2
+
+
+async def test_a_decision_meets_the_message_limits_and_stores_nothing_when_refused() -> None:
+    """A decision starts a model call: a client looping approveTool is held to the same
+    bucket as its messages (RATE_LIMITED_CONNECTION, retryAfter), nothing stored."""
+    from core.errors import LimitExceeded
+    from testsupport.profiles import UNLIMITED
+
+    limited = {
+        **UNLIMITED,
+        "AZUCHI_LIMIT_CONNECTION_MESSAGES_PER_MINUTE": "1",
+        "AZUCHI_LIMIT_CONNECTION_BURST": "1",
+    }
+    settings = fast_settings(**GATED, **limited)
+    async with running_app(settings, model=StepModel([calc()], None)) as app:
+        client = await Client.connect(app, "c1")
+        request = await paused(app, client)  # its putMessage took the one token
+        with pytest.raises(LimitExceeded) as refused:
+            await app.approvals.decide("c1", {"approvalId": request["createdAt"]}, True)
+        assert refused.value.code == "RATE_LIMITED_CONNECTION"
+        assert refused.value.retry_after_s >= 1
+        assert not messages(client, "APPROVAL_DECISION")
+        stored = await app.store.last_messages(client.session_id, 10)
+        assert MessageType.APPROVAL_DECISION not in [m.message_type for m in stored]

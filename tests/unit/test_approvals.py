@@ -23,6 +23,7 @@ from core.domain import (
 )
 from core.errors import ApprovalRefused, InvalidInput, TurnRefused
 from tests.support import Client, fast_settings, running_app, settle
+from testsupport.profiles import sqlite_profile
 
 pytestmark = pytest.mark.anyio
 
@@ -338,14 +339,7 @@ def test_an_approval_setting_naming_no_tool_stops_the_start() -> None:
 
 async def test_a_paused_reply_survives_a_restart(tmp_path: Path) -> None:
     """sqlite, the default: the request is stored, so a new process resumes it."""
-    env = {
-        **GATED,
-        "AZUCHI_STORAGE": "sqlite",
-        "AZUCHI_LOCK": "sqlite",
-        "AZUCHI_AGENT_MEMORY": "sqlite",
-        "AZUCHI_LIMITS": "sqlite",
-        "AZUCHI_SQLITE_PATH": str(tmp_path / "azuchi.db"),
-    }
+    env = {**GATED, **sqlite_profile(tmp_path / "azuchi.db")}
     async with running_app(fast_settings(**env), model=StepModel([calc()], None)) as app:
         client = await Client.connect(app, "c1")
         request = await paused(app, client)
