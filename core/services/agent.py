@@ -235,12 +235,10 @@ class Agent:
         return result
 
     async def _call(self, call: ToolCall, context: ToolContext) -> ToolResult:
-        tool = self._tools.get(call.name)
-        if tool is None:
-            return ToolResult(call.call_id, call.name, f"Unknown tool {call.name!r}.", True)
-        problem = self._invalid(call)
+        problem = self._invalid(call)  # an unknown tool, or arguments its schema refuses
         if problem is not None:
             return ToolResult(call.call_id, call.name, problem, True)
+        tool = self._tools[call.name]
         try:
             with anyio.fail_after(self._tool_timeout):
                 content = await tool.run(call.arguments, context)
